@@ -1,0 +1,216 @@
+"""Chains of layers: build from arrays or a spec string, validate, evaluate, and compile
+to the flat form the kernels take (an int64 program table and one float64 parameter buffer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Sequence
+
+import numpy as np
+
+from .layers import LAYERS, Layer
+from .layers.dispatch import OP, P_OFF, S_OFF, W_IN, W_OUT
+
+
+def known_tokens() -> str:
+    return ", ".join(f"{name}:WIDTH" if cls.takes_width else name for name, cls in LAYERS.items())
+
+
+@dataclass(frozen=True)
+class Program:
+    """A chain in the kernels' terms.
+
+    table   int64 (K, 5): per layer op code, input width, output width, offset of its
+            parameters in ``params``, offset of its slot on the tape
+    params  float64, every layer's parameters back to back
+    tape_size  float64 entries a reverse-mode tape needs
+    max_width  the widest vector in the chain (input included)
+    """
+
+    table: np.ndarray
+    params: np.ndarray
+    tape_size: int
+    max_width: int
+
+
+@dataclass(frozen=True)
+class ChainShape:
+    """The layer kinds and widths of a chain, without parameters.
+
+    layers  layer classes, first to last
+    widths  (n, n_1, ..., m): input width then each layer's output width
+    """
+
+    layers: tuple[type[Layer], ...]
+    widths: tuple[int, ...]
+
+    @property
+    def n(self) -> int:
+        return self.widths[0]
+
+    @property
+    def m(self) -> int:
+        return self.widths[-1]
+
+    @property
+    def depth(self) -> int:
+        return len(self.layers)
+
+    @classmethod
+    def from_spec(cls, spec: str, n: int) -> ChainShape:
+        """Parse and validate a spec string for input width n; draws nothing."""
+        if not isinstance(spec, str):
+            raise TypeError(f"spec must be a string, got {type(spec).__name__}")
+        n = _positive_int(n, "n")
+        tokens = spec.replace(",", " ").split()
+        if not tokens:
+            raise ValueError(f"empty spec; use layers among {known_tokens()}")
+        layers, widths = [], [n]
+        for token in tokens:
+            name, _, arg = token.partition(":")
+            layer_cls = LAYERS.get(name.lower())
+            if layer_cls is None:
+                raise ValueError(f"unknown layer {token!r} in spec; known layers: {known_tokens()}")
+            if layer_cls.takes_width:
+                if not arg:
+                    raise ValueError(f"layer {token!r} needs a width, as in {name}:64")
+                try:
+                    out = int(arg)
+                except ValueError:
+                    raise ValueError(f"layer {token!r}: width {arg!r} is not an integer") from None
+                if out <= 0:
+                    raise ValueError(f"layer {token!r}: width must be ≥ 1, got {out}")
+            elif arg:
+                raise ValueError(f"layer {token!r}: {name} takes no width argument")
+            else:
+                out = widths[-1]
+            layers.append(layer_cls)
+            widths.append(out)
+        return cls(tuple(layers), tuple(widths))
+
+
+class Chain:
+    """A composition f = f_K ∘ … ∘ f_1 of layers.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        Applied first to last.
+    n : int, optional
+        Input width; taken from the first layer when it has one (Dense), required otherwise.
+    """
+
+    def __init__(self, layers: Sequence[Layer], n: int | None = None):
+        layers = list(layers)
+        if not layers:
+            raise ValueError("Chain: needs at least one layer")
+        for k, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(
+                    f"Chain: item {k} is {type(layer).__name__}, not a layer; "
+                    f"use chainbench.Dense(W, b), chainbench.Tanh(), ..."
+                )
+        first = layers[0].in_width()
+        if n is None:
+            if first is None:
+                raise ValueError(
+                    f"Chain: the first layer ({layers[0].name}) takes any width; pass n=INPUT_WIDTH"
+                )
+            n = first
+        n = _positive_int(n, "n")
+        widths = [n]
+        for k, layer in enumerate(layers):
+            try:
+                widths.append(layer.out_width(widths[-1]))
+            except ValueError as err:
+                prev = f"layer {k - 1} ({layers[k - 1].name})" if k else "the input"
+                raise ValueError(
+                    f"Chain: layer {k} ({layer.name}) cannot take width {widths[-1]} from {prev}: {err}"
+                ) from None
+        self.layers: tuple[Layer, ...] = tuple(layers)
+        self.widths: tuple[int, ...] = tuple(widths)
+
+    @classmethod
+    def from_spec(cls, spec: str, n: int, seed: int = 0) -> Chain:
+        """Build a chain from a spec such as ``"dense:128 tanh dense:1"``, parameters drawn
+        from ``numpy.random.default_rng(seed)``."""
+        shape = ChainShape.from_spec(spec, n)
+        rng = np.random.default_rng(seed)
+        layers = [
+            layer_cls.from_spec(shape.widths[k + 1], shape.widths[k], rng)
+            for k, layer_cls in enumerate(shape.layers)
+        ]
+        return cls(layers, n=shape.n)
+
+    @property
+    def shape(self) -> ChainShape:
+        """Layer kinds and widths without parameters: what the cost model needs."""
+        return ChainShape(tuple(type(layer) for layer in self.layers), self.widths)
+
+    @property
+    def n(self) -> int:
+        """Input width."""
+        return self.widths[0]
+
+    @property
+    def m(self) -> int:
+        """Output width."""
+        return self.widths[-1]
+
+    @property
+    def depth(self) -> int:
+        return len(self.layers)
+
+    @property
+    def spec(self) -> str:
+        return " ".join(layer.spec() for layer in self.layers)
+
+    def __repr__(self) -> str:
+        return f"Chain({self.spec!r}, n={self.n})"
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    @cached_property
+    def program(self) -> Program:
+        """The compiled form; built once per chain (layers are treated as immutable)."""
+        K = len(self.layers)
+        table = np.zeros((K, 5), dtype=np.int64)
+        chunks, p_off, s_off = [], 0, 0
+        for k, layer in enumerate(self.layers):
+            w_in, w_out = self.widths[k], self.widths[k + 1]
+            p = layer.params
+            table[k, OP], table[k, W_IN], table[k, W_OUT] = layer.op, w_in, w_out
+            table[k, P_OFF], table[k, S_OFF] = p_off, s_off
+            chunks.append(p)
+            p_off += p.size
+            s_off += layer.cost(w_in, w_out).saved
+        params = np.ascontiguousarray(np.concatenate(chunks)) if p_off else np.zeros(1)
+        return Program(table, params, s_off, max(self.widths))
+
+    def __call__(self, x) -> np.ndarray:
+        """Evaluate f(x) for x of shape (n,)."""
+        from .forward import evaluate  # engines import chain, not the reverse, at load time
+
+        return evaluate(self.program, check_input(x, self.n, "x"))
+
+
+def check_input(x, n: int, what: str = "x") -> np.ndarray:
+    """x as a contiguous float64 vector of length n, or a clear error saying what is wrong."""
+    if type(x) is not np.ndarray or x.dtype != np.float64 or not x.flags.c_contiguous:
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{what} must hold real numbers, got dtype {arr.dtype}")
+        x = np.ascontiguousarray(arr, dtype=np.float64)
+    if x.ndim != 1 or x.shape[0] != n:
+        raise ValueError(f"{what} must have shape ({n},) for this chain, got {x.shape}")
+    return x
+
+
+def _positive_int(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{what} must be an integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{what} must be ≥ 1, got {value}")
+    return int(value)

@@ -1,0 +1,89 @@
+"""Forward mode with dual numbers: a value vector and a block of c tangent lanes pushed
+through the chain together; the Jacobian takes ⌈n/c⌉ sweeps, one per chunk of inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import kernel
+from .layers.dispatch import W_OUT, layer_jvp, layer_value
+from .stats import BYTES_WORK, MADDS_TANGENT, MADDS_VALUE, SWEEPS_FORWARD
+
+#: Tangent lanes are capped so the (widest layer × chunk) block stays within this many bytes.
+LANE_BYTES_CAP = 16 * 2**20
+
+
+def default_chunk(max_width: int, n: int) -> int:
+    """All n inputs in one sweep while the lane block fits in LANE_BYTES_CAP, else the
+    largest chunk that does (matrix-matrix products beat n matrix-vector ones)."""
+    return max(1, min(n, LANE_BYTES_CAP // (8 * max_width)))
+
+
+@kernel
+def _evaluate(table, params, max_width, x):
+    """f(x) by a plain value sweep."""
+    vals = np.empty((2, max_width))
+    v = x
+    for k in range(table.shape[0]):
+        y = vals[k % 2][: table[k, W_OUT]]
+        layer_value(table[k], params, v, y)
+        v = y
+    return v.copy()
+
+
+def evaluate(program, x: np.ndarray) -> np.ndarray:
+    return _evaluate(program.table, program.params, program.max_width, x)
+
+
+@kernel
+def _sweep(table, params, x, X_dot, vals, lanes, counts):
+    """One forward sweep of (x, X_dot) with X_dot (n, c); returns views of (y, Y_dot)."""
+    c = X_dot.shape[1]
+    v, T = x, X_dot
+    for k in range(table.shape[0]):
+        w = table[k, W_OUT]
+        y = vals[k % 2][:w]
+        Y = lanes[k % 2][: w * c].reshape((w, c))
+        dv, dt = layer_jvp(table[k], params, v, T, y, Y)
+        counts[MADDS_VALUE] += dv
+        counts[MADDS_TANGENT] += dt
+        v, T = y, Y
+    counts[SWEEPS_FORWARD] += 1
+    return v, T
+
+
+@kernel
+def _jvp(table, params, max_width, x, X_dot, counts):
+    c = X_dot.shape[1]
+    vals = np.empty((2, max_width))
+    lanes = np.empty((2, max_width * c))
+    counts[BYTES_WORK] += (vals.size + lanes.size) * 8
+    y, Y = _sweep(table, params, x, X_dot, vals, lanes, counts)
+    return y.copy(), Y.copy()
+
+
+def jvp(program, x: np.ndarray, X_dot: np.ndarray, counts: np.ndarray):
+    """(f(x), J X_dot) for X_dot of shape (n, c), in one sweep."""
+    return _jvp(program.table, program.params, program.max_width, x, X_dot, counts)
+
+
+@kernel
+def _jacobian(table, params, max_width, x, chunk, J, counts):
+    n = x.shape[0]
+    vals = np.empty((2, max_width))
+    lanes = np.empty((2, max_width * chunk))
+    seed = np.empty(n * chunk)
+    counts[BYTES_WORK] += (vals.size + lanes.size + seed.size) * 8
+    for j0 in range(0, n, chunk):
+        c = min(chunk, n - j0)
+        S = seed[: n * c].reshape((n, c))
+        S[:] = 0.0
+        for l in range(c):
+            S[j0 + l, l] = 1.0  # lane l carries basis direction e_{j0+l}
+        _, T = _sweep(table, params, x, S, vals, lanes, counts)
+        J[:, j0 : j0 + c] = T
+
+
+def jacobian(program, x: np.ndarray, chunk: int, J: np.ndarray, counts: np.ndarray) -> None:
+    """Fill J (m, n) column block by column block, ``chunk`` columns per sweep."""
+    _jacobian(program.table, program.params, program.max_width, x, chunk, J, counts)

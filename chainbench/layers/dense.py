@@ -1,0 +1,118 @@
+"""Dense layer y = W x + b, with W shaped (out, in): value, JVP and VJP rules."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._jit import kernel
+from .base import Layer, LayerCost
+
+
+class Dense(Layer):
+    """Affine map ``y = W @ x + b``; ``W`` is (out, in), ``b`` is (out,), both float64."""
+
+    name = "dense"
+    op = 0
+    takes_width = True
+
+    def __init__(self, W, b=None):
+        W = _as_float_array(W, "W")
+        if W.ndim != 2:
+            raise ValueError(f"Dense: W must be 2-D (out, in), got shape {W.shape}")
+        if W.shape[0] < 1 or W.shape[1] < 1:
+            raise ValueError(f"Dense: W must have at least one row and column, got shape {W.shape}")
+        b = np.zeros(W.shape[0]) if b is None else _as_float_array(b, "b")
+        if b.shape != (W.shape[0],):
+            raise ValueError(
+                f"Dense: b has shape {b.shape} but W is {W.shape}; b must have shape ({W.shape[0]},)"
+            )
+        self.W = np.ascontiguousarray(W)
+        self.b = np.ascontiguousarray(b)
+
+    def in_width(self) -> int:
+        return self.W.shape[1]
+
+    def out_width(self, in_width: int) -> int:
+        if in_width != self.W.shape[1]:
+            raise ValueError(
+                f"Dense: W has {self.W.shape[1]} columns but the input has width {in_width}"
+            )
+        return self.W.shape[0]
+
+    @property
+    def params(self) -> np.ndarray:
+        return np.concatenate([self.W.ravel(), self.b])
+
+    @classmethod
+    def cost(cls, in_width: int, out_width: int) -> LayerCost:
+        return LayerCost(
+            value=out_width * in_width,
+            tangent=out_width * in_width,
+            adjoint=out_width * in_width,
+            saved=0,  # the VJP needs only W, which is a parameter, not an intermediate
+        )
+
+    @classmethod
+    def from_spec(cls, width, in_width, rng):
+        # LeCun-normal weights keep pre-activations O(1) at any width, so tanh/sigmoid
+        # neither saturate nor stay linear and every Jacobian entry matters.
+        W = rng.standard_normal((width, in_width)) / np.sqrt(in_width)
+        b = 0.1 * rng.standard_normal(width)
+        return cls(W, b)
+
+    def __repr__(self) -> str:
+        return f"Dense(out={self.W.shape[0]}, in={self.W.shape[1]})"
+
+    def spec(self) -> str:
+        return f"dense:{self.W.shape[0]}"
+
+
+def _as_float_array(a, what: str) -> np.ndarray:
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"Dense: {what} must hold real numbers convertible to float64, got dtype {arr.dtype}"
+        )
+    return arr.astype(np.float64)
+
+
+# --- rules; p is the layer's flat parameters: W row-major, then b -------------------------
+
+
+@kernel
+def _unpack(p, w_in, w_out):
+    W = p[: w_out * w_in].reshape((w_out, w_in))
+    b = p[w_out * w_in : w_out * w_in + w_out]
+    return W, b
+
+
+@kernel
+def dense_value(p, w_in, w_out, x, y):
+    """y = W x + b. Returns multiply-adds."""
+    W, b = _unpack(p, w_in, w_out)
+    np.dot(W, x, y)
+    y += b
+    return w_out * w_in
+
+
+@kernel
+def dense_jvp(p, w_in, w_out, x, X_dot, y, Y_dot):
+    """y = W x + b and Y_dot = W X_dot for c tangent lanes (X_dot is (in, c)).
+    Returns (value multiply-adds, tangent multiply-adds)."""
+    W, b = _unpack(p, w_in, w_out)
+    np.dot(W, X_dot, Y_dot)
+    return dense_value(p, w_in, w_out, x, y), w_out * w_in * X_dot.shape[1]
+
+
+@kernel
+def dense_record(p, w_in, w_out, x, y, saved):
+    """Forward sweep of reverse mode: nothing to save, W is read-only."""
+    return dense_value(p, w_in, w_out, x, y)
+
+
+@kernel
+def dense_vjp(p, w_in, w_out, saved, Y_bar, X_bar):
+    """X_bar = Y_bar W for r cotangent rows (Y_bar is (r, out)). Returns multiply-adds."""
+    W, b = _unpack(p, w_in, w_out)
+    np.dot(Y_bar, W, X_bar)
+    return Y_bar.shape[0] * w_out * w_in

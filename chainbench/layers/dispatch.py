@@ -1,0 +1,69 @@
+"""Op-code dispatch from the engines' generic loops to each layer's rules.
+
+Engines call these four kernels with a row of the compiled program; nothing else in the
+engines knows which layers exist. A new non-elementwise layer adds one branch to each.
+"""
+
+from __future__ import annotations
+
+from .._jit import kernel
+from .dense import Dense, dense_jvp, dense_record, dense_value, dense_vjp
+from .elementwise import (
+    elementwise_jvp,
+    elementwise_record,
+    elementwise_value,
+    elementwise_vjp,
+)
+from .softmax import Softmax, softmax_jvp, softmax_record, softmax_value, softmax_vjp
+
+DENSE = Dense.op
+SOFTMAX = Softmax.op
+
+# Columns of a compiled program row (see chain.Program).
+OP, W_IN, W_OUT, P_OFF, S_OFF = 0, 1, 2, 3, 4
+
+
+@kernel
+def layer_value(row, params, x, y):
+    """y = f_k(x). Returns multiply-adds."""
+    op = row[OP]
+    if op == DENSE:
+        return dense_value(params[row[P_OFF] :], row[W_IN], row[W_OUT], x, y)
+    if op == SOFTMAX:
+        return softmax_value(x, y)
+    return elementwise_value(op, x, y)
+
+
+@kernel
+def layer_jvp(row, params, x, X_dot, y, Y_dot):
+    """(y, Y_dot) = (f_k(x), J_k X_dot). Returns (value, tangent) multiply-adds."""
+    op = row[OP]
+    if op == DENSE:
+        return dense_jvp(params[row[P_OFF] :], row[W_IN], row[W_OUT], x, X_dot, y, Y_dot)
+    if op == SOFTMAX:
+        return softmax_jvp(x, X_dot, y, Y_dot)
+    return elementwise_jvp(op, x, X_dot, y, Y_dot)
+
+
+@kernel
+def layer_record(row, params, x, y, tape):
+    """y = f_k(x), writing what the VJP needs into the layer's slot of the tape."""
+    op = row[OP]
+    saved = tape[row[S_OFF] :]
+    if op == DENSE:
+        return dense_record(params[row[P_OFF] :], row[W_IN], row[W_OUT], x, y, saved)
+    if op == SOFTMAX:
+        return softmax_record(x, y, saved[: row[W_OUT]])
+    return elementwise_record(op, x, y, saved[: row[W_OUT]])
+
+
+@kernel
+def layer_vjp(row, params, tape, Y_bar, X_bar):
+    """X_bar = Y_bar J_k from the layer's tape slot. Returns multiply-adds."""
+    op = row[OP]
+    saved = tape[row[S_OFF] :]
+    if op == DENSE:
+        return dense_vjp(params[row[P_OFF] :], row[W_IN], row[W_OUT], saved, Y_bar, X_bar)
+    if op == SOFTMAX:
+        return softmax_vjp(saved[: row[W_OUT]], Y_bar, X_bar)
+    return elementwise_vjp(saved[: row[W_OUT]], Y_bar, X_bar)

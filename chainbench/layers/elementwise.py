@@ -1,0 +1,136 @@
+"""Elementwise activations y_i = g(x_i): each is a scalar rule returning (g, g'),
+and one set of array kernels turns g' into the JVP (g'·x_dot) and the VJP (y_bar·g')."""
+
+from __future__ import annotations
+
+import math
+
+from .._jit import kernel
+from .base import Layer, LayerCost
+
+
+class Elementwise(Layer):
+    """An activation applied to each entry; its Jacobian is diag(g'(x))."""
+
+    @classmethod
+    def cost(cls, in_width: int, out_width: int) -> LayerCost:
+        # one g per entry; each lane or row is scaled by the saved g'
+        return LayerCost(value=out_width, tangent=out_width, adjoint=out_width, saved=out_width)
+
+
+# --- the activations: value and derivative side by side -----------------------------------
+
+
+class Tanh(Elementwise):
+    name, op = "tanh", 2
+
+
+@kernel
+def tanh(z):
+    y = math.tanh(z)
+    return y, 1.0 - y * y
+
+
+class Sigmoid(Elementwise):
+    name, op = "sigmoid", 3
+
+
+@kernel
+def sigmoid(z):
+    # two branches so exp never overflows
+    if z >= 0.0:
+        y = 1.0 / (1.0 + math.exp(-z))
+    else:
+        e = math.exp(z)
+        y = e / (1.0 + e)
+    return y, y * (1.0 - y)
+
+
+class ReLU(Elementwise):
+    name, op = "relu", 4
+
+
+@kernel
+def relu(z):
+    # written so that NaN stays NaN in value and derivative
+    if z > 0.0:
+        return z, 1.0
+    if z <= 0.0:
+        return 0.0, 0.0
+    return z, z
+
+
+class Sin(Elementwise):
+    name, op = "sin", 5
+
+
+@kernel
+def sin(z):
+    return math.sin(z), math.cos(z)
+
+
+class Softplus(Elementwise):
+    name, op = "softplus", 6
+
+
+@kernel
+def softplus(z):
+    # log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large |z|
+    y = 0.5 * (z + abs(z)) + math.log1p(math.exp(-abs(z)))
+    s, _ = sigmoid(z)
+    return y, s
+
+
+@kernel
+def activation(op, z):
+    """(g(z), g'(z)) of activation ``op``: the op-code table of the elementwise layers."""
+    if op == 2:
+        return tanh(z)
+    if op == 3:
+        return sigmoid(z)
+    if op == 4:
+        return relu(z)
+    if op == 5:
+        return sin(z)
+    if op == 6:
+        return softplus(z)
+    return math.nan, math.nan
+
+
+# --- array rules shared by all activations ------------------------------------------------
+
+
+@kernel
+def elementwise_value(op, x, y):
+    """y_i = g(x_i). Returns multiply-adds."""
+    for i in range(x.shape[0]):
+        y[i], _ = activation(op, x[i])
+    return x.shape[0]
+
+
+@kernel
+def elementwise_jvp(op, x, X_dot, y, Y_dot):
+    """y_i = g(x_i), Y_dot[i, :] = g'(x_i) X_dot[i, :]. Returns (value, tangent) multiply-adds."""
+    c = X_dot.shape[1]
+    for i in range(x.shape[0]):
+        y[i], d = activation(op, x[i])
+        for l in range(c):
+            Y_dot[i, l] = d * X_dot[i, l]
+    return x.shape[0], x.shape[0] * c
+
+
+@kernel
+def elementwise_record(op, x, y, saved):
+    """y_i = g(x_i); the tape keeps g'(x_i), all the VJP needs. Returns multiply-adds."""
+    for i in range(x.shape[0]):
+        y[i], saved[i] = activation(op, x[i])
+    return x.shape[0]
+
+
+@kernel
+def elementwise_vjp(saved, Y_bar, X_bar):
+    """X_bar[r, i] = Y_bar[r, i] g'(x_i). Returns multiply-adds."""
+    for r in range(Y_bar.shape[0]):
+        for i in range(Y_bar.shape[1]):
+            X_bar[r, i] = Y_bar[r, i] * saved[i]
+    return Y_bar.shape[0] * Y_bar.shape[1]

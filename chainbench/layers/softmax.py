@@ -1,0 +1,73 @@
+"""Softmax y = exp(x) / sum(exp(x)): not elementwise, its Jacobian diag(y) - y yᵀ is dense."""
+
+from __future__ import annotations
+
+import math
+
+from .._jit import kernel
+from .base import Layer, LayerCost
+
+
+class Softmax(Layer):
+    """Softmax over the whole vector; the VJP needs y saved on the tape."""
+
+    name, op = "softmax", 1
+
+    @classmethod
+    def cost(cls, in_width: int, out_width: int) -> LayerCost:
+        # value: exp-and-sum pass, scale pass; tangent/adjoint per lane: y·v, then y*(v - s)
+        return LayerCost(
+            value=2 * out_width, tangent=2 * out_width, adjoint=2 * out_width, saved=out_width
+        )
+
+
+@kernel
+def softmax_value(x, y):
+    """y = exp(x - max x) / sum. Returns multiply-adds."""
+    w = x.shape[0]
+    top = -math.inf
+    for i in range(w):
+        if x[i] > top or x[i] != x[i]:  # x != x: a NaN becomes the shift and propagates
+            top = x[i]
+    total = 0.0
+    for i in range(w):
+        y[i] = math.exp(x[i] - top)
+        total += y[i]
+    for i in range(w):
+        y[i] /= total
+    return 2 * w
+
+
+@kernel
+def softmax_jvp(x, X_dot, y, Y_dot):
+    """Y_dot[:, l] = y * (X_dot[:, l] - y·X_dot[:, l]). Returns (value, tangent) multiply-adds."""
+    w, c = X_dot.shape
+    value = softmax_value(x, y)
+    for l in range(c):
+        s = 0.0
+        for i in range(w):
+            s += y[i] * X_dot[i, l]
+        for i in range(w):
+            Y_dot[i, l] = y[i] * (X_dot[i, l] - s)
+    return value, 2 * w * c
+
+
+@kernel
+def softmax_record(x, y, saved):
+    """Value; the tape keeps y."""
+    value = softmax_value(x, y)
+    saved[:] = y
+    return value
+
+
+@kernel
+def softmax_vjp(saved, Y_bar, X_bar):
+    """X_bar[r] = y * (Y_bar[r] - Y_bar[r]·y). Returns multiply-adds."""
+    rows, w = Y_bar.shape
+    for r in range(rows):
+        s = 0.0
+        for i in range(w):
+            s += Y_bar[r, i] * saved[i]
+        for i in range(w):
+            X_bar[r, i] = saved[i] * (Y_bar[r, i] - s)
+    return 2 * w * rows

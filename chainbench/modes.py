@@ -1,0 +1,130 @@
+"""The public differentiation API: jvp, vjp, jacobian (with a mode) and record_tape.
+
+Validates at the edge, allocates outputs, and hands flat arrays to an engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import cost, forward, reverse
+from .chain import Chain, check_input
+from .stats import EngineStats, new_counters
+
+#: mode name -> (engine module, counter of lanes it chunks: 'n' inputs or 'm' outputs)
+ENGINES = {"forward": (forward, "n"), "reverse": (reverse, "m")}
+MODES = (*ENGINES, "auto")
+
+
+def resolve_mode(chain: Chain, mode: str) -> str:
+    """The engine name for ``mode``; 'auto' picks the lower predicted cost."""
+    if mode in ENGINES:
+        return mode
+    if mode == "auto":
+        return cost.cheapest(chain).mode
+    raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
+
+
+def check_chunk(chunk, limit: int, mode: str) -> int:
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)):
+        raise TypeError(f"chunk must be an integer or None, got {chunk!r}")
+    if not 1 <= chunk <= limit:
+        lanes = "inputs n" if mode == "forward" else "outputs m"
+        raise ValueError(f"chunk must be between 1 and the number of {lanes} = {limit}, got {chunk}")
+    return int(chunk)
+
+
+def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
+             return_stats: bool = False):
+    """The Jacobian of ``chain`` at ``x``.
+
+    Parameters
+    ----------
+    chain : Chain
+    x : array_like, shape (n,)
+    mode : {'auto', 'forward', 'reverse'}
+        'forward' pushes ``chunk`` tangent lanes per sweep (⌈n/chunk⌉ sweeps), 'reverse'
+        records a tape once and pulls ``chunk`` cotangent rows per backward sweep (⌈m/chunk⌉
+        sweeps); 'auto' takes the one the cost model predicts cheaper.
+    chunk : int, optional
+        Lanes per sweep, 1 ≤ chunk ≤ n (forward) or m (reverse). Default: all of them while
+        the lane block stays within 16 MiB (see ``forward.default_chunk``).
+    return_stats : bool
+        Also return an ``EngineStats`` with the engine's counters.
+
+    Returns
+    -------
+    J : ndarray, shape (m, n)
+    stats : EngineStats, only if ``return_stats``
+    """
+    if not isinstance(chain, Chain):
+        raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
+    x = check_input(x, chain.n)
+    engine, lanes = ENGINES.get(mode) or ENGINES[resolve_mode(chain, mode)]
+    limit = chain.n if lanes == "n" else chain.m
+    if chunk is None:
+        chunk = engine.default_chunk(chain.program.max_width, limit)
+    else:
+        chunk = check_chunk(chunk, limit, engine.__name__.rpartition(".")[2])
+    J = np.empty((chain.m, chain.n))
+    counts = new_counters()
+    engine.jacobian(chain.program, x, chunk, J, counts)
+    if return_stats:
+        return J, EngineStats.from_counters(engine.__name__.rpartition(".")[2], chunk, counts)
+    return J
+
+
+def _lane_block(a, rows: int, what: str, lanes_first: bool) -> tuple[np.ndarray, bool]:
+    """A direction vector or block as a contiguous float64 2-D block, and whether it was 1-D."""
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim == 1 and arr.shape[0] == rows:
+        block = arr.reshape((1, rows)) if lanes_first else arr.reshape((rows, 1))
+        return np.ascontiguousarray(block, dtype=np.float64), True
+    axis = 1 if lanes_first else 0
+    if arr.ndim == 2 and arr.shape[axis] == rows and arr.shape[1 - axis] >= 1:
+        return np.ascontiguousarray(arr, dtype=np.float64), False
+    want = f"({rows},) or (k, {rows})" if lanes_first else f"({rows},) or ({rows}, k)"
+    raise ValueError(f"{what} must have shape {want} for this chain, got {arr.shape}")
+
+
+def jvp(chain: Chain, x, v, return_stats: bool = False):
+    """Forward mode: (f(x), J v) in one dual-number sweep.
+
+    ``v`` has shape (n,), or (n, k) for k directions at once (then J v is (m, k)).
+    """
+    if not isinstance(chain, Chain):
+        raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
+    x = check_input(x, chain.n)
+    V, flat = _lane_block(v, chain.n, "v", lanes_first=False)
+    counts = new_counters()
+    y, Y_dot = forward.jvp(chain.program, x, V, counts)
+    out = (y, Y_dot[:, 0] if flat else Y_dot)
+    if return_stats:
+        return (*out, EngineStats.from_counters("forward", V.shape[1], counts))
+    return out
+
+
+def vjp(chain: Chain, x, u, return_stats: bool = False):
+    """Reverse mode: (f(x), uᵀ J) from one recorded sweep and one backward sweep.
+
+    ``u`` has shape (m,), or (k, m) for k rows at once (then uᵀ J is (k, n)).
+    """
+    if not isinstance(chain, Chain):
+        raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
+    x = check_input(x, chain.n)
+    U, flat = _lane_block(u, chain.m, "u", lanes_first=True)
+    counts = new_counters()
+    y, X_bar = reverse.vjp(chain.program, x, U, counts)
+    out = (y, X_bar[0] if flat else X_bar)
+    if return_stats:
+        return (*out, EngineStats.from_counters("reverse", U.shape[0], counts))
+    return out
+
+
+def record_tape(chain: Chain, x) -> reverse.Tape:
+    """The tape reverse mode records at ``x``: per layer, what its VJP needs."""
+    if not isinstance(chain, Chain):
+        raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
+    return reverse.record(chain, check_input(x, chain.n), new_counters())

@@ -1,0 +1,125 @@
+"""Reverse mode with a tape: one forward sweep records what each layer's VJP needs, then
+backward sweeps replay it, each pulling a chunk of r cotangent rows from output to input."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._jit import kernel
+from .layers.dispatch import S_OFF, W_IN, W_OUT, layer_record, layer_vjp
+from .stats import (
+    BYTES_TAPE,
+    BYTES_WORK,
+    MADDS_ADJOINT,
+    MADDS_VALUE,
+    SWEEPS_BACKWARD,
+    SWEEPS_FORWARD,
+    TAPE_ENTRIES,
+)
+
+#: Cotangent rows are capped so the (rows × widest layer) block stays within this many bytes.
+ROW_BYTES_CAP = 16 * 2**20
+
+
+def default_chunk(max_width: int, m: int) -> int:
+    """All m output rows in one backward sweep while the block fits in ROW_BYTES_CAP."""
+    return max(1, min(m, ROW_BYTES_CAP // (8 * max_width)))
+
+
+@dataclass(frozen=True)
+class Tape:
+    """The record of one forward sweep: per layer (in order) its name and the slice of
+    ``values`` holding what its VJP needs (g'(x) for activations, y for softmax, nothing
+    for dense layers, whose W is a parameter)."""
+
+    layers: tuple[str, ...]
+    offsets: np.ndarray  # start of each layer's slot in values; slot k ends at offsets[k + 1]
+    values: np.ndarray
+    output: np.ndarray  # f(x)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def entry(self, k: int) -> np.ndarray:
+        return self.values[self.offsets[k] : self.offsets[k + 1]]
+
+    @property
+    def nbytes(self) -> int:
+        return self.values.nbytes
+
+
+@kernel
+def _record(table, params, max_width, x, tape, counts):
+    """Forward sweep that writes each layer's VJP needs into its tape slot; returns f(x)."""
+    vals = np.empty((2, max_width))
+    v = x
+    for k in range(table.shape[0]):
+        y = vals[k % 2][: table[k, W_OUT]]
+        counts[MADDS_VALUE] += layer_record(table[k], params, v, y, tape)
+        v = y
+    counts[SWEEPS_FORWARD] += 1
+    counts[TAPE_ENTRIES] += table.shape[0]
+    counts[BYTES_TAPE] += tape.size * 8
+    counts[BYTES_WORK] += vals.size * 8
+    return v.copy()
+
+
+@kernel
+def _pull(table, params, tape, U, adj, counts):
+    """One backward sweep of cotangent rows U (r, m); returns a view of U J (r, n)."""
+    r = U.shape[0]
+    Y_bar = U
+    for k in range(table.shape[0] - 1, -1, -1):
+        w = table[k, W_IN]
+        X_bar = adj[k % 2][: r * w].reshape((r, w))
+        counts[MADDS_ADJOINT] += layer_vjp(table[k], params, tape, Y_bar, X_bar)
+        Y_bar = X_bar
+    counts[SWEEPS_BACKWARD] += 1
+    return Y_bar
+
+
+@kernel
+def _vjp(table, params, max_width, tape_size, x, U, counts):
+    tape = np.empty(tape_size)
+    y = _record(table, params, max_width, x, tape, counts)
+    adj = np.empty((2, max_width * U.shape[0]))
+    counts[BYTES_WORK] += adj.size * 8
+    return y, _pull(table, params, tape, U, adj, counts).copy()
+
+
+def vjp(program, x: np.ndarray, U: np.ndarray, counts: np.ndarray):
+    """(f(x), U J) for U of shape (r, m), in one recording and one backward sweep."""
+    return _vjp(program.table, program.params, program.max_width, program.tape_size, x, U, counts)
+
+
+@kernel
+def _jacobian(table, params, max_width, tape_size, x, chunk, J, counts):
+    m = J.shape[0]
+    tape = np.empty(tape_size)
+    _record(table, params, max_width, x, tape, counts)
+    adj = np.empty((2, max_width * chunk))
+    seed = np.empty(chunk * m)
+    counts[BYTES_WORK] += (adj.size + seed.size) * 8
+    for i0 in range(0, m, chunk):
+        r = min(chunk, m - i0)
+        S = seed[: r * m].reshape((r, m))
+        S[:] = 0.0
+        for l in range(r):
+            S[l, i0 + l] = 1.0  # row l pulls back basis direction e_{i0+l}
+        J[i0 : i0 + r, :] = _pull(table, params, tape, S, adj, counts)
+
+
+def jacobian(program, x: np.ndarray, chunk: int, J: np.ndarray, counts: np.ndarray) -> None:
+    """Fill J (m, n) row block by row block, ``chunk`` rows per backward sweep."""
+    _jacobian(program.table, program.params, program.max_width, program.tape_size, x, chunk, J, counts)
+
+
+def record(chain, x: np.ndarray, counts: np.ndarray) -> Tape:
+    """Run the recording sweep and return the tape as an inspectable structure."""
+    program = chain.program
+    values = np.empty(program.tape_size)
+    y = _record(program.table, program.params, program.max_width, x, values, counts)
+    offsets = np.append(program.table[:, S_OFF], program.tape_size)
+    return Tape(tuple(layer.name for layer in chain.layers), offsets, values, y)

@@ -1,0 +1,65 @@
+"""What an engine did: sweeps, multiply-adds and bytes, read from the kernels' counters."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+# Slots of the int64 counter array every engine kernel increments.
+SWEEPS_FORWARD, SWEEPS_BACKWARD = 0, 1
+MADDS_VALUE, MADDS_TANGENT, MADDS_ADJOINT = 2, 3, 4
+BYTES_TAPE, BYTES_WORK, TAPE_ENTRIES = 5, 6, 7
+N_COUNTERS = 8
+
+
+def new_counters() -> np.ndarray:
+    return np.zeros(N_COUNTERS, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class EngineStats:
+    """Counters of one differentiation call.
+
+    sweeps_forward   forward sweeps through the chain (values, with tangent lanes in forward mode)
+    sweeps_backward  backward sweeps (reverse mode: one per chunk of output rows)
+    madds_value      multiply-adds spent on values (primal evaluation)
+    madds_tangent    multiply-adds spent pushing tangent lanes (JVPs)
+    madds_adjoint    multiply-adds spent pulling cotangent rows (VJPs)
+    bytes_tape       bytes of the reverse-mode tape (intermediates kept for the VJPs)
+    bytes_work       bytes of the other buffers the engine held: values, lanes, seeds
+    tape_entries     entries on the tape (one per layer)
+    """
+
+    mode: str
+    chunk: int
+    sweeps_forward: int
+    sweeps_backward: int
+    madds_value: int
+    madds_tangent: int
+    madds_adjoint: int
+    bytes_tape: int
+    bytes_work: int
+    tape_entries: int
+
+    @property
+    def madds(self) -> int:
+        """All multiply-adds: values plus derivatives."""
+        return self.madds_value + self.madds_tangent + self.madds_adjoint
+
+    @property
+    def bytes_held(self) -> int:
+        return self.bytes_tape + self.bytes_work
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["madds"], d["bytes_held"] = self.madds, self.bytes_held
+        return d
+
+    @classmethod
+    def from_counters(cls, mode: str, chunk: int, counters: np.ndarray) -> EngineStats:
+        c = [int(v) for v in counters]
+        return cls(
+            mode, chunk, c[SWEEPS_FORWARD], c[SWEEPS_BACKWARD], c[MADDS_VALUE], c[MADDS_TANGENT],
+            c[MADDS_ADJOINT], c[BYTES_TAPE], c[BYTES_WORK], c[TAPE_ENTRIES],
+        )
