@@ -1,0 +1,182 @@
+"""The command line: `chainbench run | list | fit | compare`. Each subcommand calls one
+library function; bad input prints one line and exits with code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from .harness.config import ConfigError
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="chainbench",
+        description="Measure what automatic differentiation costs on chains of layers.",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = sub.add_parser("run", help="run an experiment sweep",
+                         description="Run an experiment sweep and append results to "
+                         "results/<experiment>/points.csv as each point finishes.")
+    run.add_argument("experiment", nargs="?", metavar="EXPERIMENT.toml",
+                     help="experiment file, or the name of a shipped one (default: quick)")
+    run.add_argument("--out", type=Path, help="results directory (default: results/<name>)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue an interrupted run in --out, skipping finished points")
+    run.add_argument("--threads", type=int, default=1,
+                     help="Numba and BLAS threads, recorded in meta.json (default 1)")
+    run.add_argument("--quiet", action="store_true", help="plain lines instead of a progress bar")
+
+    sub.add_parser("list", help="list the shipped experiments",
+                   description="List the experiments shipped with chainbench.")
+
+    fit = sub.add_parser("fit", help="fit scaling exponents of a results directory",
+                         description="Print and save (fits.json) the fitted figures: "
+                         "exponents with 95%% intervals, R² against the cost model, crossovers.")
+    fit.add_argument("results", type=Path, metavar="RESULTS_DIR")
+
+    cmp_ = sub.add_parser("compare", help="one chain, every mode, side by side",
+                          description="Time one chain in every mode and mark the fastest.")
+    cmp_.add_argument("spec", help='chain spec, e.g. "dense:256 tanh dense:1"')
+    cmp_.add_argument("--n", type=int, required=True, help="input width")
+    cmp_.add_argument("--seed", type=int, default=0, help="parameter seed (default 0)")
+    cmp_.add_argument("--threads", type=int, default=1, help="Numba and BLAS threads (default 1)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as err:
+        print(f"chainbench: error: {err}", file=sys.stderr)
+        return 2
+
+
+# --- subcommands ----------------------------------------------------------------------------
+
+
+def _cmd_run(args) -> int:
+    from .harness import config, sweep
+
+    if args.threads < 1:
+        raise ConfigError(f"--threads must be ≥ 1, got {args.threads}")
+    exp = config.resolve(args.experiment)
+    out = args.out or Path("results") / exp.name
+    progress = _Progress(quiet=args.quiet or not sys.stderr.isatty())
+    try:
+        results = sweep.run(exp, out, resume=args.resume, threads=args.threads,
+                            progress=progress, argv=sys.argv if argv_is_cli() else None)
+    except KeyboardInterrupt:
+        progress.close()
+        print(f"chainbench: interrupted; finished points are kept in {out}; "
+              f"continue with `chainbench run {args.experiment or ''} --out {out} --resume`",
+              file=sys.stderr)
+        return 130
+    progress.close()
+    print(f"results: {results.points_file}")
+    return 0
+
+
+def argv_is_cli() -> bool:
+    return Path(sys.argv[0]).name in ("chainbench", "__main__.py")
+
+
+class _Progress:
+    """A tqdm bar with ETA on a terminal; one plain line per point otherwise."""
+
+    def __init__(self, quiet: bool):
+        self.quiet, self.bar = quiet, None
+
+    def __call__(self, done, total, point, row):
+        from .harness.sweep import describe
+
+        line = describe(point) + ": " + _row_summary(row)
+        if self.quiet:
+            print(f"[{done}/{total}] {line}", flush=True)
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="point", dynamic_ncols=True)
+        self.bar.set_postfix_str(line[:60])
+        self.bar.update(1)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _row_summary(row) -> str:
+    if row is None:
+        return "done in an earlier run"
+    if row["status"] != "ok":
+        return f"{row['status']}: {row['reason']}"
+    return f"{_seconds(row['time_median_s'])} (J/F {row['j_over_f']:.3g})"
+
+
+def _seconds(s: float) -> str:
+    if not isinstance(s, float) or math.isnan(s):
+        return "-"
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+def _cmd_list(args) -> int:
+    from .harness import config
+
+    for name, path in config.shipped().items():
+        exp = config.load(path)
+        print(f"{name:18s} {len(exp.points()):4d} points  {exp.description}")
+    return 0
+
+
+def _cmd_fit(args) -> int:
+    from .harness.analysis import summary
+    from .harness.results import load_points
+
+    tables = summary(load_points(args.results))
+    for title, table in tables.items():
+        print(f"\n== {title} ==")
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+              if len(table) else "(not enough points for this figure)")
+    out = Path(args.results) / "fits.json"
+    out.write_text(json.dumps({k: v.to_dict(orient="records") for k, v in tables.items()},
+                              indent=2, default=float) + "\n")
+    print(f"\nsaved: {out}")
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    from .harness.compare import build, compare
+    from .harness.threads import set_threads
+
+    if args.n < 1:
+        raise ConfigError(f"--n must be ≥ 1, got {args.n}")
+    if args.threads < 1:
+        raise ConfigError(f"--threads must be ≥ 1, got {args.threads}")
+    set_threads(args.threads)
+    chain = build(args.spec, args.n, args.seed)
+    df = compare(chain, seed=args.seed)
+    print(f"{chain!r}: widths {'→'.join(map(str, chain.widths))}")
+    print(f"{'mode':8s} {'chunk':>6s} {'time':>10s} {'J/F':>8s} {'madds pred':>12s} "
+          f"{'madds count':>12s} {'bytes':>10s}")
+    for _, r in df.iterrows():
+        mark = " ← fastest" if r["fastest"] else ""
+        auto = " (auto's pick)" if r["auto_pick"] else ""
+        if r["status"] != "ok":
+            print(f"{r['mode']:8s} {r['status']}: {r['reason']}")
+            continue
+        print(f"{r['mode']:8s} {r['chunk']:6d} {_seconds(r['time_median_s']):>10s} "
+              f"{r['j_over_f']:8.3g} {r['madds_predicted']:12.4g} {r['madds_counted']:12.4g} "
+              f"{r['bytes_counted']:10d}{mark}{auto}")
+    return 0
+
+
+COMMANDS = {"run": _cmd_run, "list": _cmd_list, "fit": _cmd_fit, "compare": _cmd_compare}

@@ -1,0 +1,1 @@
+"""The measurement harness: experiments, timing and memory, sweeps, results and fits."""

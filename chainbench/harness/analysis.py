@@ -1,0 +1,72 @@
+"""Fitted figures of a results table: scaling exponents per series, R² of time against
+the cost model, and forward/reverse crossovers. Input: points.csv as a DataFrame."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .fits import compute_range, crossover, r2_linear, scaling_exponent
+
+SERIES = ["mode", "chunk_spec", "depth", "width", "activation", "seed"]
+
+
+def _ok(df: pd.DataFrame) -> pd.DataFrame:
+    ok = df[df["status"] == "ok"].copy()
+    ok["m_rule"] = np.where(ok["m"] == ok["n"], "m=n", "m=" + ok["m"].astype(str))
+    return ok
+
+
+def exponents(df: pd.DataFrame) -> pd.DataFrame:
+    """Log-log slope of median time against n for every series with ≥ 3 sizes of n, over
+    the compute-dominated range (time ≥ 10× the series' smallest; see fits.compute_range)."""
+    rows = []
+    for key, g in _ok(df).groupby([*SERIES, "m_rule"], sort=False):
+        g = g.sort_values("n")
+        if g["n"].nunique() < 3:
+            continue
+        mask = compute_range(g["time_median_s"].to_numpy())
+        fit = scaling_exponent(g["n"].to_numpy(), g["time_median_s"].to_numpy())
+        used = g[mask] if mask.sum() >= 3 else g.tail(3)
+        work = scaling_exponent(g["n"].to_numpy(), g["madds_predicted"].to_numpy())
+        rows.append({**dict(zip([*SERIES, "m_rule"], key)), "exponent": fit.slope,
+                     "ci_low": fit.low, "ci_high": fit.high, "r2": fit.r2, "points": fit.points,
+                     "n_from": int(used["n"].min()), "n_to": int(used["n"].max()),
+                     "work_exponent": work.slope})
+    return pd.DataFrame(rows)
+
+
+def cost_fit(df: pd.DataFrame) -> pd.DataFrame:
+    """R² of median time against predicted multiply-adds, per engine."""
+    rows = []
+    for engine, g in _ok(df).groupby("engine", sort=False):
+        rows.append({"engine": engine, "points": len(g),
+                     "r2": r2_linear(g["madds_predicted"], g["time_median_s"]),
+                     "seconds_per_gmadd": float(np.median(
+                         g["time_median_s"] / g["madds_predicted"]) * 1e9)})
+    return pd.DataFrame(rows)
+
+
+def crossovers(df: pd.DataFrame) -> pd.DataFrame:
+    """For each n with several m measured in both pure modes (default chunk): the m/n
+    where forward's time falls below reverse's (interpolated), NaN if it never does."""
+    ok = _ok(df)
+    ok = ok[ok["chunk_spec"].astype(str) == "default"]
+    rows = []
+    for key, g in ok.groupby(["n", "depth", "width", "activation", "seed"], sort=False):
+        f = g[g["mode"] == "forward"].set_index("m")["time_median_s"]
+        r = g[g["mode"] == "reverse"].set_index("m")["time_median_s"]
+        both = f.index.intersection(r.index).sort_values()
+        if len(both) < 2:
+            continue
+        ratio = (f[both] / r[both]).to_numpy()
+        m_cross = crossover(both.to_numpy(), ratio)
+        n = key[0]
+        rows.append({"n": n, "depth": key[1], "width": key[2], "activation": key[3],
+                     "m_values": len(both), "crossover_m": m_cross,
+                     "crossover_m_over_n": m_cross / n})
+    return pd.DataFrame(rows)
+
+
+def summary(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {"exponents": exponents(df), "cost_fit": cost_fit(df), "crossovers": crossovers(df)}

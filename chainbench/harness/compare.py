@@ -1,0 +1,37 @@
+"""One chain, every mode: measured time, J/F, predicted and counted multiply-adds and
+bytes side by side, the fastest marked — the quick answer to "which mode for my shapes?"."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .. import cost
+from ..chain import Chain
+from ..modes import ENGINES
+from .config import ConfigError, Measure
+from .point import measure_chain
+
+#: Timing for an interactive answer: a few tenths of a second per mode.
+QUICK = Measure(min_sample_ms=5, min_samples=3, min_seconds=0.1, max_seconds=1.0)
+
+
+def build(spec: str, n: int, seed: int = 0) -> Chain:
+    try:
+        return Chain.from_spec(spec, n, seed=seed)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(str(err)) from None
+
+
+def compare(chain: Chain, policy: Measure = QUICK, seed: int = 0) -> pd.DataFrame:
+    """A row per engine (default chunk) plus what 'auto' would pick, fastest marked."""
+    rows = []
+    for engine in ENGINES:
+        chunk = cost.default_chunk(chain, engine)
+        rows.append({"mode": engine, **measure_chain(chain, engine, chunk, policy, seed=seed)})
+    df = pd.DataFrame(rows)
+    ok = df["status"] == "ok"
+    df["fastest"] = False
+    if ok.any():
+        df.loc[df.loc[ok, "time_median_s"].idxmin(), "fastest"] = True
+    df["auto_pick"] = df["mode"] == cost.cheapest(chain).mode
+    return df

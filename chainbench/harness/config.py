@@ -1,0 +1,265 @@
+"""Experiment definitions: TOML files naming a grid of chains and modes, validated and
+expanded into points. Every bad key or value raises ConfigError naming the field."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from ..chain import ChainShape
+from ..layers import LAYERS
+from ..modes import MODES
+
+
+class ConfigError(ValueError):
+    """An experiment file or option that cannot be used; the message names what to fix."""
+
+
+WIDTH_PROFILES = ("square", "hourglass")
+ACTIVATIONS = tuple(name for name, cls in LAYERS.items() if not cls.takes_width)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """What to sweep: every combination of these is one point (per mode and chunk)."""
+
+    n: tuple[int, ...]
+    m: tuple[int | str, ...] = (1,)  # an integer, or "n" for m = n
+    depth: tuple[int, ...] = (4,)  # hidden [dense, activation] blocks before the output dense
+    width: tuple = ("square",)  # hidden width: integer, profile name, or explicit list
+    activation: tuple[str, ...] = ("tanh",)
+    seed: tuple[int, ...] = (0,)
+    modes: tuple[str, ...] = ("forward", "reverse")
+    chunk: tuple[int | str, ...] = ("default",)  # forward lanes per sweep: int, "default", "n"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """How each point is measured and guarded."""
+
+    min_sample_ms: float = 10.0  # a sample repeats the call until this much time has passed
+    min_samples: int = 5
+    min_seconds: float = 0.2  # keep sampling at least this long (once min_samples are in)
+    max_seconds: float = 2.0  # stop sampling after this long, whatever the count
+    budget_s: float = 30.0  # per-point budget: skip points predicted slower, stop series after
+    memory: bool = True  # independent memory measurement (tracemalloc peak of one call)
+    check: bool = True  # compare the Jacobian with the other mode before timing
+    check_tol: float = 1e-8  # relative to the largest Jacobian entry
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    description: str
+    grids: tuple[Grid, ...]  # one [grid] table, or several [[grid]] tables
+    measure: Measure
+    source: str = ""  # the file's text, hashed into meta.json
+    path: str = ""
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.source.encode()).hexdigest()
+
+    def points(self) -> list[Point]:
+        """Every point of every grid, each once, in grid order."""
+        return list(dict.fromkeys(p for grid in self.grids for p in expand(grid)))
+
+
+@dataclass(frozen=True)
+class Point:
+    """One chain and one way to differentiate it."""
+
+    n: int
+    m: int
+    depth: int
+    width: str  # as given in the grid (profile, integer or list), for grouping
+    widths: tuple[int, ...] = field(compare=False)
+    activation: str = "tanh"
+    seed: int = 0
+    mode: str = "reverse"
+    chunk: str = "default"  # as given; resolved to an integer when measured
+
+    @property
+    def spec(self) -> str:
+        hidden = " ".join(f"dense:{w} {self.activation}" for w in self.widths[1:-1])
+        return f"{hidden} dense:{self.m}".strip()
+
+    @property
+    def shape(self) -> ChainShape:
+        return ChainShape.from_spec(self.spec, self.n)
+
+    @property
+    def key(self) -> tuple:
+        """Identity in points.csv, for --resume."""
+        return (self.n, self.m, self.depth, self.width, self.activation, self.seed, self.mode,
+                self.chunk)
+
+    @property
+    def series(self) -> str:
+        """Everything but the sizes: points of one series differ only in n (and m)."""
+        return f"{self.mode}|{self.chunk}|d{self.depth}|{self.width}|{self.activation}|s{self.seed}"
+
+
+def hidden_widths(n: int, depth: int, width) -> tuple[int, ...]:
+    if isinstance(width, list | tuple):
+        return tuple(width)
+    if isinstance(width, int):
+        return (width,) * depth
+    if width == "square":
+        return (n,) * depth
+    if width == "hourglass":  # n … n, a bottleneck of n/100 in the middle, n … n
+        return tuple(max(1, n // 100) if k == depth // 2 else n for k in range(depth))
+    raise ConfigError(f"grid.width: unknown profile {width!r}; use an integer, a list of "
+                      f"integers, or one of {', '.join(WIDTH_PROFILES)}")
+
+
+def expand(grid: Grid) -> list[Point]:
+    points = []
+    for n, m, depth, width, act, seed in itertools.product(
+        grid.n, grid.m, grid.depth, grid.width, grid.activation, grid.seed
+    ):
+        m_ = n if m == "n" else m
+        hidden = hidden_widths(n, depth, width)
+        label = "-".join(map(str, width)) if isinstance(width, list | tuple) else str(width)
+        depth_ = len(hidden)
+        for mode in grid.modes:
+            chunks = grid.chunk if mode == "forward" else ("default",)
+            for chunk in chunks:
+                points.append(Point(n, m_, depth_, label, (n, *hidden, m_), act, seed, mode,
+                                    str(chunk)))
+    return points
+
+
+# --- loading and validation -------------------------------------------------------------
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _list(section: str, key: str, value, check, what: str) -> tuple:
+    values = value if isinstance(value, list) else [value]
+    if not values:
+        raise ConfigError(f"{section}.{key}: empty list; give at least one {what}")
+    for v in values:
+        if not check(v):
+            raise ConfigError(f"{section}.{key}: {v!r} is not {what}")
+    return tuple(values)
+
+
+def _width_ok(v) -> bool:
+    if _is_int(v):
+        return v >= 1
+    if isinstance(v, list):
+        return bool(v) and all(_is_int(w) and w >= 1 for w in v)
+    return v in WIDTH_PROFILES
+
+
+_GRID_CHECKS = {
+    "n": (lambda v: _is_int(v) and v >= 1, "an integer ≥ 1"),
+    "m": (lambda v: (_is_int(v) and v >= 1) or v == "n", 'an integer ≥ 1 or "n"'),
+    "depth": (lambda v: _is_int(v) and v >= 0, "an integer ≥ 0"),
+    "width": (_width_ok, f"an integer ≥ 1, a list of them, or one of {WIDTH_PROFILES}"),
+    "activation": (lambda v: v in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
+    "seed": (lambda v: _is_int(v) and v >= 0, "an integer ≥ 0"),
+    "modes": (lambda v: v in MODES, f"one of {', '.join(MODES)}"),
+    "chunk": (lambda v: (_is_int(v) and v >= 1) or v in ("default", "n"),
+              'an integer ≥ 1, "default" or "n"'),
+}
+
+
+def _section(raw, name: str, cls, checks) -> dict:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    valid = [f.name for f in fields(cls)]
+    for key in raw:
+        if key not in valid:
+            raise ConfigError(f"[{name}]: unknown key {key!r}; valid keys: {', '.join(valid)}")
+    return {key: checks(key, value) for key, value in raw.items()}
+
+
+def _check_grid(key, value):
+    check, what = _GRID_CHECKS[key]
+    return _list("grid", key, value, check, what)
+
+
+def _check_measure(key, value):
+    default = getattr(Measure(), key)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"measure.{key}: {value!r} is not true or false")
+        return value
+    if isinstance(default, int):
+        if not _is_int(value) or value < 1:
+            raise ConfigError(f"measure.{key}: {value!r} is not an integer ≥ 1")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"measure.{key}: {value!r} is not a positive number")
+    return float(value)
+
+
+TOP_KEYS = ("name", "description", "grid", "measure")
+
+
+def parse(text: str, path: str = "<string>") -> Experiment:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    for key in data:
+        if key not in TOP_KEYS:
+            raise ConfigError(f"{path}: unknown key {key!r}; valid keys: {', '.join(TOP_KEYS)}")
+    if "grid" not in data:
+        raise ConfigError(f"{path}: missing [grid] table (it needs at least n = [...])")
+    raw_grids = data["grid"] if isinstance(data["grid"], list) else [data["grid"]]
+    grids = []
+    for raw in raw_grids:
+        grid_kw = _section(raw, "grid", Grid, _check_grid)
+        if "n" not in grid_kw:
+            raise ConfigError(f"{path}: [grid] needs n, e.g. n = [16, 32, 64]")
+        grids.append(Grid(**grid_kw))
+    measure_kw = _section(data.get("measure", {}), "measure", Measure, _check_measure)
+    name = data.get("name", Path(path).stem)
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ConfigError(f"name: {name!r} must be a non-empty string without '/'")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError("description: must be a string")
+    exp = Experiment(name, description, tuple(grids), Measure(**measure_kw), text, path)
+    if not exp.points():
+        raise ConfigError(f"{path}: the grid has no points")
+    return exp
+
+
+def load(path) -> Experiment:
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory, not an experiment file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such experiment file (see `chainbench list`)") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read: {err}") from None
+    return parse(text, str(path))
+
+
+SHIPPED = Path(__file__).resolve().parent.parent / "experiments"
+
+
+def shipped() -> dict[str, Path]:
+    """The experiments shipped inside the package, by name."""
+    return {p.stem: p for p in sorted(SHIPPED.glob("*.toml"))}
+
+
+def resolve(name_or_path: str | None) -> Experiment:
+    """An experiment from a file path, or a shipped one by name; the quick one by default."""
+    if name_or_path is None:
+        return load(SHIPPED / "quick.toml")
+    path = Path(name_or_path)
+    if not path.exists() and name_or_path in shipped():
+        return load(shipped()[name_or_path])
+    return load(path)

@@ -1,0 +1,92 @@
+"""Measure one point: build the chain, check its Jacobian by a second method, time the
+first call apart, then the Jacobian and F with adaptive repetition, then memory."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .. import cost
+from ..chain import Chain
+from ..modes import jacobian, jvp, vjp
+from .config import Measure, Point
+from .memory import peak_bytes
+from .provenance import now
+from .timing import first_call, measure
+
+
+def resolve(point: Point) -> tuple[str, int]:
+    """(engine, chunk) a point runs with: 'auto' resolved by the cost model, chunk given as
+    'default', 'n' or an integer (clamped to n: a chunk cannot exceed the lanes there are)."""
+    shape = point.shape
+    engine = cost.cheapest(shape).mode if point.mode == "auto" else point.mode
+    if engine == "forward" and point.chunk != "default":
+        chunk = shape.n if point.chunk == "n" else min(int(point.chunk), shape.n)
+    else:
+        chunk = cost.default_chunk(shape, engine)
+    return engine, chunk
+
+
+def probe_error(chain: Chain, x: np.ndarray, J: np.ndarray, rng: np.random.Generator) -> float:
+    """Largest disagreement of J with a forward JVP (J v) and a reverse VJP (uᵀ J) along
+    random directions, relative to the size of the Jacobian: a second method that costs one
+    sweep each, where recomputing J the other way could cost more than the point itself."""
+    v, u = rng.standard_normal(chain.n), rng.standard_normal(chain.m)
+    _, Jv = jvp(chain, x, v)
+    _, uJ = vjp(chain, x, u)
+    scale = max(1.0, float(np.max(np.abs(J))) * max(chain.n, chain.m))
+    return float(max(np.max(np.abs(J @ v - Jv)), np.max(np.abs(u @ J - uJ))) / scale)
+
+
+def measure_point(point: Point, policy: Measure) -> dict:
+    """All measured figures of one grid point as a row (status 'ok' or 'failed')."""
+    engine, chunk = resolve(point)
+    chain = Chain.from_spec(point.spec, point.n, seed=point.seed)
+    return measure_chain(chain, engine, chunk, policy, seed=point.seed)
+
+
+def measure_chain(chain: Chain, engine: str, chunk: int, policy: Measure, seed: int = 0) -> dict:
+    """Check, then time the Jacobian of ``chain`` by ``engine`` with ``chunk`` lanes at a
+    seeded random x; F, counters, predictions and memory beside it."""
+    start = time.perf_counter()
+    row = {"engine": engine, "chunk": chunk}
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(chain.n)
+
+    def fn():
+        return jacobian(chain, x, engine, chunk)
+
+    row["compile_s"], J = first_call(fn)
+    if policy.check:
+        row["check_error"] = probe_error(chain, x, J, rng)
+        if not row["check_error"] <= policy.check_tol:  # NaN fails too
+            row.update(status="failed", reason=f"Jacobian check failed: relative error "
+                       f"{row['check_error']:.2e} > {policy.check_tol:.0e}")
+            return _finish(row, start)
+    _, stats = jacobian(chain, x, engine, chunk, return_stats=True)
+    predicted = cost.predict(chain, engine, chunk)
+    t = measure(fn, policy)
+    first_call(lambda: chain(x))
+    tf = measure(lambda: chain(x), policy)
+    slides = cost.slides_formula(chain.widths)
+    row.update(
+        status="ok", reason="",
+        time_min_s=t.min, time_median_s=t.median, time_iqr_s=t.iqr, samples=t.samples,
+        inner_loops=t.inner, f_time_s=tf.median, j_over_f=t.median / tf.median,
+        madds_predicted=predicted.madds, madds_counted=stats.madds,
+        madds_value=stats.madds_value, madds_tangent=stats.madds_tangent,
+        madds_adjoint=stats.madds_adjoint,
+        madds_slides=slides[0] if engine == "forward" else slides[1],
+        sweeps_forward=stats.sweeps_forward, sweeps_backward=stats.sweeps_backward,
+        bytes_predicted=predicted.bytes_held, bytes_counted=stats.bytes_held,
+        bytes_tape=stats.bytes_tape, bytes_work=stats.bytes_work, bytes_output=J.nbytes,
+        bytes_measured=peak_bytes(fn) if policy.memory else "",
+    )
+    return _finish(row, start)
+
+
+def _finish(row: dict, start: float) -> dict:
+    row["wall_s"] = time.perf_counter() - start
+    row["finished_at"] = now()
+    return row

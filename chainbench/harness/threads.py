@@ -1,0 +1,29 @@
+"""Thread settings for honest timings: Numba and BLAS pinned to N threads, and recorded."""
+
+from __future__ import annotations
+
+import numba
+from threadpoolctl import threadpool_info, threadpool_limits
+
+_limits = None  # keeps the threadpoolctl limit alive for the process
+
+
+def set_threads(n: int) -> dict:
+    """Pin Numba's and every BLAS library's threads to ``n``; return what is now in force."""
+    global _limits
+    if n < 1:
+        raise ValueError(f"threads must be ≥ 1, got {n}")
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    _limits = threadpool_limits(limits=n)
+    return thread_settings()
+
+
+def thread_settings() -> dict:
+    return {
+        "numba_threads": numba.get_num_threads(),
+        "blas": [
+            {"library": p.get("internal_api"), "version": p.get("version"),
+             "threads": p.get("num_threads")}
+            for p in threadpool_info()
+        ],
+    }
