@@ -3,6 +3,8 @@ through the chain together; the Jacobian takes ⌈n/c⌉ sweeps, one per chunk o
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ._jit import kernel
@@ -13,6 +15,7 @@ from .stats import BYTES_WORK, MADDS_TANGENT, MADDS_VALUE, SWEEPS_FORWARD
 LANE_BYTES_CAP = 16 * 2**20
 
 
+@lru_cache(maxsize=1024)  # on the per-call path of jacobian()
 def default_chunk(max_width: int, n: int) -> int:
     """All n inputs in one sweep while the lane block fits in LANE_BYTES_CAP, else the
     largest chunk that does (matrix-matrix products beat n matrix-vector ones)."""

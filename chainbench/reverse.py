@@ -3,6 +3,8 @@ backward sweeps replay it, each pulling a chunk of r cotangent rows from output 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +25,7 @@ from .stats import (
 ROW_BYTES_CAP = 16 * 2**20
 
 
+@lru_cache(maxsize=1024)  # on the per-call path of jacobian()
 def default_chunk(max_width: int, m: int) -> int:
     """All m output rows in one backward sweep while the block fits in ROW_BYTES_CAP."""
     return max(1, min(m, ROW_BYTES_CAP // (8 * max_width)))

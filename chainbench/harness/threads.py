@@ -14,6 +14,10 @@ def set_threads(n: int) -> dict:
     if n < 1:
         raise ValueError(f"threads must be ≥ 1, got {n}")
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    # numba's np.dot calls scipy's BLAS, a library apart from numpy's; load it now so the
+    # limit below covers it (threadpoolctl only limits libraries already loaded)
+    import scipy.linalg.cython_blas  # noqa: F401
+
     _limits = threadpool_limits(limits=n)
     return thread_settings()
 
