@@ -26,12 +26,14 @@ class Program:
     params  float64, every layer's parameters back to back
     tape_size  float64 entries a reverse-mode tape needs
     max_width  the widest vector in the chain (input included)
+    shape      the layer kinds and widths (for planners)
     """
 
     table: np.ndarray
     params: np.ndarray
     tape_size: int
     max_width: int
+    shape: ChainShape
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,7 @@ class Chain:
             p_off += p.size
             s_off += layer.cost(w_in, w_out).saved
         params = np.ascontiguousarray(np.concatenate(chunks)) if p_off else np.zeros(1)
-        return Program(table, params, s_off, max(self.widths))
+        return Program(table, params, s_off, max(self.widths), self.shape)
 
     def __call__(self, x) -> np.ndarray:
         """Evaluate f(x) for x of shape (n,)."""

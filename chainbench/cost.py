@@ -30,14 +30,17 @@ class Prediction:
     madds_adjoint: int
     bytes_tape: int
     bytes_work: int
+    madds_accumulate: int = 0
+    bytes_snapshots: int = 0
+    layer_steps: int = 0
 
     @property
     def madds(self) -> int:
-        return self.madds_value + self.madds_tangent + self.madds_adjoint
+        return self.madds_value + self.madds_tangent + self.madds_adjoint + self.madds_accumulate
 
     @property
     def bytes_held(self) -> int:
-        return self.bytes_tape + self.bytes_work
+        return self.bytes_tape + self.bytes_work + self.bytes_snapshots
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -53,11 +56,14 @@ def _costs(shape: ChainShape):
     return [cls.cost(shape.widths[k], shape.widths[k + 1]) for k, cls in enumerate(shape.layers)]
 
 
-def default_chunk(chain: Chain | ChainShape, mode: str) -> int:
+def default_chunk(chain: Chain | ChainShape, mode: str) -> int | None:
+    """Lanes per sweep an engine takes by default; None for modes without a chunk."""
     shape = _shape(chain)
     if mode == "forward":
         return forward.default_chunk(max(shape.widths), shape.n)
-    return reverse.default_chunk(max(shape.widths), shape.m)
+    if mode in ("reverse", "sqrt-checkpoint", "revolve"):
+        return reverse.default_chunk(max(shape.widths), shape.m)
+    return None
 
 
 def predict_forward(chain: Chain | ChainShape, chunk: int | None = None) -> Prediction:
@@ -73,6 +79,7 @@ def predict_forward(chain: Chain | ChainShape, chunk: int | None = None) -> Pred
         madds_adjoint=0,
         bytes_tape=0,
         bytes_work=F64 * (2 * w + 2 * w * c + n * c),  # values, ping-pong lanes, seed block
+        layer_steps=sweeps * shape.depth,
     )
 
 
@@ -88,18 +95,92 @@ def predict_reverse(chain: Chain | ChainShape, chunk: int | None = None) -> Pred
         madds_adjoint=m * sum(k.adjoint for k in costs),
         bytes_tape=F64 * sum(k.saved for k in costs),
         bytes_work=F64 * (2 * w + 2 * w * r + r * m),  # values, ping-pong rows, seed block
+        layer_steps=shape.depth,
     )
 
 
-PREDICTORS = {"forward": predict_forward, "reverse": predict_reverse}
+def predict_optimal(chain: Chain | ChainShape, chunk: int | None = None) -> Prediction:
+    """Mixed mode: one recording sweep, then the optimal plan's steps (``plan.plan``)."""
+    from .plan import plan
+
+    shape = _shape(chain)
+    costs, w, maxw = _costs(shape), shape.widths, max(shape.widths)
+    madds = {"tangents": 0, "adjoints": 0, "explicit": 0, "product": 0}
+    sweeps = {"tangents": 0, "adjoints": 0}
+    work = 2 * maxw  # the recording sweep's values
+    for step in plan(shape).steps():
+        madds[step.kind] += step.cost
+        out = w[step.hi] * w[step.lo]  # every step yields its dense block J[lo:hi]
+        work += out
+        if step.kind in sweeps:
+            sweeps[step.kind] += 1
+            if step.inner is None:  # identity seed
+                work += w[step.lo] ** 2 if step.kind == "tangents" else w[step.hi] ** 2
+            if step.kind == "tangents":
+                first = step.lo if step.inner is None else step.mid
+                work += 2 * max(w[first + 1 : step.hi + 1]) * w[step.lo]  # ping-pong lanes
+            else:
+                work += 2 * maxw * w[step.hi]  # ping-pong rows
+    return Prediction(
+        "optimal", 0, 1 + sweeps["tangents"], sweeps["adjoints"],
+        madds_value=sum(k.value for k in costs),
+        madds_tangent=madds["tangents"],
+        madds_adjoint=madds["adjoints"],
+        madds_accumulate=madds["explicit"] + madds["product"],
+        bytes_tape=F64 * sum(k.saved for k in costs),
+        bytes_work=F64 * work,
+        layer_steps=shape.depth,
+    )
 
 
-def predict(chain: Chain | ChainShape, mode: str, chunk: int | None = None) -> Prediction:
-    """Prediction for ``mode`` ('forward', 'reverse' or 'auto': the cheaper of the two)."""
+def predict_checkpointed(chain: Chain | ChainShape, chunk: int | None = None,
+                         snapshots: int | None = None, kind: str = "sqrt") -> Prediction:
+    """Checkpointed reverse mode: each of ⌈m/r⌉ backward sweeps replays the schedule
+    (``checkpoint.schedule``): ADVANCE stretches evaluate values, REVERSE stretches record
+    then pull r rows. Memory: snapshot slots (+ scratch), the longest stretch's tape."""
+    from .checkpoint import ADVANCE, schedule
+
+    shape = _shape(chain)
+    r = chunk or default_chunk(shape, "reverse")
+    costs, w, m = _costs(shape), max(shape.widths), shape.m
+    sched = schedule(kind, shape.depth, snapshots)
+    value = steps = tape = 0
+    for op, a, b, _, _ in sched.actions:
+        value += sum(c.value for c in costs[a:b])
+        steps += b - a
+        if op != ADVANCE:
+            tape = max(tape, sum(c.saved for c in costs[a:b]))
+    sweeps = ceil(m / r)
+    return Prediction(
+        "revolve" if kind == "revolve" else "sqrt-checkpoint", r, sweeps, sweeps,
+        madds_value=sweeps * value,
+        madds_tangent=0,
+        madds_adjoint=m * sum(k.adjoint for k in costs),
+        bytes_tape=F64 * tape,
+        bytes_work=F64 * (2 * w + 2 * w * r + r * m),
+        bytes_snapshots=F64 * (sched.slots + 1) * w,
+        layer_steps=sweeps * steps,
+    )
+
+
+PREDICTORS = {
+    "forward": predict_forward, "reverse": predict_reverse, "optimal": predict_optimal,
+    "sqrt-checkpoint": lambda chain, chunk=None, snapshots=None: predict_checkpointed(
+        chain, chunk, snapshots, "sqrt"),
+    "revolve": lambda chain, chunk=None, snapshots=None: predict_checkpointed(
+        chain, chunk, snapshots, "revolve"),
+}
+
+
+def predict(chain: Chain | ChainShape, mode: str, chunk: int | None = None,
+            snapshots: int | None = None) -> Prediction:
+    """Prediction for ``mode`` (any of ``chainbench.MODES``; 'auto': the cheaper pure mode)."""
     if mode == "auto":
         return cheapest(chain)
     if mode not in PREDICTORS:
-        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join([*PREDICTORS, 'auto'])}")
+        raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join([*PREDICTORS, 'auto'])}")
+    if snapshots is not None:
+        return PREDICTORS[mode](chain, chunk, snapshots)
     return PREDICTORS[mode](chain, chunk)
 
 

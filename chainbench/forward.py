@@ -9,7 +9,9 @@ import numpy as np
 
 from ._jit import kernel
 from .layers.dispatch import W_OUT, layer_jvp, layer_value
-from .stats import BYTES_WORK, MADDS_TANGENT, MADDS_VALUE, SWEEPS_FORWARD
+from .stats import BYTES_WORK, LAYER_STEPS, MADDS_TANGENT, MADDS_VALUE, SWEEPS_FORWARD
+
+LANES = "n"  # chunk counts input directions
 
 #: Tangent lanes are capped so the (widest layer × chunk) block stays within this many bytes.
 LANE_BYTES_CAP = 16 * 2**20
@@ -52,6 +54,7 @@ def _sweep(table, params, x, X_dot, vals, lanes, counts):
         counts[MADDS_TANGENT] += dt
         v, T = y, Y
     counts[SWEEPS_FORWARD] += 1
+    counts[LAYER_STEPS] += table.shape[0]
     return v, T
 
 

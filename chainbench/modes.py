@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import cost, forward, reverse
+from . import checkpointed, cost, forward, mixed, reverse
 from .chain import Chain, check_input
 from .stats import EngineStats, new_counters
 
-#: mode name -> (engine module, counter of lanes it chunks: 'n' inputs or 'm' outputs)
-ENGINES = {"forward": (forward, "n"), "reverse": (reverse, "m")}
+#: mode name -> engine module; each has jacobian(program, x, chunk, J, counts),
+#: default_chunk(max_width, lanes) and LANES: what its chunk counts ('n' inputs, 'm'
+#: output rows, None when it takes no chunk)
+ENGINES = {"forward": forward, "reverse": reverse, "optimal": mixed,
+           "sqrt-checkpoint": checkpointed.SQRT, "revolve": checkpointed.REVOLVE}
 MODES = (*ENGINES, "auto")
 
 
@@ -25,30 +28,37 @@ def resolve_mode(chain: Chain, mode: str) -> str:
     raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
 
 
-def check_chunk(chunk, limit: int, mode: str) -> int:
+def check_chunk(chunk, limit: int, lanes: str | None, mode: str) -> int:
+    if lanes is None:
+        raise ValueError(f"mode {mode!r} takes no chunk; leave chunk=None")
     if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)):
         raise TypeError(f"chunk must be an integer or None, got {chunk!r}")
     if not 1 <= chunk <= limit:
-        lanes = "inputs n" if mode == "forward" else "outputs m"
-        raise ValueError(f"chunk must be between 1 and the number of {lanes} = {limit}, got {chunk}")
+        what = "inputs n" if lanes == "n" else "outputs m"
+        raise ValueError(f"chunk must be between 1 and the number of {what} = {limit}, got {chunk}")
     return int(chunk)
 
 
 def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
-             return_stats: bool = False):
+             snapshots: int | None = None, return_stats: bool = False):
     """The Jacobian of ``chain`` at ``x``.
 
     Parameters
     ----------
     chain : Chain
     x : array_like, shape (n,)
-    mode : {'auto', 'forward', 'reverse'}
+    mode : {'auto', 'forward', 'reverse', 'optimal'}
         'forward' pushes ``chunk`` tangent lanes per sweep (⌈n/chunk⌉ sweeps), 'reverse'
         records a tape once and pulls ``chunk`` cotangent rows per backward sweep (⌈m/chunk⌉
-        sweeps); 'auto' takes the one the cost model predicts cheaper.
+        sweeps); 'optimal' executes the cheapest bracketing of the Jacobian chain (see
+        ``chainbench.plan``); 'auto' takes the pure mode the cost model predicts cheaper.
     chunk : int, optional
         Lanes per sweep, 1 ≤ chunk ≤ n (forward) or m (reverse). Default: all of them while
         the lane block stays within 16 MiB (see ``forward.default_chunk``).
+    snapshots : int, optional
+        Checkpointed reverse modes only: 'sqrt-checkpoint' keeps this many segment starts
+        (default ⌈√K⌉), 'revolve' this many snapshot slots, the input's included (default
+        ⌈√K⌉); see ``chainbench.checkpoint``.
     return_stats : bool
         Also return an ``EngineStats`` with the engine's counters.
 
@@ -60,17 +70,23 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
     if not isinstance(chain, Chain):
         raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
     x = check_input(x, chain.n)
-    engine, lanes = ENGINES.get(mode) or ENGINES[resolve_mode(chain, mode)]
-    limit = chain.n if lanes == "n" else chain.m
+    name = mode if mode in ENGINES else resolve_mode(chain, mode)
+    engine = ENGINES[name]
+    limit = chain.n if engine.LANES == "n" else chain.m
     if chunk is None:
         chunk = engine.default_chunk(chain.program.max_width, limit)
     else:
-        chunk = check_chunk(chunk, limit, engine.__name__.rpartition(".")[2])
+        chunk = check_chunk(chunk, limit, engine.LANES, name)
     J = np.empty((chain.m, chain.n))
     counts = new_counters()
-    engine.jacobian(chain.program, x, chunk, J, counts)
+    if getattr(engine, "takes_snapshots", False):
+        engine.jacobian(chain.program, x, chunk, J, counts, snapshots)
+    elif snapshots is not None:
+        raise ValueError(f"mode {name!r} keeps no snapshots; leave snapshots=None")
+    else:
+        engine.jacobian(chain.program, x, chunk, J, counts)
     if return_stats:
-        return J, EngineStats.from_counters(engine.__name__.rpartition(".")[2], chunk, counts)
+        return J, EngineStats.from_counters(name, chunk, counts)
     return J
 
 

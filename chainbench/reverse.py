@@ -10,16 +10,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._jit import kernel
-from .layers.dispatch import S_OFF, W_IN, W_OUT, layer_record, layer_vjp
+from .layers.dispatch import S_OFF, W_IN, W_OUT, layer_record, layer_value, layer_vjp
 from .stats import (
     BYTES_TAPE,
     BYTES_WORK,
+    LAYER_STEPS,
     MADDS_ADJOINT,
     MADDS_VALUE,
     SWEEPS_BACKWARD,
     SWEEPS_FORWARD,
     TAPE_ENTRIES,
 )
+
+LANES = "m"  # chunk counts output rows
 
 #: Cotangent rows are capped so the (rows × widest layer) block stays within this many bytes.
 ROW_BYTES_CAP = 16 * 2**20
@@ -54,33 +57,64 @@ class Tape:
 
 
 @kernel
+def _advance(table, params, lo, hi, x, vals, counts):
+    """Values through layers lo..hi-1 without recording; returns a view of the output."""
+    v = x
+    for k in range(lo, hi):
+        y = vals[k % 2][: table[k, W_OUT]]
+        counts[MADDS_VALUE] += layer_value(table[k], params, v, y)
+        v = y
+    counts[LAYER_STEPS] += hi - lo
+    return v
+
+
+@kernel
+def _record_range(table, params, lo, hi, x, tape, base, counts, vals):
+    """Values through layers lo..hi-1, each writing its VJP needs into its tape slot, which
+    starts at tape[S_OFF - base] (base 0: a whole tape; S_OFF of lo: a segment's tape).
+    Returns a view of the output."""
+    v = x
+    for k in range(lo, hi):
+        y = vals[k % 2][: table[k, W_OUT]]
+        counts[MADDS_VALUE] += layer_record(table[k], params, v, y, tape[table[k, S_OFF] - base :])
+        v = y
+    counts[LAYER_STEPS] += hi - lo
+    counts[TAPE_ENTRIES] += hi - lo
+    return v
+
+
+@kernel
 def _record(table, params, max_width, x, tape, counts):
     """Forward sweep that writes each layer's VJP needs into its tape slot; returns f(x)."""
     vals = np.empty((2, max_width))
-    v = x
-    for k in range(table.shape[0]):
-        y = vals[k % 2][: table[k, W_OUT]]
-        counts[MADDS_VALUE] += layer_record(table[k], params, v, y, tape)
-        v = y
+    y = _record_range(table, params, 0, table.shape[0], x, tape, 0, counts, vals)
     counts[SWEEPS_FORWARD] += 1
-    counts[TAPE_ENTRIES] += table.shape[0]
     counts[BYTES_TAPE] += tape.size * 8
     counts[BYTES_WORK] += vals.size * 8
-    return v.copy()
+    return y.copy()
+
+
+@kernel
+def _pull_range(table, params, lo, hi, tape, base, U, adj, counts):
+    """Cotangent rows U (r, n_hi) back through layers hi-1..lo, tape slots placed as in
+    ``_record_range``; returns a view of U J[lo:hi] (r, n_lo)."""
+    r = U.shape[0]
+    Y_bar = U
+    for k in range(hi - 1, lo - 1, -1):
+        w = table[k, W_IN]
+        X_bar = adj[k % 2][: r * w].reshape((r, w))
+        counts[MADDS_ADJOINT] += layer_vjp(table[k], params, tape[table[k, S_OFF] - base :],
+                                           Y_bar, X_bar)
+        Y_bar = X_bar
+    return Y_bar
 
 
 @kernel
 def _pull(table, params, tape, U, adj, counts):
     """One backward sweep of cotangent rows U (r, m); returns a view of U J (r, n)."""
-    r = U.shape[0]
-    Y_bar = U
-    for k in range(table.shape[0] - 1, -1, -1):
-        w = table[k, W_IN]
-        X_bar = adj[k % 2][: r * w].reshape((r, w))
-        counts[MADDS_ADJOINT] += layer_vjp(table[k], params, tape, Y_bar, X_bar)
-        Y_bar = X_bar
+    X_bar = _pull_range(table, params, 0, table.shape[0], tape, 0, U, adj, counts)
     counts[SWEEPS_BACKWARD] += 1
-    return Y_bar
+    return X_bar
 
 
 @kernel

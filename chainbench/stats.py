@@ -10,7 +10,8 @@ import numpy as np
 SWEEPS_FORWARD, SWEEPS_BACKWARD = 0, 1
 MADDS_VALUE, MADDS_TANGENT, MADDS_ADJOINT = 2, 3, 4
 BYTES_TAPE, BYTES_WORK, TAPE_ENTRIES = 5, 6, 7
-N_COUNTERS = 8
+MADDS_ACCUMULATE, BYTES_SNAPSHOTS, LAYER_STEPS = 8, 9, 10
+N_COUNTERS = 11
 
 
 def new_counters() -> np.ndarray:
@@ -29,6 +30,10 @@ class EngineStats:
     bytes_tape       bytes of the reverse-mode tape (intermediates kept for the VJPs)
     bytes_work       bytes of the other buffers the engine held: values, lanes, seeds
     tape_entries     entries on the tape (one per layer)
+    madds_accumulate multiply-adds (and entries written) forming and multiplying explicit
+                     Jacobian blocks (mixed mode)
+    bytes_snapshots  bytes of the values kept at checkpoints (checkpointed reverse mode)
+    layer_steps      layer evaluations in forward sweeps (recomputation shows here)
     """
 
     mode: str
@@ -41,15 +46,18 @@ class EngineStats:
     bytes_tape: int
     bytes_work: int
     tape_entries: int
+    madds_accumulate: int = 0
+    bytes_snapshots: int = 0
+    layer_steps: int = 0
 
     @property
     def madds(self) -> int:
         """All multiply-adds: values plus derivatives."""
-        return self.madds_value + self.madds_tangent + self.madds_adjoint
+        return self.madds_value + self.madds_tangent + self.madds_adjoint + self.madds_accumulate
 
     @property
     def bytes_held(self) -> int:
-        return self.bytes_tape + self.bytes_work
+        return self.bytes_tape + self.bytes_work + self.bytes_snapshots
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -62,4 +70,5 @@ class EngineStats:
         return cls(
             mode, chunk, c[SWEEPS_FORWARD], c[SWEEPS_BACKWARD], c[MADDS_VALUE], c[MADDS_TANGENT],
             c[MADDS_ADJOINT], c[BYTES_TAPE], c[BYTES_WORK], c[TAPE_ENTRIES],
+            c[MADDS_ACCUMULATE], c[BYTES_SNAPSHOTS], c[LAYER_STEPS],
         )

@@ -15,12 +15,14 @@ class LayerCost:
     tangent  multiply-adds to push one tangent lane through it (one JVP)
     adjoint  multiply-adds to pull one cotangent row back through it (one VJP)
     saved    float64 entries its VJP needs recorded on the tape
+    explicit entries written to form its Jacobian as a dense (out, in) matrix
     """
 
     value: int
     tangent: int
     adjoint: int
     saved: int
+    explicit: int
 
 
 class Layer:

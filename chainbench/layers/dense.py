@@ -50,6 +50,7 @@ class Dense(Layer):
             tangent=out_width * in_width,
             adjoint=out_width * in_width,
             saved=0,  # the VJP needs only W, which is a parameter, not an intermediate
+            explicit=out_width * in_width,
         )
 
     @classmethod
@@ -99,9 +100,15 @@ def dense_value(p, w_in, w_out, x, y):
 def dense_jvp(p, w_in, w_out, x, X_dot, y, Y_dot):
     """y = W x + b and Y_dot = W X_dot for c tangent lanes (X_dot is (in, c)).
     Returns (value multiply-adds, tangent multiply-adds)."""
+    return dense_value(p, w_in, w_out, x, y), dense_tangent(p, w_in, w_out, X_dot, Y_dot)
+
+
+@kernel
+def dense_tangent(p, w_in, w_out, X_dot, Y_dot):
+    """Y_dot = W X_dot (the JVP needs nothing from the tape). Returns multiply-adds."""
     W, b = _unpack(p, w_in, w_out)
     np.dot(W, X_dot, Y_dot)
-    return dense_value(p, w_in, w_out, x, y), w_out * w_in * X_dot.shape[1]
+    return w_out * w_in * X_dot.shape[1]
 
 
 @kernel
@@ -116,3 +123,11 @@ def dense_vjp(p, w_in, w_out, saved, Y_bar, X_bar):
     W, b = _unpack(p, w_in, w_out)
     np.dot(Y_bar, W, X_bar)
     return Y_bar.shape[0] * w_out * w_in
+
+
+@kernel
+def dense_explicit(p, w_in, w_out, J):
+    """J = W. Returns entries written."""
+    W, b = _unpack(p, w_in, w_out)
+    J[:, :] = W
+    return w_out * w_in

@@ -1,25 +1,44 @@
 """Op-code dispatch from the engines' generic loops to each layer's rules.
 
-Engines call these four kernels with a row of the compiled program; nothing else in the
+Engines call these kernels with a row of the compiled program; nothing else in the
 engines knows which layers exist. A new non-elementwise layer adds one branch to each.
 """
 
 from __future__ import annotations
 
 from .._jit import kernel
-from .dense import Dense, dense_jvp, dense_record, dense_value, dense_vjp
+from .dense import (
+    Dense,
+    dense_explicit,
+    dense_jvp,
+    dense_record,
+    dense_tangent,
+    dense_value,
+    dense_vjp,
+)
 from .elementwise import (
+    elementwise_explicit,
     elementwise_jvp,
     elementwise_record,
+    elementwise_tangent,
     elementwise_value,
     elementwise_vjp,
 )
-from .softmax import Softmax, softmax_jvp, softmax_record, softmax_value, softmax_vjp
+from .softmax import (
+    Softmax,
+    softmax_explicit,
+    softmax_jvp,
+    softmax_record,
+    softmax_tangent,
+    softmax_value,
+    softmax_vjp,
+)
 
 DENSE = Dense.op
 SOFTMAX = Softmax.op
 
-# Columns of a compiled program row (see chain.Program).
+# Columns of a compiled program row (see chain.Program). Rules that use the tape take the
+# layer's slot onward (tape[S_OFF:]), so engines may keep only part of a tape.
 OP, W_IN, W_OUT, P_OFF, S_OFF = 0, 1, 2, 3, 4
 
 
@@ -46,10 +65,9 @@ def layer_jvp(row, params, x, X_dot, y, Y_dot):
 
 
 @kernel
-def layer_record(row, params, x, y, tape):
-    """y = f_k(x), writing what the VJP needs into the layer's slot of the tape."""
+def layer_record(row, params, x, y, saved):
+    """y = f_k(x), writing what the VJP needs into ``saved``, the layer's tape slot onward."""
     op = row[OP]
-    saved = tape[row[S_OFF] :]
     if op == DENSE:
         return dense_record(params[row[P_OFF] :], row[W_IN], row[W_OUT], x, y, saved)
     if op == SOFTMAX:
@@ -58,12 +76,34 @@ def layer_record(row, params, x, y, tape):
 
 
 @kernel
-def layer_vjp(row, params, tape, Y_bar, X_bar):
-    """X_bar = Y_bar J_k from the layer's tape slot. Returns multiply-adds."""
+def layer_vjp(row, params, saved, Y_bar, X_bar):
+    """X_bar = Y_bar J_k from the layer's tape slot ``saved``. Returns multiply-adds."""
     op = row[OP]
-    saved = tape[row[S_OFF] :]
     if op == DENSE:
         return dense_vjp(params[row[P_OFF] :], row[W_IN], row[W_OUT], saved, Y_bar, X_bar)
     if op == SOFTMAX:
         return softmax_vjp(saved[: row[W_OUT]], Y_bar, X_bar)
     return elementwise_vjp(saved[: row[W_OUT]], Y_bar, X_bar)
+
+
+@kernel
+def layer_tangent(row, params, saved, X_dot, Y_dot):
+    """Y_dot = J_k X_dot from the layer's tape slot ``saved`` (values already recorded).
+    Returns multiply-adds."""
+    op = row[OP]
+    if op == DENSE:
+        return dense_tangent(params[row[P_OFF] :], row[W_IN], row[W_OUT], X_dot, Y_dot)
+    if op == SOFTMAX:
+        return softmax_tangent(saved[: row[W_OUT]], X_dot, Y_dot)
+    return elementwise_tangent(saved[: row[W_OUT]], X_dot, Y_dot)
+
+
+@kernel
+def layer_explicit(row, params, saved, J):
+    """J = J_k as a dense (out, in) matrix from the tape slot ``saved``. Returns entries written."""
+    op = row[OP]
+    if op == DENSE:
+        return dense_explicit(params[row[P_OFF] :], row[W_IN], row[W_OUT], J)
+    if op == SOFTMAX:
+        return softmax_explicit(saved[: row[W_OUT]], J)
+    return elementwise_explicit(saved[: row[W_OUT]], J)

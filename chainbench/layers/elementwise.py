@@ -15,7 +15,8 @@ class Elementwise(Layer):
     @classmethod
     def cost(cls, in_width: int, out_width: int) -> LayerCost:
         # one g per entry; each lane or row is scaled by the saved g'
-        return LayerCost(value=out_width, tangent=out_width, adjoint=out_width, saved=out_width)
+        return LayerCost(value=out_width, tangent=out_width, adjoint=out_width, saved=out_width,
+                         explicit=out_width * out_width)
 
 
 # --- the activations: value and derivative side by side -----------------------------------
@@ -134,3 +135,21 @@ def elementwise_vjp(saved, Y_bar, X_bar):
         for i in range(Y_bar.shape[1]):
             X_bar[r, i] = Y_bar[r, i] * saved[i]
     return Y_bar.shape[0] * Y_bar.shape[1]
+
+
+@kernel
+def elementwise_tangent(saved, X_dot, Y_dot):
+    """Y_dot[i, :] = g'(x_i) X_dot[i, :] from the tape. Returns multiply-adds."""
+    for i in range(X_dot.shape[0]):
+        for l in range(X_dot.shape[1]):
+            Y_dot[i, l] = saved[i] * X_dot[i, l]
+    return X_dot.shape[0] * X_dot.shape[1]
+
+
+@kernel
+def elementwise_explicit(saved, J):
+    """J = diag(g'(x)). Returns entries written."""
+    J[:, :] = 0.0
+    for i in range(saved.shape[0]):
+        J[i, i] = saved[i]
+    return saved.shape[0] * saved.shape[0]

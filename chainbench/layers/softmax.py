@@ -17,7 +17,8 @@ class Softmax(Layer):
     def cost(cls, in_width: int, out_width: int) -> LayerCost:
         # value: exp-and-sum pass, scale pass; tangent/adjoint per lane: y·v, then y*(v - s)
         return LayerCost(
-            value=2 * out_width, tangent=2 * out_width, adjoint=2 * out_width, saved=out_width
+            value=2 * out_width, tangent=2 * out_width, adjoint=2 * out_width, saved=out_width,
+            explicit=out_width * out_width,
         )
 
 
@@ -41,15 +42,21 @@ def softmax_value(x, y):
 @kernel
 def softmax_jvp(x, X_dot, y, Y_dot):
     """Y_dot[:, l] = y * (X_dot[:, l] - y·X_dot[:, l]). Returns (value, tangent) multiply-adds."""
-    w, c = X_dot.shape
     value = softmax_value(x, y)
+    return value, softmax_tangent(y, X_dot, Y_dot)
+
+
+@kernel
+def softmax_tangent(y, X_dot, Y_dot):
+    """Y_dot[:, l] = y * (X_dot[:, l] - y·X_dot[:, l]), y from the tape. Returns multiply-adds."""
+    w, c = X_dot.shape
     for l in range(c):
         s = 0.0
         for i in range(w):
             s += y[i] * X_dot[i, l]
         for i in range(w):
             Y_dot[i, l] = y[i] * (X_dot[i, l] - s)
-    return value, 2 * w * c
+    return 2 * w * c
 
 
 @kernel
@@ -71,3 +78,14 @@ def softmax_vjp(saved, Y_bar, X_bar):
         for i in range(w):
             X_bar[r, i] = saved[i] * (Y_bar[r, i] - s)
     return 2 * w * rows
+
+
+@kernel
+def softmax_explicit(y, J):
+    """J = diag(y) - y yᵀ. Returns entries written."""
+    w = y.shape[0]
+    for i in range(w):
+        for j in range(w):
+            J[i, j] = -y[i] * y[j]
+        J[i, i] += y[i]
+    return w * w

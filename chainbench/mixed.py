@@ -1,0 +1,101 @@
+"""Mixed mode: execute an optimal bracketing (see ``plan``) with the layers' rules. One
+recording sweep fills the tape; then each step of the plan pushes tangent lanes, pulls
+cotangent rows, writes a layer's Jacobian, or multiplies two accumulated blocks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._jit import kernel
+from .layers.dispatch import S_OFF, W_IN, W_OUT, layer_explicit, layer_tangent
+from .plan import Step, plan
+from .reverse import _pull_range, _record
+from .stats import BYTES_WORK, MADDS_ACCUMULATE, MADDS_TANGENT, SWEEPS_BACKWARD, SWEEPS_FORWARD
+
+LANES = None  # mixed mode takes no chunk: each step moves all its lanes at once
+
+
+def default_chunk(max_width: int, limit: int) -> int:
+    return limit
+
+
+@kernel
+def _push_range(table, params, lo, hi, tape, X_dot, counts):
+    """Tangent lanes X_dot (n_lo, c) through layers lo..hi-1 from the recorded tape."""
+    c = X_dot.shape[1]
+    width = 0
+    for k in range(lo, hi):
+        width = max(width, table[k, W_OUT])
+    lanes = np.empty((2, width * c))
+    counts[BYTES_WORK] += lanes.size * 8
+    T = X_dot
+    for k in range(lo, hi):
+        w = table[k, W_OUT]
+        Y = lanes[k % 2][: w * c].reshape((w, c))
+        counts[MADDS_TANGENT] += layer_tangent(table[k], params, tape[table[k, S_OFF] :], T, Y)
+        T = Y
+    counts[SWEEPS_FORWARD] += 1
+    out = T.copy()
+    counts[BYTES_WORK] += out.size * 8
+    return out
+
+
+@kernel
+def _pull_block(table, params, lo, hi, tape, U, max_width, counts):
+    """Cotangent rows U (r, n_hi) back through layers hi-1..lo from the recorded tape."""
+    adj = np.empty((2, max_width * U.shape[0]))
+    counts[BYTES_WORK] += adj.size * 8
+    X_bar = _pull_range(table, params, lo, hi, tape, 0, U, adj, counts)
+    counts[SWEEPS_BACKWARD] += 1
+    out = X_bar.copy()
+    counts[BYTES_WORK] += out.size * 8
+    return out
+
+
+@kernel
+def _explicit(table, params, k, tape, counts):
+    J = np.empty((table[k, W_OUT], table[k, W_IN]))
+    counts[BYTES_WORK] += J.size * 8
+    counts[MADDS_ACCUMULATE] += layer_explicit(table[k], params, tape[table[k, S_OFF] :], J)
+    return J
+
+
+@kernel
+def _product(A, B, counts):
+    C = np.empty((A.shape[0], B.shape[1]))
+    np.dot(A, B, C)
+    counts[BYTES_WORK] += C.size * 8
+    counts[MADDS_ACCUMULATE] += A.shape[0] * A.shape[1] * B.shape[1]
+    return C
+
+
+def _identity(width: int, counts: np.ndarray) -> np.ndarray:
+    counts[BYTES_WORK] += width * width * 8
+    return np.eye(width)
+
+
+def run_step(step: Step, program, tape: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """J[step.lo:step.hi] as a dense block, by the step's kind."""
+    table, params = program.table, program.params
+    widths = program.shape.widths
+    if step.kind == "explicit":
+        return _explicit(table, params, step.lo, tape, counts)
+    if step.kind == "product":
+        return _product(run_step(step.left, program, tape, counts),
+                        run_step(step.right, program, tape, counts), counts)
+    if step.kind == "tangents":
+        X = (_identity(widths[step.lo], counts) if step.inner is None
+             else run_step(step.inner, program, tape, counts))
+        first = step.lo if step.inner is None else step.mid
+        return _push_range(table, params, first, step.hi, tape, X, counts)
+    U = (_identity(widths[step.hi], counts) if step.inner is None
+         else run_step(step.inner, program, tape, counts))
+    last = step.hi if step.inner is None else step.mid
+    return _pull_block(table, params, step.lo, last, tape, U, program.max_width, counts)
+
+
+def jacobian(program, x: np.ndarray, chunk: int, J: np.ndarray, counts: np.ndarray) -> None:
+    """Fill J (m, n) by the optimal plan for the chain's shape (``chunk`` is unused)."""
+    tape = np.empty(program.tape_size)
+    _record(program.table, program.params, program.max_width, x, tape, counts)
+    J[:, :] = run_step(plan(program.shape), program, tape, counts)

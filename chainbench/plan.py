@@ -1,0 +1,129 @@
+"""Optimal Jacobian-chain bracketing: dynamic programming over sub-chains that chooses, for
+each, to push tangents, pull adjoints, or multiply two accumulated Jacobians (O(K³)).
+
+Layers are numbered 1..K in printed plans; internally a step covers layers lo..hi-1
+(0-based, half-open) and yields their Jacobian J[lo:hi], a dense (n_hi, n_lo) block.
+Costs are multiply-adds from each layer's LayerCost:
+  tangents  n_lo · Σ T_l  over the layers pushed through (one lane per input column)
+  adjoints  n_hi · Σ A_l  over the layers pulled through (one row per output row)
+  product   n_hi · n_mid · n_lo
+  explicit  the layer's Jacobian written out, n_hi · n_lo entries
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .chain import Chain, ChainShape
+
+KINDS = ("explicit", "tangents", "adjoints", "product")
+
+
+@dataclass(frozen=True)
+class Step:
+    """J[lo:hi] by ``kind``; ``inner`` is the step whose block it extends (None: identity
+    seed), ``left``/``right`` the factors of a product, ``mid`` where the range splits."""
+
+    kind: str
+    lo: int
+    hi: int
+    mid: int
+    cost: int  # multiply-adds of this step alone
+    total: int  # of this step and everything below it
+    inner: Step | None = None
+    left: Step | None = None
+    right: Step | None = None
+
+    def expression(self) -> str:
+        """Bracketed expression: fwd[i..j](X) pushes X's columns through layers i..j,
+        rev[i..j](X) pulls X's rows back through them, (A × B) multiplies, Jk is explicit."""
+        if self.kind == "explicit":
+            return f"J{self.lo + 1}"
+        if self.kind == "product":
+            return f"({self.left.expression()} × {self.right.expression()})"
+        # consecutive steps of one kind print as one range: fwd[2..3](fwd[1..1]) is fwd[1..3]
+        step, inner = self, self.inner
+        while inner is not None and inner.kind == self.kind:
+            step, inner = inner, inner.inner
+        args = "" if inner is None else f"({inner.expression()})"
+        if self.kind == "tangents":
+            first = step.lo if inner is None else step.mid
+            return f"fwd[{first + 1}..{self.hi}]{args}"
+        last = step.hi if inner is None else step.mid
+        return f"rev[{self.lo + 1}..{last}]{args}"
+
+    def steps(self):
+        """This step and all below it, children first (execution order)."""
+        for child in (self.inner, self.right, self.left):
+            if child is not None:
+                yield from child.steps()
+        yield self
+
+
+def _shape(chain) -> ChainShape:
+    return chain.shape if isinstance(chain, Chain) else chain
+
+
+def plan(chain: Chain | ChainShape, allow: tuple[str, ...] = KINDS) -> Step:
+    """The cheapest way to accumulate the whole Jacobian (ties go to the simpler step:
+    tangents, then adjoints, then products). ``allow`` restricts the kinds of step, e.g.
+    ("explicit", "product") gives the classic matrix-chain order."""
+    return _plan(_shape(chain), tuple(allow))
+
+
+@lru_cache(maxsize=256)
+def _plan(shape: ChainShape, allow: tuple[str, ...]) -> Step:
+    w, K = shape.widths, shape.depth
+    costs = [cls.cost(w[k], w[k + 1]) for k, cls in enumerate(shape.layers)]
+    T = [0]
+    A = [0]
+    for c in costs:  # prefix sums: Σ over layers lo..hi-1 is T[hi] - T[lo]
+        T.append(T[-1] + c.tangent)
+        A.append(A[-1] + c.adjoint)
+    best: dict[tuple[int, int], Step] = {}
+    for length in range(1, K + 1):
+        for lo in range(0, K - length + 1):
+            hi = lo + length
+            options = []
+            # pure modes over the whole range, from an identity seed
+            if "tangents" in allow:
+                cost = w[lo] * (T[hi] - T[lo])
+                options.append(Step("tangents", lo, hi, lo, cost, cost))
+            if "adjoints" in allow:
+                cost = w[hi] * (A[hi] - A[lo])
+                options.append(Step("adjoints", lo, hi, hi, cost, cost))
+            if length == 1 and "explicit" in allow:
+                cost = costs[lo].explicit
+                options.append(Step("explicit", lo, hi, lo, cost, cost))
+            for mid in range(lo + 1, hi):
+                below, above = best.get((lo, mid)), best.get((mid, hi))
+                if below is None or above is None:
+                    continue
+                if "tangents" in allow:
+                    cost = w[lo] * (T[hi] - T[mid])
+                    options.append(Step("tangents", lo, hi, mid, cost, below.total + cost,
+                                        inner=below))
+                if "adjoints" in allow:
+                    cost = w[hi] * (A[mid] - A[lo])
+                    options.append(Step("adjoints", lo, hi, mid, cost, above.total + cost,
+                                        inner=above))
+                if "product" in allow:
+                    cost = w[hi] * w[mid] * w[lo]
+                    options.append(Step("product", lo, hi, mid, cost,
+                                        below.total + above.total + cost, left=above,
+                                        right=below))
+            if options:
+                best[(lo, hi)] = min(options, key=lambda s: (s.total, KINDS.index(s.kind) % 3))
+    if (0, K) not in best:
+        raise ValueError(f"no plan with steps {allow}: allow 'tangents' or 'adjoints', or "
+                         "'explicit' with 'product'")
+    return best[(0, K)]
+
+
+def pure_costs(chain: Chain | ChainShape) -> tuple[int, int]:
+    """Derivative multiply-adds of pure forward (n·Σ T) and pure reverse (m·Σ A)."""
+    shape = _shape(chain)
+    w = shape.widths
+    costs = [cls.cost(w[k], w[k + 1]) for k, cls in enumerate(shape.layers)]
+    return shape.n * sum(c.tangent for c in costs), shape.m * sum(c.adjoint for c in costs)

@@ -1,0 +1,168 @@
+"""What the figures share: the registry with its column checks, row selection, colours per
+mode, and axis helpers. Every figure is a pure function DataFrame -> matplotlib Figure built
+with ``matplotlib.figure.Figure`` (never pyplot), so nothing touches global state."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogFormatter, NullFormatter
+
+
+class CannotPlot(ValueError):
+    """The results lack what a figure needs; the message names the figure and what is missing."""
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    name: str  # file stem of the saved figure
+    label: str  # short name that starts every message about it
+    draw: Callable[[pd.DataFrame], Figure]
+    needs: tuple[str, ...]  # columns it cannot be drawn without
+    order: int  # place in the list of figures (the numbering of the issue that asked for them)
+
+
+#: name -> FigureSpec of every figure defined; ``plots.FIGURES`` is it in drawing order.
+REGISTRY: dict[str, FigureSpec] = {}
+
+
+def figure(name: str, label: str, order: int, needs: Iterable[str]):
+    """Register a figure; the wrapped function checks ``needs`` first and prefixes every
+    CannotPlot it raises with ``label``, so a direct call says the same as ``render_all``."""
+    needs = tuple(needs)
+
+    def register(draw):
+        @functools.wraps(draw)
+        def checked(df: pd.DataFrame) -> Figure:
+            missing = [c for c in needs if c not in df.columns]
+            if missing:
+                s = "s" if len(missing) > 1 else ""
+                raise CannotPlot(f"{label}: results lack column{s} {', '.join(missing)}")
+            try:
+                return draw(df)
+            except CannotPlot as err:
+                raise CannotPlot(f"{label}: {err}") from None
+
+        if name in REGISTRY:
+            raise ValueError(f"figure {name!r} registered twice")
+        REGISTRY[name] = FigureSpec(name, label, checked, needs, order)
+        return checked
+
+    return register
+
+
+# --- rows ------------------------------------------------------------------------------------
+
+#: What, beside mode and sizes, tells two series apart.
+SERIES_KEYS = ("depth", "width", "activation", "seed")
+
+
+def measured(df: pd.DataFrame, *positive: str) -> pd.DataFrame:
+    """Rows with status ok whose ``positive`` columns are finite and > 0 (for log axes),
+    with those columns as floats and chunk_spec as text."""
+    rows = df[df["status"].astype(str) == "ok"] if "status" in df.columns else df
+    rows = rows.copy()
+    for col in positive:
+        rows[col] = pd.to_numeric(rows[col], errors="coerce").astype(float)
+        rows = rows[np.isfinite(rows[col]) & (rows[col] > 0)]
+    if "chunk_spec" in rows.columns:
+        rows["chunk_spec"] = rows["chunk_spec"].astype(str)
+    return rows
+
+
+def default_chunk(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows[rows["chunk_spec"] == "default"]
+
+
+def m_rule(n: int, m: int) -> str:
+    """How m relates to n in a series: 'm = n' when it follows n, else 'm = <m>'."""
+    return "m = n" if m == n else f"m = {m}"
+
+
+def varying(rows: pd.DataFrame, keys: Iterable[str] = SERIES_KEYS) -> list[str]:
+    """The keys that take more than one value among ``rows``: the ones labels must name."""
+    return [k for k in keys if rows[k].nunique() > 1]
+
+
+def describe(values: dict, keys: Iterable[str]) -> str:
+    words = {"depth": "depth {}", "width": "width {}", "activation": "{}", "seed": "seed {}",
+             "n": "n = {}", "m": "m = {}"}
+    return ", ".join(words.get(k, k + " {}").format(values[k]) for k in keys)
+
+
+# --- looks -----------------------------------------------------------------------------------
+
+MODE_COLORS = {"forward": "C0", "reverse": "C3", "auto": "C2"}
+_OTHER_COLORS = ("C4", "C1", "C5", "C6", "C8", "C9")
+LINESTYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v", "P")
+PNG_DPI = 110
+
+
+def mode_color(mode: str) -> str:
+    if mode in MODE_COLORS:
+        return MODE_COLORS[mode]
+    return _OTHER_COLORS[sum(map(ord, mode)) % len(_OTHER_COLORS)]
+
+
+def mode_order(mode: str) -> tuple:
+    return (list(MODE_COLORS).index(mode) if mode in MODE_COLORS else len(MODE_COLORS), mode)
+
+
+def new_figure(width: float = 7.2, height: float = 4.6) -> Figure:
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def log2_axis(ax, which: str, values) -> None:
+    """Axis ``which`` ('x' or 'y') of ``ax`` on a base-2 log scale, ticked at the measured
+    ``values`` (printed as plain numbers, not powers)."""
+    values = sorted({float(v) for v in values})
+    getattr(ax, f"set_{which}scale")("log", base=2)
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    if len(values) <= 12:
+        axis.set_major_locator(FixedLocator(values))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+class _Seconds(LogFormatter):
+    """Log-axis labels as times with units (300 µs, 2 ms), where matplotlib would label."""
+
+    def _num_to_string(self, x, vmin, vmax):
+        return seconds(x)
+
+
+def time_axis(ax, which: str = "y") -> None:
+    """Axis ``which`` of ``ax`` as a log time axis labelled in s, ms, µs, ns."""
+    getattr(ax, f"set_{which}scale")("log")
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    axis.set_major_formatter(_Seconds())
+    axis.set_minor_formatter(_Seconds(labelOnlyBase=False))
+
+
+def log_limits(values, pad: float = 1.6) -> tuple[float, float]:
+    v = np.asarray(list(values), dtype=float)
+    return float(np.nanmin(v) / pad), float(np.nanmax(v) * pad)
+
+
+def seconds(s: float) -> str:
+    if not math.isfinite(s):
+        return "-"
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
+        if abs(s) >= scale * 0.9995:  # so 1e-3 reads 1 ms, not 1e+03 µs
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+def byte_unit(largest: float) -> tuple[str, float]:
+    """The unit (B, KiB, MiB, GiB) that keeps the largest value of an axis readable."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if largest >= scale:
+            return unit, scale
+    return "B", 1

@@ -1,0 +1,85 @@
+"""Does the cost model explain the clock? Measured time per Jacobian against the
+multiply-adds the cost model predicts, per engine: on linear axes with the fitted line and
+its R² (the figures `chainbench fit` reports), and on log-log axes, where the small points
+and the fixed per-call overhead show, with each engine's median time per multiply-add."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ..harness.analysis import cost_fit
+from ._common import (
+    CannotPlot,
+    figure,
+    log_limits,
+    measured,
+    mode_color,
+    mode_order,
+    new_figure,
+    seconds,
+    time_axis,
+)
+
+
+def _scale(largest: float, units) -> tuple[str, float]:
+    for unit, scale in units:
+        if largest >= scale:
+            return unit, scale
+    return units[-1]
+
+
+@figure("time_vs_madds", "time vs predicted work", order=3,
+        needs=("status", "engine", "madds_predicted", "time_median_s"))
+def time_vs_madds(df: pd.DataFrame) -> Figure:
+    """Every measured point: median time against predicted multiply-adds, one colour per
+    engine. Left, linear axes: the least-squares line time = a + b · madds, whose R² is
+    ``analysis.cost_fit``'s. Right, log-log: time = madds × the engine's median seconds per
+    multiply-add (``cost_fit``'s rate), a line of slope 1 where time is proportional to work."""
+    rows = measured(df, "madds_predicted", "time_median_s")
+    counts = rows.groupby("engine")["madds_predicted"].nunique()
+    engines = sorted(counts[counts >= 3].index, key=mode_order)
+    if not engines:
+        raise CannotPlot("needs ≥ 3 measured points of one engine with different predicted "
+                         "multiply-adds")
+    rows = rows[rows["engine"].isin(engines)]
+    fits = cost_fit(rows).set_index("engine")
+    fig = new_figure(10.5, 4.6)
+    linear, loglog = fig.subplots(1, 2)
+    xu, xs_ = _scale(rows["madds_predicted"].max(),
+                     (("billions", 1e9), ("millions", 1e6), ("thousands", 1e3), ("", 1)))
+    tu, ts = _scale(rows["time_median_s"].max(), (("s", 1), ("ms", 1e-3), ("µs", 1e-6)))
+    logx = np.geomspace(*log_limits(rows["madds_predicted"], pad=1.5), 50)
+    for engine in engines:
+        g = rows[rows["engine"] == engine]
+        p, t = g["madds_predicted"].to_numpy(float), g["time_median_s"].to_numpy(float)
+        color, fit = mode_color(engine), fits.loc[engine]
+        linear.scatter(p / xs_, t / ts, color=color, s=22, alpha=0.8, zorder=3)
+        b, a = np.polyfit(p, t, 1)  # the line whose R² is cost_fit's (fits.r2_linear)
+        grid = np.array([0.0, p.max()])
+        sign = "+" if a >= 0 else "−"
+        linear.plot(grid / xs_, (a + b * grid) / ts, color=color, lw=1.3,
+                    label=f"{engine}: {b * 1e9:.3g} ns × madds {sign} {seconds(abs(a))},"
+                          f" R² = {fit['r2']:.3f}")
+        rate = fit["seconds_per_gmadd"] / 1e9
+        loglog.scatter(p, t, color=color, s=22, alpha=0.8, zorder=3,
+                       label=f"{engine}: {len(g)} points")
+        loglog.plot(logx, rate * logx, color=color, lw=1.3, ls="--",
+                    label=f"{engine}: madds × median time per madd ({rate * 1e9:.3g} ns)")
+    linear.set_xlim(left=0)
+    linear.set_ylim(0, rows["time_median_s"].max() / ts * 1.15)
+    linear.set_xlabel("predicted multiply-adds per Jacobian" + (f" ({xu})" if xu else ""))
+    linear.set_ylabel(f"time per Jacobian ({tu}, median)")
+    linear.set_title("least-squares line and its R²", fontsize="medium")
+    loglog.set_xscale("log")
+    time_axis(loglog)
+    loglog.set_ylim(*log_limits(rows["time_median_s"]))
+    loglog.set_xlabel("predicted multiply-adds per Jacobian")
+    loglog.set_ylabel("time per Jacobian (median)")
+    loglog.set_title("log-log: the small points and the per-call overhead", fontsize="medium")
+    for ax, where in ((linear, "best"), (loglog, "lower right")):
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize="small", loc=where)
+    fig.suptitle("Measured time vs the cost model's predicted multiply-adds")
+    return fig

@@ -1,0 +1,176 @@
+"""How cost grows with the input size n: time per Jacobian on log-log axes with the fitted
+exponent of every series (the O(n³) forward vs O(n²) reverse story of the slides), and J/F,
+the Jacobian's time in units of one evaluation of F (the cheap-gradient principle)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from ..harness.fits import compute_range, scaling_exponent
+from ._common import (
+    LINESTYLES,
+    SERIES_KEYS,
+    CannotPlot,
+    default_chunk,
+    describe,
+    figure,
+    log2_axis,
+    log_limits,
+    m_rule,
+    measured,
+    mode_color,
+    mode_order,
+    new_figure,
+    time_axis,
+    varying,
+)
+
+#: Cheap-gradient principle (Griewank & Walther 2008): one gradient costs 3–4 evaluations.
+CHEAP_GRADIENT = (3.0, 4.0)
+
+
+def size_series(df: pd.DataFrame, value: str, min_sizes: int) -> pd.DataFrame:
+    """Rows of the series that sweep n at a default chunk and fixed m (or m = n), keeping
+    those with at least ``min_sizes`` sizes of n; adds an ``m_rule`` column."""
+    rows = default_chunk(measured(df, value))
+    rows = rows.assign(m_rule=[m_rule(n, m) for n, m in zip(rows["n"], rows["m"])])
+    sizes = rows.groupby(["mode", *SERIES_KEYS, "m_rule"])["n"].transform("nunique")
+    return rows[sizes >= min_sizes]
+
+
+def _groups(rows: pd.DataFrame):
+    """(key dict, rows sorted by n, line style) per series, modes in a fixed order; the
+    colour tells the mode, the line style the rest of the key (depth, width, …)."""
+    keys = ["mode", *SERIES_KEYS]
+    groups = [(dict(zip(keys, key)), g.sort_values("n")) for key, g in rows.groupby(keys)]
+    others = sorted({key[1:] for key in rows.groupby(keys).groups}, key=str)
+    return [(key, g, LINESTYLES[others.index(tuple(key[k] for k in SERIES_KEYS)) % 4])
+            for key, g in sorted(groups, key=lambda kg: (mode_order(kg[0]["mode"]),
+                                                         [str(kg[0][k]) for k in SERIES_KEYS]))]
+
+
+def _panel_order(rule: str) -> tuple:
+    return (rule == "m = n", int(rule[4:]) if rule != "m = n" else 0)
+
+
+def _panel_title(rule: str) -> str:
+    return {"m = 1": "m = 1 (gradient)", "m = n": "m = n (square Jacobian)"}.get(rule, rule)
+
+
+@figure("time_vs_n", "time vs n", order=1,
+        needs=("n", "m", "mode", "chunk_spec", *SERIES_KEYS, "time_median_s"))
+def time_vs_n(df: pd.DataFrame) -> Figure:
+    """Median time per Jacobian against n, log-log, one panel per m rule (m = 1, m = n, …)
+    and one line per mode (and depth, width… where those vary), with the exponent fitted
+    by ``fits.scaling_exponent`` in the legend and n², n³ guide lines."""
+    rows = size_series(df, "time_median_s", min_sizes=3)
+    if rows.empty:
+        raise CannotPlot("needs ≥ 3 sizes of n in one series (one mode at its default chunk, "
+                         "same depth and width, m fixed or m = n)")
+    rules = sorted(rows["m_rule"].unique(), key=_panel_order)
+    fig = new_figure(6.4 + 3.2 * (len(rules) - 1), 4.6)
+    axes = fig.subplots(1, len(rules), squeeze=False, sharey=True)[0]
+    vary = varying(rows)
+    for ax, rule in zip(axes, rules):
+        panel = rows[rows["m_rule"] == rule]
+        for key, g, style in _groups(panel):
+            _draw_series(ax, key, g, vary, style)
+        ax.set_ylim(*log_limits(panel["time_median_s"]))
+        _guides(ax, panel, powers=(2, 3))
+        log2_axis(ax, "x", panel["n"])
+        time_axis(ax)
+        ax.set_xlabel("n (inputs)")
+        ax.set_title(_panel_title(rule), fontsize="medium")
+        ax.grid(True, which="major", alpha=0.3)
+        handles, _ = ax.get_legend_handles_labels()
+        handles.append(Line2D([], [], color="0.4", marker="o", mfc="white", ls="none",
+                              label="not in the fit (overhead-dominated)"))
+        _legend(ax, handles)
+    axes[0].set_ylabel("time per Jacobian (median)")
+    fig.suptitle("Time per Jacobian vs n (log-log): fitted slope = scaling exponent")
+    return fig
+
+
+def _legend(ax, handles) -> None:
+    """Inside the axes when short; below them, the figure made taller, when it would hide
+    the data."""
+    if len(handles) <= 6:
+        ax.legend(handles=handles, fontsize="small", loc="upper left")
+        return
+    fig = ax.get_figure()
+    width, height = fig.get_size_inches()
+    fig.set_size_inches(width, max(height, 4.6 + 0.2 * len(handles)))
+    ax.legend(handles=handles, fontsize="small", loc="upper center", frameon=False,
+              bbox_to_anchor=(0.5, -0.12), borderaxespad=0)
+
+
+def _draw_series(ax, key: dict, g: pd.DataFrame, vary: list[str], ls: str) -> None:
+    n, t = g["n"].to_numpy(float), g["time_median_s"].to_numpy(float)
+    fit = scaling_exponent(n, t)
+    used = compute_range(t)
+    if used.sum() < 3:  # the same fallback as fits.scaling_exponent: the largest three
+        used = np.zeros(n.shape, dtype=bool)
+        used[np.argsort(n)[-3:]] = True
+    color = mode_color(key["mode"])
+    label = key["mode"] + (f" ({describe(key, vary)})" if vary else "")
+    half = (fit.high - fit.low) / 2
+    label += f": slope {fit.slope:.2f}" + (f" (95% CI ± {half:.2g})" if np.isfinite(half) else "")
+    ax.plot(n, t, color=color, ls=ls, lw=1.2, marker="o", label=label)
+    ax.plot(n[~used], t[~used], color=color, marker="o", mfc="white", ls="none")
+    if np.isfinite(fit.slope):  # an OLS line in log-log passes through the mean point
+        ln, lt = np.log(n[used]), np.log(t[used])
+        xs = np.array([n[used].min(), n[used].max()])
+        ax.plot(xs, np.exp(lt.mean() + fit.slope * (np.log(xs) - ln.mean())), color=color,
+                lw=3, alpha=0.25, solid_capstyle="round")
+
+
+def _guides(ax, rows: pd.DataFrame, powers, value: str = "time_median_s",
+            anchor: pd.DataFrame | None = None) -> None:
+    """Grey lines ∝ n^p through the geometric mean of ``value`` at the largest n of
+    ``anchor`` (default: all rows), drawn over the whole n range; the y-limits stay."""
+    anchor = rows if anchor is None or anchor.empty else anchor
+    top = anchor["n"].max()
+    y0 = float(np.exp(np.log(anchor.loc[anchor["n"] == top, value]).mean()))
+    xs = np.geomspace(rows["n"].min(), rows["n"].max(), 50)
+    ylim = ax.get_ylim()
+    for p, ls in zip(powers, (":", "-.", "--")):
+        label = "∝ n" if p == 1 else f"∝ n{'⁰¹²³⁴'[p]}"
+        ax.plot(xs, y0 * (xs / top) ** p, color="0.35", ls=ls, lw=1, label=label, zorder=1)
+    ax.set_ylim(*ylim)
+
+
+@figure("j_over_f_vs_n", "J/F vs n", order=2,
+        needs=("n", "m", "mode", "chunk_spec", *SERIES_KEYS, "j_over_f"))
+def j_over_f_vs_n(df: pd.DataFrame) -> Figure:
+    """J/F (time of the Jacobian over time of F) against n for gradients (m = 1): forward
+    mode needs n tangent sweeps so grows ∝ n; reverse needs one adjoint sweep and stays a
+    small constant, the cheap-gradient principle (3–4 by the theory sheet), drawn as a band."""
+    rows = size_series(df, "j_over_f", min_sizes=2)
+    rows = rows[rows["m"] == 1]
+    if rows.empty:
+        raise CannotPlot("needs ≥ 2 sizes of n with m = 1 in one series (one mode at its "
+                         "default chunk, same depth and width)")
+    fig = new_figure()
+    ax = fig.subplots()
+    vary = varying(rows)
+    for key, g, style in _groups(rows):
+        label = key["mode"] + (f" ({describe(key, vary)})" if vary else "")
+        ax.plot(g["n"], g["j_over_f"], color=mode_color(key["mode"]), ls=style, marker="o",
+                label=label)
+    low, high = log_limits([*rows["j_over_f"], 0.8, CHEAP_GRADIENT[1]], pad=1.4)
+    ax.set_ylim(min(low, 0.7), high)
+    ax.axhspan(*CHEAP_GRADIENT, color="C2", alpha=0.18, lw=0,
+               label="cheap gradient: reverse ≤ 3–4 × F (Griewank & Walther)")
+    ax.axhline(1, color="0.5", lw=0.8)
+    _guides(ax, rows, powers=(1,), value="j_over_f", anchor=rows[rows["mode"] == "forward"])
+    log2_axis(ax, "x", rows["n"])
+    ax.set_yscale("log")
+    ax.set_xlabel("n (inputs), m = 1 output")
+    ax.set_ylabel("J/F = time of Jacobian / time of F")
+    ax.set_title("Gradient cost in evaluations of F: forward ∝ n, reverse ≈ constant")
+    ax.grid(True, which="major", alpha=0.3)
+    _legend(ax, ax.get_legend_handles_labels()[0])
+    return fig
