@@ -200,11 +200,13 @@ class Chain:
 
 def check_input(x, n: int, what: str = "x") -> np.ndarray:
     """x as a contiguous float64 vector of length n, or a clear error saying what is wrong."""
-    if type(x) is not np.ndarray or x.dtype != np.float64 or not x.flags.c_contiguous:
+    # a read-only or non-contiguous array would make numba compile another specialisation
+    if (type(x) is not np.ndarray or x.dtype != np.float64 or not x.flags.c_contiguous
+            or not x.flags.writeable):
         arr = np.asarray(x)
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"{what} must hold real numbers, got dtype {arr.dtype}")
-        x = np.ascontiguousarray(arr, dtype=np.float64)
+        x = np.array(arr, dtype=np.float64, order="C")
     if x.ndim != 1 or x.shape[0] != n:
         raise ValueError(f"{what} must have shape ({n},) for this chain, got {x.shape}")
     return x

@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from math import ceil
 
-from . import forward, reverse
+import numpy as np
+
 from .chain import Chain, ChainShape
+from .engines import ENGINES
 
 F64 = 8
 
@@ -59,11 +61,10 @@ def _costs(shape: ChainShape):
 def default_chunk(chain: Chain | ChainShape, mode: str) -> int | None:
     """Lanes per sweep an engine takes by default; None for modes without a chunk."""
     shape = _shape(chain)
-    if mode == "forward":
-        return forward.default_chunk(max(shape.widths), shape.n)
-    if mode in ("reverse", "sqrt-checkpoint", "revolve"):
-        return reverse.default_chunk(max(shape.widths), shape.m)
-    return None
+    engine = ENGINES[mode]
+    if engine.LANES is None:
+        return None
+    return engine.default_chunk(max(shape.widths), shape.n if engine.LANES == "n" else shape.m)
 
 
 def predict_forward(chain: Chain | ChainShape, chunk: int | None = None) -> Prediction:
@@ -172,13 +173,30 @@ PREDICTORS = {
 }
 
 
+def check_chunk(chunk, limit: int, lanes: str | None, mode: str) -> int:
+    """``chunk`` as an int in 1..limit, or a clear error (modes without lanes take none)."""
+    if lanes is None:
+        raise ValueError(f"mode {mode!r} takes no chunk; leave chunk=None")
+    if isinstance(chunk, bool) or not isinstance(chunk, int | np.integer):
+        raise TypeError(f"chunk must be an integer or None, got {chunk!r}")
+    if not 1 <= chunk <= limit:
+        what = "inputs n" if lanes == "n" else "outputs m"
+        raise ValueError(f"chunk must be between 1 and the number of {what} = {limit}, got {chunk}")
+    return int(chunk)
+
+
 def predict(chain: Chain | ChainShape, mode: str, chunk: int | None = None,
             snapshots: int | None = None) -> Prediction:
-    """Prediction for ``mode`` (any of ``chainbench.MODES``; 'auto': the cheaper pure mode)."""
+    """Prediction for ``mode`` (any of ``chainbench.MODES``; 'auto': the pure mode the cost
+    model finds cheaper at default chunks, then predicted at ``chunk``)."""
     if mode == "auto":
-        return cheapest(chain)
+        mode = cheapest(chain).mode
     if mode not in PREDICTORS:
         raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join([*PREDICTORS, 'auto'])}")
+    if chunk is not None:
+        shape = _shape(chain)
+        lanes = ENGINES[mode].LANES
+        chunk = check_chunk(chunk, shape.n if lanes == "n" else shape.m, lanes, mode)
     if snapshots is not None:
         return PREDICTORS[mode](chain, chunk, snapshots)
     return PREDICTORS[mode](chain, chunk)

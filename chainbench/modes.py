@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import checkpointed, cost, forward, mixed, reverse
+from . import cost, forward, reverse
 from .chain import Chain, check_input
+from .engines import ENGINES
 from .stats import EngineStats, new_counters
 
-#: mode name -> engine module; each has jacobian(program, x, chunk, J, counts),
-#: default_chunk(max_width, lanes) and LANES: what its chunk counts ('n' inputs, 'm'
-#: output rows, None when it takes no chunk)
-ENGINES = {"forward": forward, "reverse": reverse, "optimal": mixed,
-           "sqrt-checkpoint": checkpointed.SQRT, "revolve": checkpointed.REVOLVE}
 MODES = (*ENGINES, "auto")
 
 
@@ -26,17 +22,6 @@ def resolve_mode(chain: Chain, mode: str) -> str:
     if mode == "auto":
         return cost.cheapest(chain).mode
     raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
-
-
-def check_chunk(chunk, limit: int, lanes: str | None, mode: str) -> int:
-    if lanes is None:
-        raise ValueError(f"mode {mode!r} takes no chunk; leave chunk=None")
-    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)):
-        raise TypeError(f"chunk must be an integer or None, got {chunk!r}")
-    if not 1 <= chunk <= limit:
-        what = "inputs n" if lanes == "n" else "outputs m"
-        raise ValueError(f"chunk must be between 1 and the number of {what} = {limit}, got {chunk}")
-    return int(chunk)
 
 
 def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
@@ -76,7 +61,7 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
     if chunk is None:
         chunk = engine.default_chunk(chain.program.max_width, limit)
     else:
-        chunk = check_chunk(chunk, limit, engine.LANES, name)
+        chunk = cost.check_chunk(chunk, limit, engine.LANES, name)
     J = np.empty((chain.m, chain.n))
     counts = new_counters()
     if getattr(engine, "takes_snapshots", False):

@@ -8,7 +8,7 @@ import pandas as pd
 
 from .fits import compute_range, crossover, r2_linear, scaling_exponent
 
-SERIES = ["mode", "chunk_spec", "depth", "width", "activation", "seed"]
+SERIES = ["mode", "chunk_spec", "snapshots_spec", "depth", "width", "activation", "seed"]
 
 
 def _ok(df: pd.DataFrame) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from .. import cost
 from ..chain import Chain
-from ..modes import ENGINES
+from ..engines import ENGINES
 from .config import ConfigError, Measure
 from .point import measure_chain
 

@@ -19,6 +19,7 @@ class ConfigError(ValueError):
 
 
 WIDTH_PROFILES = ("square", "hourglass")
+CHECKPOINTED = ("sqrt-checkpoint", "revolve")
 ACTIVATIONS = tuple(name for name, cls in LAYERS.items() if not cls.takes_width)
 
 
@@ -34,6 +35,7 @@ class Grid:
     seed: tuple[int, ...] = (0,)
     modes: tuple[str, ...] = ("forward", "reverse")
     chunk: tuple[int | str, ...] = ("default",)  # forward lanes per sweep: int, "default", "n"
+    snapshots: tuple[int | str, ...] = ("default",)  # checkpointed modes: int or "default"
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class Point:
     seed: int = 0
     mode: str = "reverse"
     chunk: str = "default"  # as given; resolved to an integer when measured
+    snapshots: str = "default"  # checkpointed modes: as given
 
     @property
     def spec(self) -> str:
@@ -95,12 +98,13 @@ class Point:
     def key(self) -> tuple:
         """Identity in points.csv, for --resume."""
         return (self.n, self.m, self.depth, self.width, self.activation, self.seed, self.mode,
-                self.chunk)
+                self.chunk, self.snapshots)
 
     @property
     def series(self) -> str:
         """Everything but the sizes: points of one series differ only in n (and m)."""
-        return f"{self.mode}|{self.chunk}|d{self.depth}|{self.width}|{self.activation}|s{self.seed}"
+        return (f"{self.mode}|{self.chunk}|{self.snapshots}|d{self.depth}|{self.width}|"
+                f"{self.activation}|s{self.seed}")
 
 
 def hidden_widths(n: int, depth: int, width) -> tuple[int, ...]:
@@ -127,9 +131,10 @@ def expand(grid: Grid) -> list[Point]:
         depth_ = len(hidden)
         for mode in grid.modes:
             chunks = grid.chunk if mode == "forward" else ("default",)
-            for chunk in chunks:
+            snaps = grid.snapshots if mode in CHECKPOINTED else ("default",)
+            for chunk, snap in itertools.product(chunks, snaps):
                 points.append(Point(n, m_, depth_, label, (n, *hidden, m_), act, seed, mode,
-                                    str(chunk)))
+                                    str(chunk), str(snap)))
     return points
 
 
@@ -168,6 +173,8 @@ _GRID_CHECKS = {
     "modes": (lambda v: v in MODES, f"one of {', '.join(MODES)}"),
     "chunk": (lambda v: (_is_int(v) and v >= 1) or v in ("default", "n"),
               'an integer ≥ 1, "default" or "n"'),
+    "snapshots": (lambda v: (_is_int(v) and v >= 1) or v == "default",
+                  'an integer ≥ 1 or "default"'),
 }
 
 

@@ -16,16 +16,18 @@ from .provenance import now
 from .timing import first_call, measure
 
 
-def resolve(point: Point) -> tuple[str, int]:
-    """(engine, chunk) a point runs with: 'auto' resolved by the cost model, chunk given as
-    'default', 'n' or an integer (clamped to n: a chunk cannot exceed the lanes there are)."""
+def resolve(point: Point) -> tuple[str, int | None, int | None]:
+    """(engine, chunk, snapshots) a point runs with: 'auto' resolved by the cost model,
+    chunk given as 'default', 'n' or an integer (clamped to n: a chunk cannot exceed the
+    lanes there are), snapshots as 'default' (None) or an integer."""
     shape = point.shape
     engine = cost.cheapest(shape).mode if point.mode == "auto" else point.mode
     if engine == "forward" and point.chunk != "default":
         chunk = shape.n if point.chunk == "n" else min(int(point.chunk), shape.n)
     else:
         chunk = cost.default_chunk(shape, engine)
-    return engine, chunk
+    snapshots = None if point.snapshots == "default" else int(point.snapshots)
+    return engine, chunk, snapshots
 
 
 def probe_error(chain: Chain, x: np.ndarray, J: np.ndarray, rng: np.random.Generator) -> float:
@@ -41,21 +43,24 @@ def probe_error(chain: Chain, x: np.ndarray, J: np.ndarray, rng: np.random.Gener
 
 def measure_point(point: Point, policy: Measure) -> dict:
     """All measured figures of one grid point as a row (status 'ok' or 'failed')."""
-    engine, chunk = resolve(point)
+    engine, chunk, snapshots = resolve(point)
     chain = Chain.from_spec(point.spec, point.n, seed=point.seed)
-    return measure_chain(chain, engine, chunk, policy, seed=point.seed)
+    return measure_chain(chain, engine, chunk, policy, seed=point.seed, snapshots=snapshots)
 
 
-def measure_chain(chain: Chain, engine: str, chunk: int, policy: Measure, seed: int = 0) -> dict:
-    """Check, then time the Jacobian of ``chain`` by ``engine`` with ``chunk`` lanes at a
-    seeded random x; F, counters, predictions and memory beside it."""
+def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure, seed: int = 0,
+                  snapshots: int | None = None) -> dict:
+    """Check, then time the Jacobian of ``chain`` by ``engine`` with ``chunk`` lanes (and
+    ``snapshots`` for checkpointed modes) at a seeded random x; F, counters, predictions
+    and memory beside it."""
     start = time.perf_counter()
-    row = {"engine": engine, "chunk": chunk}
+    row = {"engine": engine, "chunk": chunk if chunk is not None else "",
+           "snapshots": snapshots if snapshots is not None else ""}
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(chain.n)
 
     def fn():
-        return jacobian(chain, x, engine, chunk)
+        return jacobian(chain, x, engine, chunk, snapshots)
 
     row["compile_s"], J = first_call(fn)
     if policy.check:
@@ -64,8 +69,8 @@ def measure_chain(chain: Chain, engine: str, chunk: int, policy: Measure, seed: 
             row.update(status="failed", reason=f"Jacobian check failed: relative error "
                        f"{row['check_error']:.2e} > {policy.check_tol:.0e}")
             return _finish(row, start)
-    _, stats = jacobian(chain, x, engine, chunk, return_stats=True)
-    predicted = cost.predict(chain, engine, chunk)
+    _, stats = jacobian(chain, x, engine, chunk, snapshots, return_stats=True)
+    predicted = cost.predict(chain, engine, chunk, snapshots)
     t = measure(fn, policy)
     first_call(lambda: chain(x))
     tf = measure(lambda: chain(x), policy)
@@ -77,10 +82,12 @@ def measure_chain(chain: Chain, engine: str, chunk: int, policy: Measure, seed: 
         madds_predicted=predicted.madds, madds_counted=stats.madds,
         madds_value=stats.madds_value, madds_tangent=stats.madds_tangent,
         madds_adjoint=stats.madds_adjoint,
-        madds_slides=slides[0] if engine == "forward" else slides[1],
+        madds_slides=slides[0] if engine == "forward" else slides[1] if engine != "optimal" else "",
         sweeps_forward=stats.sweeps_forward, sweeps_backward=stats.sweeps_backward,
         bytes_predicted=predicted.bytes_held, bytes_counted=stats.bytes_held,
-        bytes_tape=stats.bytes_tape, bytes_work=stats.bytes_work, bytes_output=J.nbytes,
+        bytes_tape=stats.bytes_tape, bytes_work=stats.bytes_work,
+        bytes_snapshots=stats.bytes_snapshots, layer_steps=stats.layer_steps,
+        madds_accumulate=stats.madds_accumulate, bytes_output=J.nbytes,
         bytes_measured=peak_bytes(fn) if policy.memory else "",
     )
     return _finish(row, start)

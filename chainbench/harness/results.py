@@ -15,20 +15,23 @@ from .config import ConfigError
 
 COLUMNS = (
     "experiment", "point", "series", "n", "m", "depth", "width", "widths", "activation", "seed",
-    "mode", "chunk_spec", "engine", "chunk", "threads", "status", "reason", "check_error",
+    "mode", "chunk_spec", "snapshots_spec", "engine", "chunk", "snapshots", "threads", "status", "reason", "check_error",
     "compile_s", "time_min_s", "time_median_s", "time_iqr_s", "samples", "inner_loops",
     "f_time_s", "j_over_f", "madds_predicted", "madds_counted", "madds_value", "madds_tangent",
-    "madds_adjoint", "madds_slides", "sweeps_forward", "sweeps_backward", "bytes_predicted",
-    "bytes_counted", "bytes_tape", "bytes_work", "bytes_output", "bytes_measured", "wall_s",
+    "madds_adjoint", "madds_accumulate", "madds_slides", "sweeps_forward", "sweeps_backward",
+    "layer_steps", "bytes_predicted", "bytes_counted", "bytes_tape", "bytes_work",
+    "bytes_snapshots", "bytes_output", "bytes_measured", "wall_s",
     "worker", "finished_at",
 )
-KEY_COLUMNS = ("n", "m", "depth", "width", "activation", "seed", "mode", "chunk_spec")
+KEY_COLUMNS = ("n", "m", "depth", "width", "activation", "seed", "mode", "chunk_spec",
+               "snapshots_spec")
 POINTS, META = "points.csv", "meta.json"
 
 
 def row_key(row: dict) -> tuple:
     return (int(row["n"]), int(row["m"]), int(row["depth"]), str(row["width"]),
-            row["activation"], int(row["seed"]), row["mode"], str(row["chunk_spec"]))
+            row["activation"], int(row["seed"]), row["mode"], str(row["chunk_spec"]),
+            str(row["snapshots_spec"]))
 
 
 class ResultsDir:

@@ -67,8 +67,8 @@ def ordered(points: list[Point]) -> list[tuple[Point, cost.Prediction]]:
     series kept), so a timeout can skip the larger sizes that follow it."""
     series: dict[str, list] = {}
     for p in points:
-        engine, chunk = resolve(p)
-        series.setdefault(p.series, []).append((p, cost.predict(p.shape, engine, chunk)))
+        engine, chunk, snapshots = resolve(p)
+        series.setdefault(p.series, []).append((p, cost.predict(p.shape, engine, chunk, snapshots)))
     return [item for group in series.values() for item in sorted(group, key=lambda i: i[1].madds)]
 
 
@@ -77,13 +77,14 @@ def base_row(exp: Experiment, point: Point, threads: int) -> dict:
         "experiment": exp.name, "series": point.series, "n": point.n, "m": point.m,
         "depth": point.depth, "width": point.width, "widths": "-".join(map(str, point.widths)),
         "activation": point.activation, "seed": point.seed, "mode": point.mode,
-        "chunk_spec": point.chunk, "threads": threads, "worker": machine()["hostname"],
+        "chunk_spec": point.chunk, "snapshots_spec": point.snapshots, "threads": threads, "worker": machine()["hostname"],
     }
 
 
 def describe(point: Point) -> str:
     chunk = "" if point.chunk == "default" else f" chunk={point.chunk}"
-    return f"{point.mode}{chunk} n={point.n} m={point.m} depth={point.depth} {point.width}"
+    snaps = "" if point.snapshots == "default" else f" snapshots={point.snapshots}"
+    return f"{point.mode}{chunk}{snaps} n={point.n} m={point.m} depth={point.depth} {point.width}"
 
 
 def run(exp: Experiment, out: Path, *, resume: bool = False, threads: int = 1,
@@ -121,7 +122,7 @@ def run(exp: Experiment, out: Path, *, resume: bool = False, threads: int = 1,
         if reason:
             row.update(status="skipped", reason=reason, madds_predicted=predicted.madds,
                        bytes_predicted=predicted.bytes_held, engine=predicted.mode,
-                       chunk=predicted.chunk, wall_s=0.0, finished_at=now())
+                       chunk=predicted.chunk or "", wall_s=0.0, finished_at=now())
         else:
             row.update(measure_point(point, exp.measure))
             guards.learn(point, row)

@@ -1,0 +1,177 @@
+"""Bad input fails loudly, with a message that says what to fix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainbench as cb
+from chainbench import LAYERS
+
+
+@pytest.fixture(scope="module")
+def chain():
+    return cb.Chain.from_spec("dense:4 tanh dense:2", n=3, seed=0)
+
+
+@pytest.mark.parametrize("x", [np.zeros(2), np.zeros(4), np.zeros((3, 1)), np.zeros((1, 3)),
+                               np.float64(1.0), []])
+def test_x_of_wrong_shape(chain, x):
+    for call in (chain, lambda x: cb.jacobian(chain, x), lambda x: cb.record_tape(chain, x),
+                 lambda x: cb.jvp(chain, x, np.ones(3)), lambda x: cb.vjp(chain, x, np.ones(2))):
+        with pytest.raises(ValueError, match=r"x must have shape \(3,\) for this chain, got"):
+            call(x)
+
+
+@pytest.mark.parametrize("x", [["a", "b", "c"], np.array([1j, 2, 3]), [None, 1.0, 2.0]])
+def test_x_not_real_numbers(chain, x):
+    with pytest.raises(TypeError, match="x must hold real numbers, got dtype"):
+        chain(x)
+    with pytest.raises(TypeError, match="x must hold real numbers"):
+        cb.jacobian(chain, x, mode="reverse")
+
+
+V_SHAPE = r"v must have shape \(3,\) or \(3, k\) for this chain, got"
+U_SHAPE = r"u must have shape \(2,\) or \(k, 2\) for this chain, got"
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda c: cb.jvp(c, np.zeros(3), np.ones(2)), V_SHAPE),
+        (lambda c: cb.jvp(c, np.zeros(3), np.ones((2, 3))), V_SHAPE),
+        (lambda c: cb.vjp(c, np.zeros(3), np.ones(3)), U_SHAPE),
+        (lambda c: cb.vjp(c, np.zeros(3), np.ones((2, 3))), U_SHAPE),
+        (lambda c: cb.vjp(c, np.zeros(3), np.ones((2, 2, 2))), U_SHAPE),
+    ],
+)
+def test_directions_of_wrong_shape(chain, call, match):
+    with pytest.raises(ValueError, match=match):
+        call(chain)
+
+
+def test_directions_not_real_numbers(chain):
+    with pytest.raises(TypeError, match="v must hold real numbers"):
+        cb.jvp(chain, np.zeros(3), np.array([1j, 0, 0]))
+    with pytest.raises(TypeError, match="u must hold real numbers"):
+        cb.vjp(chain, np.zeros(3), ["a", "b"])
+
+
+def test_W_and_b_that_disagree():
+    with pytest.raises(ValueError,
+                       match=r"b has shape \(3,\) but W is \(2, 4\); b must have shape \(2,\)"):
+        cb.Dense(np.ones((2, 4)), np.ones(3))
+    with pytest.raises(ValueError, match=r"b must have shape \(2,\)"):
+        cb.Dense(np.ones((2, 4)), np.ones((2, 1)))
+
+
+@pytest.mark.parametrize("W", [np.ones(3), np.ones((2, 2, 2)), np.ones((0, 3)), np.ones((3, 0))])
+def test_W_of_wrong_shape(W):
+    with pytest.raises(ValueError, match=r"Dense: W must (be 2-D \(out, in\)|have at least one)"):
+        cb.Dense(W)
+
+
+@pytest.mark.parametrize("bad", [[["a", "b"]], np.ones((2, 2)) * 1j, [[None, 1.0]]])
+def test_W_or_b_not_real_numbers(bad):
+    with pytest.raises(TypeError, match="Dense: W must hold real numbers convertible to float64"):
+        cb.Dense(bad)
+    width = np.asarray(bad).shape[0]
+    with pytest.raises(TypeError, match="Dense: b must hold real numbers"):
+        cb.Dense(np.ones((width, 2)), np.asarray(bad)[:, 0])
+
+
+def test_consecutive_widths_that_do_not_match():
+    layers = [cb.Dense(np.ones((4, 3))), cb.Tanh(), cb.Dense(np.ones((2, 5)))]
+    with pytest.raises(ValueError, match=r"layer 2 \(dense\) cannot take width 4 from layer 1 "
+                                         r"\(tanh\).*W has 5 columns but the input has width 4"):
+        cb.Chain(layers)
+    with pytest.raises(ValueError, match=r"layer 0 \(dense\) cannot take width 2 from the input"):
+        cb.Chain(layers[:1], n=2)
+
+
+def test_chain_of_non_layers():
+    with pytest.raises(TypeError, match=r"item 1 is ndarray, not a layer; use chainbench.Dense"):
+        cb.Chain([cb.Tanh(), np.ones((2, 2))], n=2)
+    with pytest.raises(ValueError, match="needs at least one layer"):
+        cb.Chain([])
+
+
+@pytest.mark.parametrize("name", [k for k in LAYERS if not LAYERS[k].takes_width])
+def test_first_layer_without_a_width_needs_n(name):
+    with pytest.raises(ValueError, match=rf"first layer \({name}\) takes any width; pass n="):
+        cb.Chain([LAYERS[name](), cb.Dense(np.ones((2, 3)))])
+
+
+@pytest.mark.parametrize("token", ["dense:8 tanhh", "conv:3", "dense:4 Soft_max"])
+def test_unknown_spec_token_names_it_and_lists_known_layers(token):
+    bad = token.split()[-1]
+    with pytest.raises(ValueError, match=rf"unknown layer '{bad}' in spec; known layers: ") as err:
+        cb.Chain.from_spec(token, n=3)
+    for name in LAYERS:
+        assert name in str(err.value)
+    assert "dense:WIDTH" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "spec, match",
+    [
+        ("dense:0", r"layer 'dense:0': width must be ≥ 1, got 0"),
+        ("tanh dense:-3", r"layer 'dense:-3': width must be ≥ 1, got -3"),
+        ("dense", r"layer 'dense' needs a width, as in dense:64"),
+        ("dense:abc", r"layer 'dense:abc': width 'abc' is not an integer"),
+        ("tanh:4", r"layer 'tanh:4': tanh takes no width argument"),
+        ("", r"empty spec; use layers among dense:WIDTH, tanh"),
+    ],
+)
+def test_bad_widths_in_spec(spec, match):
+    with pytest.raises(ValueError, match=match):
+        cb.Chain.from_spec(spec, n=3)
+
+
+@pytest.mark.parametrize("n, error, match", [(0, ValueError, "n must be ≥ 1, got 0"),
+                                             (2.5, TypeError, "n must be an integer, got 2.5"),
+                                             (True, TypeError, "n must be an integer")])
+def test_bad_n(n, error, match):
+    with pytest.raises(error, match=match):
+        cb.Chain.from_spec("tanh", n=n)
+    with pytest.raises(error, match=match):
+        cb.Chain([cb.Tanh()], n=n)
+
+
+@pytest.mark.parametrize("mode", ["backward", "Forward", "fd", ""])
+def test_unknown_mode(chain, mode):
+    message = rf"unknown mode '{mode}'; choose one of:? forward, "
+    calls = (lambda: cb.jacobian(chain, np.zeros(3), mode=mode), lambda: cb.predict(chain, mode))
+    for call in calls:
+        with pytest.raises(ValueError, match=message) as err:
+            call()
+        assert all(known in str(err.value) for known in cb.MODES), str(err.value)
+
+
+@pytest.mark.parametrize(
+    "mode, chunk, match",
+    [
+        ("forward", 0, "between 1 and the number of inputs n = 3, got 0"),
+        ("forward", 4, "between 1 and the number of inputs n = 3, got 4"),
+        ("reverse", 0, "between 1 and the number of outputs m = 2, got 0"),
+        ("reverse", 3, "between 1 and the number of outputs m = 2, got 3"),
+        ("forward", -1, "chunk must be between 1 and"),
+    ],
+)
+def test_chunk_out_of_range(chain, mode, chunk, match):
+    with pytest.raises(ValueError, match=match):
+        cb.jacobian(chain, np.zeros(3), mode=mode, chunk=chunk)
+
+
+@pytest.mark.parametrize("chunk", [1.0, "2", True])
+def test_chunk_not_an_integer(chain, chunk):
+    with pytest.raises(TypeError, match="chunk must be an integer or None"):
+        cb.jacobian(chain, np.zeros(3), mode="forward", chunk=chunk)
+
+
+def test_not_a_chain():
+    for call in (cb.jacobian, cb.record_tape):
+        with pytest.raises(TypeError, match="chain must be a chainbench.Chain, got list"):
+            call([cb.Tanh()], np.zeros(3))
+    with pytest.raises(TypeError, match="spec must be a string, got list"):
+        cb.Chain.from_spec(["dense:3"], n=2)
