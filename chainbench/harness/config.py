@@ -20,7 +20,8 @@ class ConfigError(ValueError):
 
 WIDTH_PROFILES = ("square", "hourglass")
 CHECKPOINTED = ("sqrt-checkpoint", "revolve")
-ACTIVATIONS = tuple(name for name, cls in LAYERS.items() if not cls.takes_width)
+# "none": dense layers only, the chains of the bracketing literature
+ACTIVATIONS = (*(name for name, cls in LAYERS.items() if not cls.takes_width), "none")
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ class Point:
 
     @property
     def spec(self) -> str:
-        hidden = " ".join(f"dense:{w} {self.activation}" for w in self.widths[1:-1])
+        act = "" if self.activation == "none" else f" {self.activation}"
+        hidden = " ".join(f"dense:{w}{act}" for w in self.widths[1:-1])
         return f"{hidden} dense:{self.m}".strip()
 
     @property

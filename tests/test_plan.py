@@ -1,0 +1,120 @@
+"""Optimal bracketing: the planner against brute force and the theory sheet, and the mixed
+engine's Jacobians and counters against reverse mode and the cost model."""
+
+import itertools
+
+import numpy as np
+import pytest
+from chain_helpers import random_chain
+
+import chainbench as cb
+from chainbench.plan import KINDS, plan, pure_costs
+
+
+def _all_totals(shape, lo, hi, allow):
+    """Every way to accumulate J[lo:hi], enumerated without memo or shortcuts: yields totals."""
+    w = shape.widths
+    costs = [cls.cost(w[k], w[k + 1]) for k, cls in enumerate(shape.layers)]
+    tangent = lambda a, b: sum(c.tangent for c in costs[a:b])  # noqa: E731
+    adjoint = lambda a, b: sum(c.adjoint for c in costs[a:b])  # noqa: E731
+    if "tangents" in allow:
+        yield w[lo] * tangent(lo, hi)
+    if "adjoints" in allow:
+        yield w[hi] * adjoint(lo, hi)
+    if hi - lo == 1 and "explicit" in allow:
+        yield costs[lo].explicit
+    for mid in range(lo + 1, hi):
+        below = list(_all_totals(shape, lo, mid, allow))
+        above = list(_all_totals(shape, mid, hi, allow))
+        if "tangents" in allow:
+            yield from (b + w[lo] * tangent(mid, hi) for b in below)
+        if "adjoints" in allow:
+            yield from (a + w[hi] * adjoint(lo, mid) for a in above)
+        if "product" in allow:
+            yield from (a + b + w[hi] * w[mid] * w[lo] for a, b in itertools.product(above, below))
+
+
+def _tree_total(step):
+    """Total recomputed from the tree alone, each step's own cost re-derived from widths."""
+    return sum(s.cost for s in step.steps())
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_planner_finds_the_brute_force_optimum(seed):
+    chain = random_chain(np.random.default_rng(seed), max_width=24)
+    best = plan(chain)
+    assert best.total == min(_all_totals(chain.shape, 0, chain.depth, KINDS))
+    assert _tree_total(best) == best.total
+    assert best.total <= min(pure_costs(chain))
+
+
+def test_dense_chains_reduce_to_matrix_chain_order():
+    """With only explicit Jacobians and products, the plan is the classic matrix-chain order:
+    A(10×30) B(30×5) C(5×60) costs 4500 as (AB)C, plus writing the three matrices."""
+    shape = cb.ChainShape.from_spec("dense:30 dense:5 dense:60", 10)
+    best = plan(shape, allow=("explicit", "product"))
+    assert best.total == 4500 + (30 * 10 + 5 * 30 + 60 * 5)
+    assert best.expression() == "(J3 × (J2 × J1))"
+    dims = [10, 30, 5, 60, 20, 40]
+    shape = cb.ChainShape.from_spec(" ".join(f"dense:{d}" for d in dims[1:]), dims[0])
+    explicit = sum(a * b for a, b in zip(dims, dims[1:]))
+    assert plan(shape, allow=("explicit", "product")).total - explicit == _matrix_chain(dims)
+
+
+def _matrix_chain(d):
+    """Textbook O(K³) matrix-chain multiplication for matrices of sizes d[i+1] × d[i]."""
+    K = len(d) - 1
+    C = {(i, i + 1): 0 for i in range(K)}
+    for length in range(2, K + 1):
+        for i in range(K - length + 1):
+            j = i + length
+            C[(i, j)] = min(C[(i, k)] + C[(k, j)] + d[i] * d[k] * d[j] for k in range(i + 1, j))
+    return C[(0, K)]
+
+
+@pytest.mark.parametrize("spec, n, pure, optimum, gain", [
+    ("dense:1000 dense:10 dense:1000 dense:1000", 1000, 2.02e9, 3.0e7, 67),
+    ("dense:10 dense:1000 dense:10 dense:1000", 1000, 4.0e7, 1.02e7, 3.9),
+    ("dense:100 dense:100 dense:100 dense:100", 100, 4.0e6, 3.01e6, 1.3),
+])
+def test_theory_sheet_examples(spec, n, pure, optimum, gain):
+    shape = cb.ChainShape.from_spec(spec, n)
+    fwd, rev = pure_costs(shape)
+    best = plan(shape)
+    assert min(fwd, rev) == pytest.approx(pure, rel=0.01)
+    assert best.total == pytest.approx(optimum, rel=0.01)
+    assert min(fwd, rev) / best.total == pytest.approx(gain, rel=0.05)  # the sheet rounds
+
+
+def test_gradient_plan_is_pure_reverse():
+    best = plan(cb.ChainShape.from_spec("dense:100 dense:100 dense:100 dense:1", 100))
+    assert best.total == pure_costs(cb.ChainShape.from_spec("dense:100 " * 3 + "dense:1", 100))[1]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_optimal_mode_matches_reverse_and_its_prediction(seed):
+    rng = np.random.default_rng(100 + seed)
+    chain = random_chain(rng)
+    x = rng.standard_normal(chain.n)
+    J, stats = cb.jacobian(chain, x, "optimal", return_stats=True)
+    np.testing.assert_allclose(J, cb.jacobian(chain, x, "reverse"), rtol=1e-10, atol=1e-12)
+    predicted = cb.predict(chain, "optimal")
+    for field in ("sweeps_forward", "sweeps_backward", "madds_value", "madds_tangent",
+                  "madds_adjoint", "madds_accumulate", "bytes_tape", "bytes_work", "layer_steps"):
+        assert getattr(stats, field) == getattr(predicted, field), field
+    assert stats.madds - stats.madds_value == plan(chain).total
+
+
+def test_optimal_mode_takes_no_chunk():
+    chain = cb.Chain.from_spec("dense:4 tanh dense:2", 3)
+    with pytest.raises(ValueError, match="takes no chunk"):
+        cb.jacobian(chain, np.zeros(3), "optimal", chunk=2)
+
+
+def test_plan_command(capsys):
+    from chainbench.cli import main
+
+    assert main(["plan", "dense:1000 dense:10 dense:1000 dense:1000", "--n", "1000"]) == 0
+    out = capsys.readouterr().out
+    assert "(fwd[4..4](J3) × rev[1..1](J2))" in out and "67.3× the optimum" in out
+    assert main(["plan", "dense:4 tanhh", "--n", "4"]) == 2
