@@ -1,4 +1,4 @@
-"""The command line: `chainbench run | list | fit | compare`. Each subcommand calls one
+"""The command line: `chainbench run | list | fit | plot | compare`. Each subcommand calls one
 library function; bad input prints one line and exits with code 2."""
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, default=1,
                      help="Numba and BLAS threads, recorded in meta.json (default 1)")
     run.add_argument("--quiet", action="store_true", help="plain lines instead of a progress bar")
+    run.add_argument("--plot", action="store_true",
+                     help="draw the figures into the results directory's figures/ afterwards")
 
     sub.add_parser("list", help="list the shipped experiments",
                    description="List the experiments shipped with chainbench.")
@@ -39,12 +41,28 @@ def make_parser() -> argparse.ArgumentParser:
                          "exponents with 95%% intervals, R² against the cost model, crossovers.")
     fit.add_argument("results", type=Path, metavar="RESULTS_DIR")
 
+    plot = sub.add_parser("plot", help="draw the cost-scaling figures of a results directory",
+                          description="Draw every figure the results support (time vs n, "
+                          "J/F vs n, time vs predicted multiply-adds, memory vs depth, "
+                          "forward/reverse heat map, time vs chunk); say why for the others.")
+    plot.add_argument("results", type=Path, metavar="RESULTS_DIR")
+    plot.add_argument("--format", default="png", choices=("png", "svg", "pdf"),
+                      help="file format (default png)")
+    plot.add_argument("--out", type=Path, help="where to save (default RESULTS_DIR/figures)")
+
     cmp_ = sub.add_parser("compare", help="one chain, every mode, side by side",
                           description="Time one chain in every mode and mark the fastest.")
     cmp_.add_argument("spec", help='chain spec, e.g. "dense:256 tanh dense:1"')
     cmp_.add_argument("--n", type=int, required=True, help="input width")
     cmp_.add_argument("--seed", type=int, default=0, help="parameter seed (default 0)")
     cmp_.add_argument("--threads", type=int, default=1, help="Numba and BLAS threads (default 1)")
+
+    pln = sub.add_parser("plan", help="the optimal bracketing of a chain's Jacobian",
+                         description="Print the cheapest way to accumulate the Jacobian "
+                         "(tangents, adjoints, explicit Jacobians, block products) with its "
+                         "multiply-adds beside pure forward and pure reverse mode.")
+    pln.add_argument("spec", help='chain spec, e.g. "dense:1000 dense:10 dense:1000 dense:1000"')
+    pln.add_argument("--n", type=int, required=True, help="input width")
     return p
 
 
@@ -79,6 +97,8 @@ def _cmd_run(args) -> int:
         return 130
     progress.close()
     print(f"results: {results.points_file}")
+    if args.plot:
+        _draw(results.path, results.path / "figures", "png")
     return 0
 
 
@@ -153,6 +173,20 @@ def _cmd_fit(args) -> int:
     return 0
 
 
+def _cmd_plot(args) -> int:
+    _draw(args.results, args.out or Path(args.results) / "figures", args.format)
+    return 0
+
+
+def _draw(results_dir: Path, out: Path, fmt: str) -> None:
+    """Draw the figures of ``results_dir`` into ``out``: one line per figure, saved or why not."""
+    from .harness.results import load_points
+    from .plots import render_all
+
+    for _name, _path, message in render_all(load_points(results_dir), out, fmt):
+        print(message)
+
+
 def _cmd_compare(args) -> int:
     from .harness.compare import build, compare
     from .harness.threads import set_threads
@@ -165,18 +199,39 @@ def _cmd_compare(args) -> int:
     chain = build(args.spec, args.n, args.seed)
     df = compare(chain, seed=args.seed)
     print(f"{chain!r}: widths {'→'.join(map(str, chain.widths))}")
-    print(f"{'mode':8s} {'chunk':>6s} {'time':>10s} {'J/F':>8s} {'madds pred':>12s} "
+    print(f"{'mode':16s} {'chunk':>6s} {'time':>10s} {'J/F':>8s} {'madds pred':>12s} "
           f"{'madds count':>12s} {'bytes':>10s}")
     for _, r in df.iterrows():
         mark = " ← fastest" if r["fastest"] else ""
         auto = " (auto's pick)" if r["auto_pick"] else ""
         if r["status"] != "ok":
-            print(f"{r['mode']:8s} {r['status']}: {r['reason']}")
+            print(f"{r['mode']:16s} {r['status']}: {r['reason']}")
             continue
-        print(f"{r['mode']:8s} {r['chunk']:6d} {_seconds(r['time_median_s']):>10s} "
+        print(f"{r['mode']:16s} {str(r['chunk']):>6s} {_seconds(r['time_median_s']):>10s} "
               f"{r['j_over_f']:8.3g} {r['madds_predicted']:12.4g} {r['madds_counted']:12.4g} "
               f"{r['bytes_counted']:10d}{mark}{auto}")
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "list": _cmd_list, "fit": _cmd_fit, "compare": _cmd_compare}
+def _cmd_plan(args) -> int:
+    from .chain import ChainShape
+    from .plan import plan, pure_costs
+
+    try:
+        shape = ChainShape.from_spec(args.spec, args.n)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(str(err)) from None
+    best = plan(shape)
+    forward, reverse = pure_costs(shape)
+    print(f"widths   {'→'.join(map(str, shape.widths))}")
+    print(f"optimal  {best.total:12.4g} multiply-adds  {best.expression()}")
+    print(f"forward  {forward:12.4g} multiply-adds  ({forward / best.total:.3g}× the optimum)")
+    print(f"reverse  {reverse:12.4g} multiply-adds  ({reverse / best.total:.3g}× the optimum)")
+    print("layers are numbered 1..K from the input; fwd[i..j](X) pushes X's columns through "
+          "layers i..j, rev[i..j](X) pulls X's rows back through them, Jk is layer k's "
+          "Jacobian written out, (A × B) a block product")
+    return 0
+
+
+COMMANDS = {"run": _cmd_run, "list": _cmd_list, "fit": _cmd_fit, "plot": _cmd_plot,
+            "compare": _cmd_compare, "plan": _cmd_plan}

@@ -58,7 +58,7 @@ def render_all(df: pd.DataFrame, out_dir, fmt: str = "png") -> list[tuple[str, P
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"{spec.name}.{fmt}"
         fig.savefig(path, format=fmt, dpi=PNG_DPI, metadata=_metadata(fmt))
-        report.append((spec.name, path, f"{spec.label}: saved {path}"))
+        report.append((spec.name, path, f"saved: {path}"))
     return report
 
 

@@ -61,23 +61,32 @@ def figure(name: str, label: str, order: int, needs: Iterable[str]):
 
 #: What, beside mode and sizes, tells two series apart.
 SERIES_KEYS = ("depth", "width", "activation", "seed")
+#: Per-mode options given as text ("default" or a number); results without a column
+#: (written before that option existed) ran at its default.
+SPEC_COLUMNS = ("chunk_spec", "snapshots_spec")
 
 
 def measured(df: pd.DataFrame, *positive: str) -> pd.DataFrame:
     """Rows with status ok whose ``positive`` columns are finite and > 0 (for log axes),
-    with those columns as floats and chunk_spec as text."""
+    with those columns as floats and the spec columns (chunk_spec, …) as text."""
     rows = df[df["status"].astype(str) == "ok"] if "status" in df.columns else df
     rows = rows.copy()
     for col in positive:
         rows[col] = pd.to_numeric(rows[col], errors="coerce").astype(float)
         rows = rows[np.isfinite(rows[col]) & (rows[col] > 0)]
-    if "chunk_spec" in rows.columns:
-        rows["chunk_spec"] = rows["chunk_spec"].astype(str)
+    for col in SPEC_COLUMNS:
+        if col in rows.columns:
+            rows[col] = rows[col].astype(str)
     return rows
 
 
-def default_chunk(rows: pd.DataFrame) -> pd.DataFrame:
-    return rows[rows["chunk_spec"] == "default"]
+def at_defaults(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows that ran each mode at its default chunk (and default snapshots)."""
+    keep = np.ones(len(rows), dtype=bool)
+    for col in SPEC_COLUMNS:
+        if col in rows.columns:
+            keep &= (rows[col] == "default").to_numpy()
+    return rows[keep]
 
 
 def m_rule(n: int, m: int) -> str:
@@ -98,8 +107,9 @@ def describe(values: dict, keys: Iterable[str]) -> str:
 
 # --- looks -----------------------------------------------------------------------------------
 
-MODE_COLORS = {"forward": "C0", "reverse": "C3", "auto": "C2"}
-_OTHER_COLORS = ("C4", "C1", "C5", "C6", "C8", "C9")
+MODE_COLORS = {"forward": "C0", "reverse": "C3", "auto": "C2", "optimal": "C4",
+               "sqrt-checkpoint": "C1", "revolve": "C5"}
+_OTHER_COLORS = ("C6", "C8", "C9", "C7")
 LINESTYLES = ("-", "--", "-.", ":")
 MARKERS = ("o", "s", "^", "D", "v", "P")
 PNG_DPI = 110

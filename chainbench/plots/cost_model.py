@@ -78,7 +78,7 @@ def time_vs_madds(df: pd.DataFrame) -> Figure:
     loglog.set_xlabel("predicted multiply-adds per Jacobian")
     loglog.set_ylabel("time per Jacobian (median)")
     loglog.set_title("log-log: the small points and the per-call overhead", fontsize="medium")
-    for ax, where in ((linear, "best"), (loglog, "lower right")):
+    for ax, where in ((linear, "best"), (loglog, "upper left")):
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize="small", loc=where)
     fig.suptitle("Measured time vs the cost model's predicted multiply-adds")

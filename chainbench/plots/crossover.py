@@ -15,7 +15,7 @@ from ..harness.analysis import crossovers
 from ._common import (
     SERIES_KEYS,
     CannotPlot,
-    default_chunk,
+    at_defaults,
     figure,
     log2_axis,
     measured,
@@ -28,8 +28,9 @@ ANNOTATE_CELLS = 80
 
 def ratio_table(df: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
     """(series key, n × m table of forward / reverse median time) for the depth, width, …
-    with the most (n, m) measured in both modes; NaN where a mode is missing."""
-    rows = default_chunk(measured(df, "time_median_s"))
+    with the longest sweep over m (then the most cells) measured in both modes; NaN where
+    a mode is missing."""
+    rows = at_defaults(measured(df, "time_median_s"))
     rows = rows[rows["mode"].isin(["forward", "reverse"])]
     t = rows.pivot_table(index=[*SERIES_KEYS, "n", "m"], columns="mode",
                          values="time_median_s", aggfunc="median")
@@ -40,11 +41,17 @@ def ratio_table(df: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
     if per_n.empty or per_n.max() < 2:
         raise CannotPlot("needs forward and reverse times at ≥ 2 values of m for one n "
                          "(default chunk, same depth and width)")
+    # The chain whose sweep over m at one n is longest, then the one with most cells.
+    longest = per_n.groupby(level=list(SERIES_KEYS)).max()
     cells = ratio.groupby(level=list(SERIES_KEYS)).size()
-    best = cells[per_n[per_n >= 2].droplevel("n").index.unique()].idxmax()
+    best = max(longest.index, key=lambda k: (longest[k], cells[k]))
     best = best if isinstance(best, tuple) else (best,)
     table = ratio.xs(best, level=list(SERIES_KEYS)).unstack("m")
     return dict(zip(SERIES_KEYS, best)), table
+
+
+def _ratio_text(r: float) -> str:
+    return f"{r:.0f}" if r >= 10 else f"{r:.2g}"
 
 
 def _edges(values) -> np.ndarray:
@@ -83,7 +90,7 @@ def crossover_heatmap(df: pd.DataFrame) -> Figure:
         for i, n in enumerate(ns):
             for j, m in enumerate(ms):
                 if np.isfinite(log_ratio[i, j]):  # above the centre, clear of the diamonds
-                    ax.text(m, n * (tops[i] / n) ** 0.42, f"{10 ** log_ratio[i, j]:.2g}",
+                    ax.text(m, n * (tops[i] / n) ** 0.42, _ratio_text(10 ** log_ratio[i, j]),
                             ha="center", va="center",
                             fontsize="small",
                             color="white" if abs(log_ratio[i, j]) > 0.6 * half else "black")

@@ -11,8 +11,8 @@ from matplotlib.ticker import FuncFormatter
 
 from ._common import (
     CannotPlot,
+    at_defaults,
     byte_unit,
-    default_chunk,
     describe,
     figure,
     log2_axis,
@@ -39,7 +39,7 @@ def memory_vs_depth(df: pd.DataFrame) -> Figure:
     """Bytes held per mode against depth for the (n, m, width) with the most depths measured:
     reverse mode's tape grows with depth, forward mode's tangent lanes do not. The measured
     peak is drawn when the results have it (it also holds the Jacobian J itself)."""
-    rows = default_chunk(measured(df, "bytes_counted", "bytes_predicted"))
+    rows = at_defaults(measured(df, "bytes_counted", "bytes_predicted"))
     kinds = [k for k in KINDS if k != "bytes_measured"]
     if "bytes_measured" in rows.columns:
         have = pd.to_numeric(rows["bytes_measured"], errors="coerce")

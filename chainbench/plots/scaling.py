@@ -14,7 +14,7 @@ from ._common import (
     LINESTYLES,
     SERIES_KEYS,
     CannotPlot,
-    default_chunk,
+    at_defaults,
     describe,
     figure,
     log2_axis,
@@ -35,7 +35,7 @@ CHEAP_GRADIENT = (3.0, 4.0)
 def size_series(df: pd.DataFrame, value: str, min_sizes: int) -> pd.DataFrame:
     """Rows of the series that sweep n at a default chunk and fixed m (or m = n), keeping
     those with at least ``min_sizes`` sizes of n; adds an ``m_rule`` column."""
-    rows = default_chunk(measured(df, value))
+    rows = at_defaults(measured(df, value))
     rows = rows.assign(m_rule=[m_rule(n, m) for n, m in zip(rows["n"], rows["m"])])
     sizes = rows.groupby(["mode", *SERIES_KEYS, "m_rule"])["n"].transform("nunique")
     return rows[sizes >= min_sizes]
@@ -46,10 +46,10 @@ def _groups(rows: pd.DataFrame):
     colour tells the mode, the line style the rest of the key (depth, width, …)."""
     keys = ["mode", *SERIES_KEYS]
     groups = [(dict(zip(keys, key)), g.sort_values("n")) for key, g in rows.groupby(keys)]
-    others = sorted({key[1:] for key in rows.groupby(keys).groups}, key=str)
+    groups.sort(key=lambda kg: (mode_order(kg[0]["mode"]), [str(kg[0][k]) for k in SERIES_KEYS]))
+    others = sorted({tuple(key[k] for k in SERIES_KEYS) for key, _ in groups}, key=str)
     return [(key, g, LINESTYLES[others.index(tuple(key[k] for k in SERIES_KEYS)) % 4])
-            for key, g in sorted(groups, key=lambda kg: (mode_order(kg[0]["mode"]),
-                                                         [str(kg[0][k]) for k in SERIES_KEYS]))]
+            for key, g in groups]
 
 
 def _panel_order(rule: str) -> tuple:

@@ -1,0 +1,286 @@
+"""Figures drawn from the committed quick results (tests/fixtures/quick, written by
+`chainbench run --out tests/fixtures/quick`): no benchmarking here. Every figure renders,
+shows the series and labels it should, agrees with the fitted figures of harness.analysis,
+and is skipped, with a message saying why, when the results lack what it needs."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import QuadMesh
+
+from chainbench import plots
+from chainbench.cli import main
+from chainbench.harness import analysis, sweep
+from chainbench.harness.results import ResultsDir, load_points
+
+QUICK = Path(__file__).parent / "fixtures" / "quick"
+NAMES = ["time_vs_n", "j_over_f_vs_n", "time_vs_madds", "memory_vs_depth",
+         "crossover_heatmap", "time_vs_chunk"]
+
+
+@pytest.fixture(scope="module")
+def quick() -> pd.DataFrame:
+    return load_points(QUICK)
+
+
+@pytest.fixture
+def results(tmp_path) -> Path:
+    """A copy of the quick results, so figures are never written into the fixture."""
+    return Path(shutil.copytree(QUICK, tmp_path / "quick"))
+
+
+def _write(tmp_path, df: pd.DataFrame) -> Path:
+    folder = tmp_path / "edited"
+    folder.mkdir()
+    df.to_csv(folder / "points.csv", index=False)
+    return folder
+
+
+def _labels(fig) -> list[str]:
+    return [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().texts] + \
+        [t.get_text() for leg in fig.legends for t in leg.texts]
+
+
+def _plot_axes(fig):
+    """The axes that hold data (not colour bars)."""
+    return [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+
+
+# --- every figure ----------------------------------------------------------------------------
+
+
+def test_registry_lists_the_six_figures_in_order():
+    assert list(plots.FIGURES) == NAMES
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg", "pdf"])
+def test_render_all_saves_every_figure(quick, tmp_path, fmt):
+    report = plots.render_all(quick, tmp_path / "figs", fmt)
+    assert [name for name, _, _ in report] == NAMES
+    for name, path, message in report:
+        assert path == tmp_path / "figs" / f"{name}.{fmt}", message
+        assert path.stat().st_size > 1000 and message == f"saved: {path}"
+        if fmt == "png":
+            assert path.stat().st_size < 150_000, "committed PNGs should stay small"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_figure_is_titled_and_labelled(quick, name):
+    fig = plots.FIGURES[name].draw(quick)
+    titles = [fig._suptitle.get_text()] if fig._suptitle else []
+    titles += [ax.get_title() for ax in _plot_axes(fig)]
+    assert any(titles), f"{name}: no title"
+    for ax in _plot_axes(fig):
+        assert ax.get_xlabel() and (ax.get_ylabel() or ax is not _plot_axes(fig)[0])
+        assert ax.has_data(), f"{name}: empty axes"
+    assert _labels(fig), f"{name}: no legend"
+
+
+def test_figures_do_not_change_the_data(quick):
+    before = quick.copy()
+    for spec in plots.FIGURES.values():
+        spec.draw(quick)
+    pd.testing.assert_frame_equal(quick, before)
+
+
+# --- what each figure shows ------------------------------------------------------------------
+
+
+def test_time_vs_n_legend_carries_the_fitted_exponents(quick):
+    fig = plots.time_vs_n(quick)
+    (ax,) = fig.axes  # the quick results sweep n only at m = 1
+    assert ax.get_title() == "m = 1 (gradient)"
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    assert "n (inputs)" in ax.get_xlabel() and "time" in ax.get_ylabel()
+    labels = _labels(fig)
+    assert {"∝ n²", "∝ n³"} <= set(labels)
+    exps = analysis.exponents(quick)
+    for mode in ("forward", "reverse"):
+        slope = exps.loc[(exps["mode"] == mode) & (exps["chunk_spec"].astype(str) == "default"),
+                         "exponent"].item()
+        assert any(label.startswith(f"{mode}: slope {slope:.2f}") for label in labels), labels
+
+
+def test_j_over_f_draws_the_cheap_gradient_band(quick):
+    fig = plots.j_over_f_vs_n(quick)
+    (ax,) = fig.axes
+    labels = _labels(fig)
+    assert labels[:2] == ["forward", "reverse"]
+    assert any("cheap gradient" in label and "3–4" in label for label in labels)
+    assert "∝ n" in labels
+    forward = ax.get_lines()[0]
+    m1 = quick[(quick["mode"] == "forward") & (quick["m"] == 1)
+               & (quick["chunk_spec"].astype(str) == "default") & (quick["depth"] == 2)]
+    assert list(forward.get_xdata()) == sorted(m1["n"])
+
+
+def test_time_vs_madds_reports_the_r2_of_the_cost_fit(quick):
+    fig = plots.time_vs_madds(quick)
+    linear, loglog = fig.axes
+    assert "multiply-adds" in linear.get_xlabel() and "time" in linear.get_ylabel()
+    labels = _labels(fig)
+    for _, row in analysis.cost_fit(quick).iterrows():
+        assert any(label.startswith(f"{row['engine']}:") and f"R² = {row['r2']:.3f}" in label
+                   for label in labels), labels
+    assert len(loglog.collections) == 2  # a scatter per engine
+
+
+def test_memory_vs_depth_shows_counted_predicted_and_measured(quick):
+    fig = plots.memory_vs_depth(quick)
+    (ax,) = fig.axes
+    labels = _labels(fig)
+    assert labels[:2] == ["forward", "reverse"]
+    assert any(label.startswith("counted") for label in labels)
+    assert any(label.startswith("predicted") for label in labels)
+    assert any(label.startswith("measured") for label in labels)
+    assert "n = 64, m = 1" in ax.get_title()
+    assert len(ax.get_lines()) == 2 * 3  # two modes × three kinds of bytes
+    assert sorted(set(ax.get_lines()[0].get_xdata())) == [1, 2, 4, 16]
+
+
+def test_memory_vs_depth_without_a_measurement(quick):
+    fig = plots.memory_vs_depth(quick.assign(bytes_measured=np.nan))
+    assert not any(label.startswith("measured") for label in _labels(fig))
+    assert "no measured memory" in fig.axes[0].get_title()
+
+
+def test_crossover_heatmap_has_cells_and_both_crossovers(quick):
+    fig = plots.crossover_heatmap(quick)
+    ax = _plot_axes(fig)[0]
+    (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
+    cells = mesh.get_array()
+    assert cells.shape == (6, 4)  # n ∈ 8…256 at m = 1; m ∈ 1, 8, 64, 256 at n = 64
+    assert int((~np.ma.getmaskarray(cells)).sum()) == 9
+    labels = _labels(fig)
+    assert "predicted crossover m = n" in labels
+    found = analysis.crossovers(quick)
+    if found["crossover_m"].notna().any():
+        assert "measured crossover (ratio = 1)" in labels
+        diamond = next(line for line in ax.get_lines() if line.get_marker() == "D")
+        assert math.isclose(diamond.get_xdata()[0], found["crossover_m"].dropna().iloc[0])
+
+
+def test_time_vs_chunk_one_line_over_the_chunks(quick):
+    fig = plots.time_vs_chunk(quick)
+    (ax,) = fig.axes
+    measured = next(line for line in ax.get_lines() if line.get_label().startswith("measured"))
+    assert list(measured.get_xdata()) == [1, 4, 16, 64]
+    assert any(label == "default chunk" for label in _labels(fig))
+    assert "chunk" in ax.get_xlabel()
+
+
+# --- what the results cannot support ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("column, name, says", [
+    ("j_over_f", "j_over_f_vs_n", "J/F vs n: results lack column j_over_f"),
+    ("madds_predicted", "time_vs_madds",
+     "time vs predicted work: results lack column madds_predicted"),
+    ("bytes_counted", "memory_vs_depth", "memory vs depth: results lack column bytes_counted"),
+    ("chunk", "time_vs_chunk", "time vs chunk: results lack column chunk"),
+    ("time_median_s", "time_vs_n", "time vs n: results lack column time_median_s"),
+])
+def test_a_missing_column_skips_its_figure(results, tmp_path, capsys, column, name, says):
+    df = pd.read_csv(results / "points.csv").drop(columns=[column])
+    folder = _write(tmp_path, df)
+    assert main(["plot", str(folder)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"skipped: {says}" in lines and len(lines) == len(NAMES)
+    drawn = {p.stem for p in (folder / "figures").glob("*.png")}
+    assert name not in drawn
+    if column != "time_median_s":  # every timing figure needs that one
+        assert drawn == set(NAMES) - {name}
+
+
+@pytest.mark.parametrize("keep, name, says", [
+    (lambda d: d[d["n"] == 64], "time_vs_n", "needs ≥ 3 sizes of n in one series"),
+    (lambda d: d[d["n"] == 64], "j_over_f_vs_n", "needs ≥ 2 sizes of n with m = 1"),
+    (lambda d: d[d["depth"] == 2], "memory_vs_depth", "needs ≥ 2 depths of one mode"),
+    (lambda d: d[d["mode"] == "forward"], "crossover_heatmap", "needs forward and reverse"),
+    (lambda d: d[d["m"] == 1], "crossover_heatmap", "needs forward and reverse times at ≥ 2 "
+                                                    "values of m for one n"),
+    (lambda d: d[d["chunk_spec"].astype(str) == "default"], "time_vs_chunk",
+     "needs forward-mode times at ≥ 2 chunk sizes"),
+    (lambda d: d[d["mode"] == "reverse"], "time_vs_chunk", "needs forward-mode times"),
+    (lambda d: d.head(2), "time_vs_madds", "needs ≥ 3 measured points of one engine"),
+])
+def test_too_little_data_skips_with_the_reason(quick, keep, name, says):
+    spec = plots.FIGURES[name]
+    with pytest.raises(plots.CannotPlot, match=f"^{spec.label}: {says}"):
+        spec.draw(keep(quick))
+
+
+def test_rows_that_did_not_finish_are_left_out(quick):
+    """Skipped, timed-out and failed points carry no times; the figures ignore them."""
+    bad = quick.head(3).assign(status=["skipped", "timeout", "failed"], time_median_s=np.nan,
+                               j_over_f=np.nan, bytes_measured=np.nan, n=4096)
+    for spec in plots.FIGURES.values():
+        spec.draw(pd.concat([quick, bad], ignore_index=True))
+    assert plots.time_vs_n(pd.concat([quick, bad])).axes[0].get_xlim()[1] < 4096
+
+
+# --- the command line ------------------------------------------------------------------------
+
+
+def test_cli_plot_saves_into_figures(results, capsys):
+    assert main(["plot", str(results)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"saved: {results / 'figures' / name}.png" for name in NAMES]
+    for name in NAMES:
+        assert (results / "figures" / f"{name}.png").stat().st_size > 1000
+
+
+def test_cli_plot_format_and_out(results, tmp_path):
+    assert main(["plot", str(results), "--format", "svg", "--out", str(tmp_path / "svg")]) == 0
+    assert sorted(p.name for p in (tmp_path / "svg").iterdir()) == sorted(f"{n}.svg" for n in NAMES)
+    assert not (results / "figures").exists()
+
+
+@pytest.mark.parametrize("where, says", [
+    ("missing", "no such results directory"),
+    ("empty", "not a results directory"),
+])
+def test_cli_plot_not_a_results_directory(tmp_path, capsys, where, says):
+    (tmp_path / "empty").mkdir()
+    assert main(["plot", str(tmp_path / where)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("chainbench: error:") and says in err and len(err.splitlines()) == 1
+
+
+def test_cli_plot_out_is_a_file(results, tmp_path, capsys):
+    (tmp_path / "taken").write_text("")
+    assert main(["plot", str(results), "--out", str(tmp_path / "taken")]) == 2
+    assert "exists and is not a directory" in capsys.readouterr().err
+
+
+def test_cli_plot_rejects_an_unknown_format(results):
+    with pytest.raises(SystemExit) as exit_:
+        main(["plot", str(results), "--format", "gif"])
+    assert exit_.value.code == 2
+
+
+def test_run_with_plot_draws_after_the_sweep(results, monkeypatch, capsys):
+    """`run --plot` draws into the results folder; the sweep itself is stubbed out."""
+    monkeypatch.setattr(sweep, "run", lambda *args, **kwargs: ResultsDir(results))
+    assert main(["run", "quick", "--out", str(results), "--quiet", "--plot"]) == 0
+    out = capsys.readouterr().out
+    assert f"saved: {results / 'figures' / 'time_vs_n.png'}" in out
+    assert len(list((results / "figures").glob("*.png"))) == len(NAMES)
+
+
+def test_no_pyplot_and_no_matplotlib_at_import(tmp_path):
+    code = ("import sys, chainbench, chainbench.cli\n"
+            "assert 'matplotlib' not in sys.modules, 'chainbench imports matplotlib'\n"
+            "from chainbench import plots\n"
+            "from chainbench.harness.results import load_points\n"
+            f"plots.render_all(load_points({str(QUICK)!r}), {str(tmp_path)!r})\n"
+            "assert 'matplotlib.pyplot' not in sys.modules, 'the figures use pyplot'\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
