@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import cost
 from ..chain import Chain
+from ..engines import ENGINES
 from ..modes import jacobian, jvp, vjp
 from .config import Measure, Point
 from .memory import peak_bytes
@@ -54,8 +55,9 @@ def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure,
     ``snapshots`` for checkpointed modes) at a seeded random x; F, counters, predictions
     and memory beside it."""
     start = time.perf_counter()
+    schedule = getattr(ENGINES[engine], "schedule", None)  # checkpointed modes
     row = {"engine": engine, "chunk": chunk if chunk is not None else "",
-           "snapshots": snapshots if snapshots is not None else ""}
+           "snapshots": schedule(chain.program, snapshots).snapshots if schedule else ""}
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(chain.n)
 

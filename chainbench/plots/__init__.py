@@ -24,6 +24,7 @@ from .cost_model import time_vs_madds
 from .crossover import crossover_heatmap
 from .memory import memory_vs_depth
 from .scaling import j_over_f_vs_n, time_vs_n
+from .tradeoffs import bracketing_speedup, checkpoint_tradeoff
 
 #: name -> FigureSpec(name, label, draw, needs, order), in drawing order.
 FIGURES: dict[str, FigureSpec] = dict(sorted(REGISTRY.items(), key=lambda kv: kv[1].order))
@@ -31,7 +32,7 @@ FORMATS = ("png", "svg", "pdf")
 
 __all__ = ["FIGURES", "FORMATS", "CannotPlot", "FigureSpec", "render_all", "time_vs_n",
            "j_over_f_vs_n", "time_vs_madds", "memory_vs_depth", "crossover_heatmap",
-           "time_vs_chunk"]
+           "time_vs_chunk", "checkpoint_tradeoff", "bracketing_speedup"]
 
 
 def render_all(df: pd.DataFrame, out_dir, fmt: str = "png") -> list[tuple[str, Path | None, str]]:
