@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .harness.fits import loglog_slope, scaling_exponent
+from .harness.fits import loglog_slope
 
 #: Sizes the guards fit on: moderate n, where every point does real work (the smallest
 #: still takes well over the fixed per-call cost) and, on common CPUs, the four n×n
@@ -30,7 +30,10 @@ GUARD_N = (192, 256, 384, 512)
 SCALING_N = (64, 128, *GUARD_N, 1024)
 
 #: mode -> (expected exponent, tolerance): the fit must land within expected ± tolerance.
-EXPONENTS = {"forward": (3.0, 0.5), "reverse": (2.0, 0.5)}
+#: Over 20 runs on a 2-core EPYC the fits gave 2.92..3.07 (forward) and 1.64..1.95
+#: (reverse: its fixed per-call cost weighs most at small n and flattens the fit).
+#: A reverse mode gone O(n³) fits ≈ 3; one dominated by a fixed per-call cost, towards 0.
+EXPONENTS = {"forward": (3.0, 0.5), "reverse": (2.0, 0.6)}
 
 #: Reverse-mode gradient time over evaluation time must stay below this at every GUARD_N.
 JF_BOUND = 4.0
@@ -78,8 +81,9 @@ def exponent_guard(series: dict[int, float], mode: str) -> Guard:
     if not _complete(series):
         return Guard(name, None, f"{name}: skipped, the run lacks {mode} Jacobians at {_sizes()}")
     expected, tol = EXPONENTS[mode]
-    n = np.array(GUARD_N, dtype=float)
-    fit = scaling_exponent(n, [series[k] for k in GUARD_N])
+    # every GUARD_N point does real work, so fit them all (scaling_exponent would keep only
+    # the largest three here, its compute-range rule being meant for series from tiny n)
+    fit = loglog_slope(np.array(GUARD_N, dtype=float), [series[k] for k in GUARD_N])
     ok = abs(fit.slope - expected) <= tol
     return Guard(name, ok, (
         f"{name}: fitted {fit.slope:.2f} (95 % CI {fit.low:.2f}..{fit.high:.2f}) over {_sizes()}, "

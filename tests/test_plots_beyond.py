@@ -1,0 +1,63 @@
+"""The figures of mixed and checkpointed modes, drawn from committed results
+(tests/fixtures/beyond, a tiny bracketing and checkpointing sweep): no benchmarking here."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from chainbench import plots
+from chainbench.plots import CannotPlot
+
+BEYOND = Path(__file__).parent / "fixtures" / "beyond"
+QUICK = Path(__file__).parent / "fixtures" / "quick"
+
+
+@pytest.fixture(scope="module")
+def beyond() -> pd.DataFrame:
+    return pd.read_csv(BEYOND / "points.csv")
+
+
+def _legend(ax) -> list[str]:
+    return [t.get_text() for t in ax.get_legend().texts]
+
+
+def test_checkpoint_tradeoff_has_every_mode_and_labelled_snapshots(beyond):
+    fig = plots.checkpoint_tradeoff(beyond)
+    (ax,) = fig.axes
+    labels = _legend(ax)
+    for mode in ("forward", "reverse", "revolve (s = snapshots)",
+                 "sqrt-checkpoint (s = snapshots)"):
+        assert mode in labels
+    notes = {t.get_text() for t in ax.texts}
+    assert {"s=1", "s=2"} <= notes
+    assert "time" in ax.get_xlabel() and "memory" in ax.get_ylabel()
+    assert fig.get_suptitle()
+
+
+def test_bracketing_speedup_reports_measured_and_predicted_gain(beyond):
+    fig = plots.bracketing_speedup(beyond)
+    (ax,) = fig.axes
+    assert _legend(ax) == ["forward", "reverse", "optimal"]
+    (note,) = [t.get_text() for t in ax.texts]
+    rows = beyond[beyond["widths"] == "200-200-2-200-200"].set_index("mode")
+    predicted = min(rows.loc["forward", "madds_predicted"],
+                    rows.loc["reverse", "madds_predicted"]) / rows.loc["optimal", "madds_predicted"]
+    assert f"{predicted:.3g}× predicted" in note
+    assert ax.get_title() and ax.get_ylabel()
+
+
+@pytest.mark.parametrize("name, says", [
+    ("checkpoint_tradeoff", "needs checkpointed reverse-mode times"),
+    ("bracketing_speedup", "needs optimal-mode and pure-mode times on the same chain"),
+])
+def test_sweeps_without_those_modes_skip_with_the_reason(name, says):
+    quick = pd.read_csv(QUICK / "points.csv")
+    with pytest.raises(CannotPlot, match=says):
+        plots.FIGURES[name].draw(quick)
+
+
+def test_render_all_saves_both(beyond, tmp_path):
+    report = {name: path for name, path, _ in plots.render_all(beyond, tmp_path, "png")}
+    for name in ("checkpoint_tradeoff", "bracketing_speedup"):
+        assert report[name] is not None and report[name].stat().st_size > 1000
