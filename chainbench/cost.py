@@ -8,7 +8,8 @@ so n·Σ T_k tangent multiply-adds. Reverse mode with chunk r: one recording swe
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from functools import partial
 from math import ceil
 
 import numpy as np
@@ -35,6 +36,7 @@ class Prediction:
     madds_accumulate: int = 0
     bytes_snapshots: int = 0
     layer_steps: int = 0
+    evaluations: int = 0
 
     @property
     def madds(self) -> int:
@@ -164,12 +166,53 @@ def predict_checkpointed(chain: Chain | ChainShape, chunk: int | None = None,
     )
 
 
+#: Evaluations of f each numerical method takes for a Jacobian with n inputs.
+EVALUATIONS = {"fd-forward": lambda n: n + 1, "fd-central": lambda n: 2 * n,
+               "complex-step": lambda n: n}
+
+
+def predict_numerical(chain: Chain | ChainShape, chunk: int | None = None,
+                      method: str = "fd-forward") -> Prediction:
+    """Numerical differentiation: e evaluations of f alone (n + 1, 2n or n), so e·Σ V_k
+    value multiply-adds (a complex one counted as one); work: two value buffers, the moved
+    input and one saved output (complex step: two complex value buffers and the input)."""
+    shape = _shape(chain)
+    costs, w, n, m = _costs(shape), max(shape.widths), shape.n, shape.m
+    evals = EVALUATIONS[method](n)
+    work = 2 * F64 * (2 * w + n) if method == "complex-step" else F64 * (2 * w + n + m)
+    return Prediction(
+        method, 1, evals, 0,
+        madds_value=evals * sum(k.value for k in costs),
+        madds_tangent=0,
+        madds_adjoint=0,
+        bytes_tape=0,
+        bytes_work=work,
+        layer_steps=evals * shape.depth,
+        evaluations=evals,
+    )
+
+
+def predict_peer(chain: Chain | ChainShape, chunk: int | None = None,
+                 mode: str = "jax-jacrev") -> Prediction:
+    """A peer AD tool: the work of the chainbench mode whose algorithm it runs (jacfwd:
+    forward with all n lanes; jacrev: reverse with all m rows; autograd: reverse one row
+    per sweep). Peers count nothing, so this is what the sweep's guards plan with."""
+    shape = _shape(chain)
+    peer = ENGINES[mode]
+    lanes = shape.n if peer.MIRRORS == "forward" else shape.m
+    base = PREDICTORS[peer.MIRRORS](shape, lanes if peer.MIRROR_CHUNK == "all" else 1)
+    return replace(base, mode=mode)
+
+
 PREDICTORS = {
     "forward": predict_forward, "reverse": predict_reverse, "optimal": predict_optimal,
     "sqrt-checkpoint": lambda chain, chunk=None, snapshots=None: predict_checkpointed(
         chain, chunk, snapshots, "sqrt"),
     "revolve": lambda chain, chunk=None, snapshots=None: predict_checkpointed(
         chain, chunk, snapshots, "revolve"),
+    **{method: partial(predict_numerical, method=method) for method in EVALUATIONS},
+    **{mode: partial(predict_peer, mode=mode)
+       for mode, engine in ENGINES.items() if hasattr(engine, "MIRRORS")},
 }
 
 

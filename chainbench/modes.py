@@ -25,18 +25,23 @@ def resolve_mode(chain: Chain, mode: str) -> str:
 
 
 def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
-             snapshots: int | None = None, return_stats: bool = False):
+             snapshots: int | None = None, return_stats: bool = False,
+             step: float | None = None):
     """The Jacobian of ``chain`` at ``x``.
 
     Parameters
     ----------
     chain : Chain
     x : array_like, shape (n,)
-    mode : {'auto', 'forward', 'reverse', 'optimal'}
+    mode : str, one of ``chainbench.MODES``
         'forward' pushes ``chunk`` tangent lanes per sweep (⌈n/chunk⌉ sweeps), 'reverse'
         records a tape once and pulls ``chunk`` cotangent rows per backward sweep (⌈m/chunk⌉
         sweeps); 'optimal' executes the cheapest bracketing of the Jacobian chain (see
         ``chainbench.plan``); 'auto' takes the pure mode the cost model predicts cheaper.
+        'fd-forward', 'fd-central' and 'complex-step' approximate J numerically (n + 1, 2n
+        and n evaluations of f; see ``chainbench.numerical``); 'jax-jacfwd', 'jax-jacrev',
+        'torch-jacfwd', 'torch-jacrev' and 'autograd' hand the chain to an optional peer AD
+        tool (see ``chainbench.peers``).
     chunk : int, optional
         Lanes per sweep, 1 ≤ chunk ≤ n (forward) or m (reverse). Default: all of them while
         the lane block stays within 16 MiB (see ``forward.default_chunk``).
@@ -46,6 +51,9 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
         ⌈√K⌉); see ``chainbench.checkpoint``.
     return_stats : bool
         Also return an ``EngineStats`` with the engine's counters.
+    step : float, optional
+        Numerical modes only: the relative step, h_j = step·max(1, |x_j|). Default √ε
+        ('fd-forward'), ε^(1/3) ('fd-central'), 1e-20 ('complex-step').
 
     Returns
     -------
@@ -64,7 +72,15 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
         chunk = cost.check_chunk(chunk, limit, engine.LANES, name)
     J = np.empty((chain.m, chain.n))
     counts = new_counters()
-    if getattr(engine, "takes_snapshots", False):
+    if getattr(engine, "takes_step", False):
+        if snapshots is not None:
+            raise ValueError(f"mode {name!r} keeps no snapshots; leave snapshots=None")
+        engine.jacobian(chain.program, x, chunk, J, counts, step=step)
+    elif step is not None:
+        stepped = [k for k, e in ENGINES.items() if getattr(e, "takes_step", False)]
+        raise ValueError(f"mode {name!r} takes no step; leave step=None (step is for "
+                         f"{', '.join(stepped)})")
+    elif getattr(engine, "takes_snapshots", False):
         engine.jacobian(chain.program, x, chunk, J, counts, snapshots)
     elif snapshots is not None:
         raise ValueError(f"mode {name!r} keeps no snapshots; leave snapshots=None")

@@ -11,7 +11,8 @@ SWEEPS_FORWARD, SWEEPS_BACKWARD = 0, 1
 MADDS_VALUE, MADDS_TANGENT, MADDS_ADJOINT = 2, 3, 4
 BYTES_TAPE, BYTES_WORK, TAPE_ENTRIES = 5, 6, 7
 MADDS_ACCUMULATE, BYTES_SNAPSHOTS, LAYER_STEPS = 8, 9, 10
-N_COUNTERS = 11
+EVALUATIONS = 11
+N_COUNTERS = 12
 
 
 def new_counters() -> np.ndarray:
@@ -34,6 +35,8 @@ class EngineStats:
                      Jacobian blocks (mixed mode)
     bytes_snapshots  bytes of the values kept at checkpoints (checkpointed reverse mode)
     layer_steps      layer evaluations in forward sweeps (recomputation shows here)
+    evaluations      evaluations of f alone, without derivatives (numerical differentiation:
+                     n + 1 forward differences, 2n central, n complex steps)
     """
 
     mode: str
@@ -49,6 +52,7 @@ class EngineStats:
     madds_accumulate: int = 0
     bytes_snapshots: int = 0
     layer_steps: int = 0
+    evaluations: int = 0
 
     @property
     def madds(self) -> int:
@@ -70,5 +74,5 @@ class EngineStats:
         return cls(
             mode, chunk, c[SWEEPS_FORWARD], c[SWEEPS_BACKWARD], c[MADDS_VALUE], c[MADDS_TANGENT],
             c[MADDS_ADJOINT], c[BYTES_TAPE], c[BYTES_WORK], c[TAPE_ENTRIES],
-            c[MADDS_ACCUMULATE], c[BYTES_SNAPSHOTS], c[LAYER_STEPS],
+            c[MADDS_ACCUMULATE], c[BYTES_SNAPSHOTS], c[LAYER_STEPS], c[EVALUATIONS],
         )

@@ -1,15 +1,20 @@
-"""Thread settings for honest timings: Numba and BLAS pinned to N threads, and recorded."""
+"""Thread settings for honest timings: Numba and BLAS pinned to N threads (and, when peer
+AD tools run, the process's CPU affinity and PyTorch's threads), and recorded."""
 
 from __future__ import annotations
 
 import numba
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from .. import peers
+
 _limits = None  # keeps the threadpoolctl limit alive for the process
 
 
-def set_threads(n: int) -> dict:
-    """Pin Numba's and every BLAS library's threads to ``n``; return what is now in force."""
+def set_threads(n: int, pin_affinity: bool = False) -> dict:
+    """Pin Numba's and every BLAS library's threads to ``n``, the peers' too (see
+    ``peers.limit_threads``; ``pin_affinity`` restricts the process to n CPUs now, as a sweep
+    with peer modes does, else when a peer is first prepared); return what is in force."""
     global _limits
     if n < 1:
         raise ValueError(f"threads must be ≥ 1, got {n}")
@@ -19,11 +24,13 @@ def set_threads(n: int) -> dict:
     import scipy.linalg.cython_blas  # noqa: F401
 
     _limits = threadpool_limits(limits=n)
+    peers.limit_threads(n, pin_affinity)
     return thread_settings()
 
 
 def thread_settings() -> dict:
     return {
+        **peers.thread_settings(),
         "numba_threads": numba.get_num_threads(),
         "blas": [
             {"library": p.get("internal_api"), "version": p.get("version"),

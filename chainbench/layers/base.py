@@ -33,6 +33,10 @@ class Layer:
     op: int = -1
     #: True when the spec token takes a width argument (``dense:WIDTH``).
     takes_width: bool = False
+    #: True when the layer has a complex value rule (``*_value_complex``) that is the analytic
+    #: continuation of its real one, so the complex step Im f(x + ih)/h sees its derivative.
+    #: Off by default: a layer without such a rule is refused, never differentiated wrongly.
+    complex_safe: bool = False
 
     def out_width(self, in_width: int) -> int:
         """Width of the output for an input of ``in_width``; raises if it cannot take it."""

@@ -14,6 +14,7 @@ class Dense(Layer):
     name = "dense"
     op = 0
     takes_width = True
+    complex_safe = True
 
     def __init__(self, W, b=None):
         W = _as_float_array(W, "W")
@@ -130,4 +131,17 @@ def dense_explicit(p, w_in, w_out, J):
     """J = W. Returns entries written."""
     W, b = _unpack(p, w_in, w_out)
     J[:, :] = W
+    return w_out * w_in
+
+
+@kernel
+def dense_value_complex(p, w_in, w_out, x, y):
+    """y = W x + b for complex x (real W and b): the complex step's value rule.
+    Returns multiply-adds, counted as for a real value."""
+    W, b = _unpack(p, w_in, w_out)
+    for i in range(w_out):
+        s = complex(b[i], 0.0)
+        for j in range(w_in):
+            s += W[i, j] * x[j]
+        y[i] = s
     return w_out * w_in

@@ -14,6 +14,7 @@ from .dense import (
     dense_record,
     dense_tangent,
     dense_value,
+    dense_value_complex,
     dense_vjp,
 )
 from .elementwise import (
@@ -22,6 +23,7 @@ from .elementwise import (
     elementwise_record,
     elementwise_tangent,
     elementwise_value,
+    elementwise_value_complex,
     elementwise_vjp,
 )
 from .softmax import (
@@ -31,6 +33,7 @@ from .softmax import (
     softmax_record,
     softmax_tangent,
     softmax_value,
+    softmax_value_complex,
     softmax_vjp,
 )
 
@@ -51,6 +54,17 @@ def layer_value(row, params, x, y):
     if op == SOFTMAX:
         return softmax_value(x, y)
     return elementwise_value(op, x, y)
+
+
+@kernel
+def layer_value_complex(row, params, x, y):
+    """y = f_k(x) for complex x (complex-safe layers only). Returns multiply-adds."""
+    op = row[OP]
+    if op == DENSE:
+        return dense_value_complex(params[row[P_OFF] :], row[W_IN], row[W_OUT], x, y)
+    if op == SOFTMAX:
+        return softmax_value_complex(x, y)
+    return elementwise_value_complex(op, x, y)
 
 
 @kernel

@@ -1,8 +1,10 @@
 """Elementwise activations y_i = g(x_i): each is a scalar rule returning (g, g'),
-and one set of array kernels turns g' into the JVP (g'·x_dot) and the VJP (y_bar·g')."""
+and one set of array kernels turns g' into the JVP (g'·x_dot) and the VJP (y_bar·g').
+Beside each real rule, where g is analytic, its complex continuation (for the complex step)."""
 
 from __future__ import annotations
 
+import cmath
 import math
 
 from .._jit import kernel
@@ -24,6 +26,7 @@ class Elementwise(Layer):
 
 class Tanh(Elementwise):
     name, op = "tanh", 2
+    complex_safe = True
 
 
 @kernel
@@ -32,8 +35,14 @@ def tanh(z):
     return y, 1.0 - y * y
 
 
+@kernel
+def tanh_complex(z):
+    return cmath.tanh(z)
+
+
 class Sigmoid(Elementwise):
     name, op = "sigmoid", 3
+    complex_safe = True
 
 
 @kernel
@@ -47,8 +56,20 @@ def sigmoid(z):
     return y, y * (1.0 - y)
 
 
+@kernel
+def sigmoid_complex(z):
+    # the same two branches, chosen by the real part: both are 1/(1 + e^-z), so analytic
+    if z.real >= 0.0:
+        return 1.0 / (1.0 + cmath.exp(-z))
+    e = cmath.exp(z)
+    return e / (1.0 + e)
+
+
 class ReLU(Elementwise):
     name, op = "relu", 4
+    # max(z, 0) has no analytic continuation (it is not differentiable at 0), so the
+    # complex step cannot differentiate it: refused rather than wrong.
+    complex_safe = False
 
 
 @kernel
@@ -63,6 +84,7 @@ def relu(z):
 
 class Sin(Elementwise):
     name, op = "sin", 5
+    complex_safe = True
 
 
 @kernel
@@ -70,8 +92,14 @@ def sin(z):
     return math.sin(z), math.cos(z)
 
 
+@kernel
+def sin_complex(z):
+    return cmath.sin(z)
+
+
 class Softplus(Elementwise):
     name, op = "softplus", 6
+    complex_safe = True
 
 
 @kernel
@@ -80,6 +108,23 @@ def softplus(z):
     y = 0.5 * (z + abs(z)) + math.log1p(math.exp(-abs(z)))
     s, _ = sigmoid(z)
     return y, s
+
+
+@kernel
+def softplus_complex(z):
+    # |z| is not analytic; branch on the real part instead: z + log(1 + e^-z) for Re z > 0,
+    # log(1 + e^z) otherwise, the same function, with e^∓z never overflowing
+    if z.real > 0.0:
+        return z + _log1p_complex(cmath.exp(-z))
+    return _log1p_complex(cmath.exp(z))
+
+
+@kernel
+def _log1p_complex(e):
+    """log(1 + e) for complex e, the real part by log1p so tiny e keeps its digits:
+    |1 + e|² = 1 + (2 Re e + Re e² + Im e²)."""
+    a, b = e.real, e.imag
+    return complex(0.5 * math.log1p(a * (2.0 + a) + b * b), math.atan2(b, 1.0 + a))
 
 
 @kernel
@@ -98,6 +143,21 @@ def activation(op, z):
     return math.nan, math.nan
 
 
+@kernel
+def activation_complex(op, z):
+    """g(z) for complex z, the op-code table of the complex-safe activations (NaN for the
+    others, which the complex-step engine refuses before it gets here)."""
+    if op == 2:
+        return tanh_complex(z)
+    if op == 3:
+        return sigmoid_complex(z)
+    if op == 5:
+        return sin_complex(z)
+    if op == 6:
+        return softplus_complex(z)
+    return complex(math.nan, math.nan)
+
+
 # --- array rules shared by all activations ------------------------------------------------
 
 
@@ -106,6 +166,14 @@ def elementwise_value(op, x, y):
     """y_i = g(x_i). Returns multiply-adds."""
     for i in range(x.shape[0]):
         y[i], _ = activation(op, x[i])
+    return x.shape[0]
+
+
+@kernel
+def elementwise_value_complex(op, x, y):
+    """y_i = g(x_i) for complex x. Returns multiply-adds, counted as for a real value."""
+    for i in range(x.shape[0]):
+        y[i] = activation_complex(op, x[i])
     return x.shape[0]
 
 

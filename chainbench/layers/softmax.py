@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cmath
 import math
 
 from .._jit import kernel
@@ -12,6 +13,7 @@ class Softmax(Layer):
     """Softmax over the whole vector; the VJP needs y saved on the tape."""
 
     name, op = "softmax", 1
+    complex_safe = True
 
     @classmethod
     def cost(cls, in_width: int, out_width: int) -> LayerCost:
@@ -33,6 +35,24 @@ def softmax_value(x, y):
     total = 0.0
     for i in range(w):
         y[i] = math.exp(x[i] - top)
+        total += y[i]
+    for i in range(w):
+        y[i] /= total
+    return 2 * w
+
+
+@kernel
+def softmax_value_complex(x, y):
+    """y = exp(x - c) / sum for complex x, c the largest real part: softmax does not depend
+    on the shift, so the result is analytic though c is not. Returns multiply-adds."""
+    w = x.shape[0]
+    top = -math.inf
+    for i in range(w):
+        if x[i].real > top or x[i].real != x[i].real:
+            top = x[i].real
+    total = complex(0.0, 0.0)
+    for i in range(w):
+        y[i] = cmath.exp(x[i] - top)
         total += y[i]
     for i in range(w):
         y[i] /= total

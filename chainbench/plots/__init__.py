@@ -19,10 +19,12 @@ import pandas as pd
 
 from ..harness.config import ConfigError
 from ._common import PNG_DPI, REGISTRY, CannotPlot, FigureSpec
+from .accuracy import error_vs_step
 from .chunk import time_vs_chunk
 from .cost_model import time_vs_madds
 from .crossover import crossover_heatmap
 from .memory import memory_vs_depth
+from .peers import peers_vs_n
 from .scaling import j_over_f_vs_n, time_vs_n
 from .tradeoffs import bracketing_speedup, checkpoint_tradeoff
 
@@ -32,7 +34,8 @@ FORMATS = ("png", "svg", "pdf")
 
 __all__ = ["FIGURES", "FORMATS", "CannotPlot", "FigureSpec", "render_all", "time_vs_n",
            "j_over_f_vs_n", "time_vs_madds", "memory_vs_depth", "crossover_heatmap",
-           "time_vs_chunk", "checkpoint_tradeoff", "bracketing_speedup"]
+           "time_vs_chunk", "checkpoint_tradeoff", "bracketing_speedup", "error_vs_step",
+           "peers_vs_n"]
 
 
 def render_all(df: pd.DataFrame, out_dir, fmt: str = "png") -> list[tuple[str, Path | None, str]]:

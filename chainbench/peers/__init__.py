@@ -1,0 +1,149 @@
+"""Peer AD tools as optional engines: JAX (jit-compiled jacfwd and jacrev), PyTorch
+(torch.func jacfwd and jacrev) and HIPS autograd (jacobian), all in float64.
+
+Each peer rebuilds the chain in its own framework from the compiled program (layer kinds,
+widths and the one parameter buffer, see ``_common.unpack``), so it differentiates exactly
+the function chainbench does, with the same parameters. A peer's framework is imported only
+when it is first used; one that is not installed raises ``PeerUnavailable`` naming the pip
+command, which a sweep records as a skipped point. Install them all with
+
+    pip install -e ".[peers]"
+
+Peers fill none of chainbench's counters; the cost model predicts for them the work of the
+algorithm they run (jacfwd: forward mode, all n lanes at once; jacrev: reverse mode, all m
+rows at once; autograd: reverse mode, one row per backward sweep).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from importlib import metadata
+
+import numpy as np
+
+from ..errors import PeerUnavailable
+
+INSTALL = 'pip install -e ".[peers]"'
+
+
+class Peer:
+    """One peer transformation as a chainbench engine (``modes.jacobian`` calls it)."""
+
+    LANES = None  # the peer takes all lanes at once; no chunk to choose
+
+    def __init__(self, name: str, module: str, package: str, transform: str, mirrors: str,
+                 mirror_chunk: str, memory_visible: bool):
+        self.name, self.module, self.package, self.transform = name, module, package, transform
+        #: the chainbench mode whose algorithm it runs, and with how many lanes ("all" or "one")
+        self.MIRRORS, self.MIRROR_CHUNK = mirrors, mirror_chunk
+        #: whether tracemalloc sees its buffers (numpy's, yes; XLA's and libtorch's, no)
+        self.MEMORY_VISIBLE = memory_visible
+
+    def __repr__(self) -> str:
+        return f"Peer({self.name!r})"
+
+    def default_chunk(self, max_width: int, limit: int) -> int:
+        return limit
+
+    def load(self):
+        """The peer's module, importing its framework; PeerUnavailable if it is missing."""
+        try:
+            return importlib.import_module(f"{__name__}.{self.module}")
+        except ImportError as err:
+            raise PeerUnavailable(
+                f"{self.name}: {self.package} is not installed ({err}); install the peers "
+                f"with {INSTALL}"
+            ) from None
+
+    def prepare(self) -> None:
+        """Import the framework now (so its import time is not counted as compile time)
+        and hold it to the thread count ``limit_threads`` was given, if any."""
+        self.load()
+        if _threads is not None:
+            limit_threads(_threads, pin_affinity=True)
+
+    def jacobian(self, program, x: np.ndarray, chunk: int, J: np.ndarray,
+                 counts: np.ndarray) -> None:
+        """Fill J (m, n) by the peer; the compiled function is kept per program."""
+        J[:, :] = self.load().jacobian_function(program, self.transform)(x)
+
+
+PEERS: dict[str, Peer] = {
+    "jax-jacfwd": Peer("jax-jacfwd", "jax_peer", "JAX", "jacfwd", "forward", "all", False),
+    "jax-jacrev": Peer("jax-jacrev", "jax_peer", "JAX", "jacrev", "reverse", "all", False),
+    "torch-jacfwd": Peer("torch-jacfwd", "torch_peer", "PyTorch", "jacfwd", "forward", "all",
+                         False),
+    "torch-jacrev": Peer("torch-jacrev", "torch_peer", "PyTorch", "jacrev", "reverse", "all",
+                         False),
+    "autograd": Peer("autograd", "autograd_peer", "autograd", "jacobian", "reverse", "one", True),
+}
+
+
+# --- threads ---------------------------------------------------------------------------------
+
+_threads: int | None = None  # what limit_threads was last given
+_ALL_CPUS = frozenset(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+
+
+def limit_threads(n: int, pin_affinity: bool = False) -> dict:
+    """Hold the peers to ``n`` threads: ``torch.set_num_threads(n)`` once PyTorch is loaded,
+    and, with ``pin_affinity`` (or as soon as a peer is prepared), the whole process to ``n``
+    CPUs. JAX's CPU backend ignores its XLA thread flags and runs on every core it may;
+    restricting the process's CPU affinity is what holds it to n. Returns what is in force."""
+    global _threads
+    _threads = n
+    if pin_affinity and "torch" not in sys.modules and _installed("torch"):
+        import torch  # noqa: F401  (loaded now so its thread count is set and recorded)
+    if pin_affinity and _ALL_CPUS is not None:
+        cpus = set(sorted(_ALL_CPUS)[:n])
+        # every thread of the process, not only this one: pools started earlier (BLAS,
+        # numba, XLA) keep the affinity they were born with
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                os.sched_setaffinity(int(tid), cpus)
+            except OSError:  # a thread that ended meanwhile
+                pass
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
+    return thread_settings()
+
+
+def _installed(package: str) -> bool:
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def thread_settings() -> dict:
+    """CPUs this process may run on, and PyTorch's thread count if it is loaded."""
+    out = {"cpu_affinity": sorted(os.sched_getaffinity(0)) if _ALL_CPUS is not None else None}
+    if "torch" in sys.modules:
+        out["torch_threads"] = sys.modules["torch"].get_num_threads()
+    return out
+
+
+def versions() -> dict[str, str | None]:
+    """Installed versions of the peers' packages (None where missing), without importing them."""
+    out = {}
+    for package in ("jax", "jaxlib", "torch", "autograd"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = None
+    return out
+
+
+def available() -> dict[str, str | None]:
+    """Each peer mode and why it cannot run here (None when it can)."""
+    out = {}
+    for name, peer in PEERS.items():
+        try:
+            peer.load()
+            out[name] = None
+        except PeerUnavailable as err:
+            out[name] = str(err)
+    return out

@@ -1,0 +1,52 @@
+"""What every peer needs: the chain's layers and parameters read back from a compiled
+program, and a per-program cache of the peer's compiled Jacobian function."""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from ..layers.dispatch import P_OFF, W_IN, W_OUT
+
+
+def unpack(program) -> list[tuple[str, tuple[np.ndarray, ...]]]:
+    """(layer name, parameter arrays) per layer, first to last, as copies: a dense layer's
+    (W (out, in), b (out,)) from its slice of ``program.params`` (W row-major, then b, as
+    ``Dense.params`` lays them out); () for layers without parameters."""
+    layers = []
+    for cls, row in zip(program.shape.layers, program.table):
+        w_in, w_out, p = int(row[W_IN]), int(row[W_OUT]), int(row[P_OFF])
+        if cls.takes_width:  # dense, the one layer with parameters
+            W = program.params[p : p + w_out * w_in].reshape(w_out, w_in).copy()
+            b = program.params[p + w_out * w_in : p + w_out * w_in + w_out].copy()
+            layers.append((cls.name, (W, b)))
+        else:
+            layers.append((cls.name, ()))
+    return layers
+
+
+def rule_for(rules: dict, name: str, peer: str):
+    """The peer's rule for layer ``name``, or an error naming it and the layers it knows."""
+    from ..errors import PeerUnavailable
+
+    try:
+        return rules[name]
+    except KeyError:
+        raise PeerUnavailable(f"{peer}: no rule for layer {name!r}; it knows "
+                              f"{', '.join(rules)}") from None
+
+
+class ProgramCache:
+    """Compiled functions keyed by (program, transform), dropped when the program is."""
+
+    def __init__(self):
+        self._items: dict[tuple[int, str], object] = {}
+
+    def get(self, program, transform: str, build):
+        key = (id(program), transform)
+        fn = self._items.get(key)
+        if fn is None:
+            fn = self._items[key] = build(program, transform)
+            weakref.finalize(program, self._items.pop, key, None)
+        return fn

@@ -1,0 +1,53 @@
+"""The chain in HIPS autograd: ``autograd.jacobian`` of the chain written with
+``autograd.numpy``: reverse mode, one VJP per output row, traced anew at every call."""
+
+from __future__ import annotations
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+
+from ._common import ProgramCache, rule_for, unpack
+
+
+def _softmax(x):
+    e = anp.exp(x - anp.max(x))
+    return e / anp.sum(e)
+
+
+#: layer name -> rule(params, x); each mirrors the layer's value in chainbench.layers
+RULES = {
+    "dense": lambda p, x: anp.dot(p[0], x) + p[1],
+    "tanh": lambda p, x: anp.tanh(x),
+    "sigmoid": lambda p, x: 0.5 * (anp.tanh(0.5 * x) + 1.0),  # no overflow for large |x|
+    "relu": lambda p, x: anp.where(x > 0, x, 0.0),  # derivative 0 at 0, as chainbench's
+    "sin": lambda p, x: anp.sin(x),
+    "softplus": lambda p, x: anp.logaddexp(0.0, x),
+    "softmax": lambda p, x: _softmax(x),
+}
+
+
+def build(program, transform: str):
+    """x (numpy, (n,)) -> J (numpy, (m, n)) by ``autograd.jacobian`` of the chain."""
+    layers = unpack(program)
+    rules = [rule_for(RULES, name, "autograd") for name, _ in layers]
+    params = [arrays for _, arrays in layers]
+
+    def f(x):
+        for rule, p in zip(rules, params):
+            x = rule(p, x)
+        return x
+
+    jac = getattr(autograd, transform)(f)
+
+    def jacobian(x: np.ndarray) -> np.ndarray:
+        return jac(x)
+
+    return jacobian
+
+
+_CACHE = ProgramCache()
+
+
+def jacobian_function(program, transform: str):
+    return _CACHE.get(program, transform, build)

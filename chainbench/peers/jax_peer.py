@@ -1,0 +1,56 @@
+"""The chain in JAX: ``jax.jit(jax.jacfwd(f))`` or ``jax.jit(jax.jacrev(f))`` in float64,
+parameters passed as arguments (not baked in as constants), results awaited with
+``block_until_ready``. Importing this module turns on ``jax_enable_x64`` for the process."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._common import ProgramCache, rule_for, unpack
+
+jax.config.update("jax_enable_x64", True)  # chainbench computes in float64; so must the peer
+
+
+def _softmax(x):
+    e = jnp.exp(x - jnp.max(x))
+    return e / jnp.sum(e)
+
+
+#: layer name -> rule(params, x); each mirrors the layer's value in chainbench.layers
+RULES = {
+    "dense": lambda p, x: p[0] @ x + p[1],
+    "tanh": lambda p, x: jnp.tanh(x),
+    "sigmoid": lambda p, x: jax.nn.sigmoid(x),
+    "relu": lambda p, x: jnp.where(x > 0, x, 0.0),  # derivative 0 at 0, as chainbench's
+    "sin": lambda p, x: jnp.sin(x),
+    "softplus": lambda p, x: jax.nn.softplus(x),
+    "softmax": lambda p, x: _softmax(x),
+}
+
+
+def build(program, transform: str):
+    """x (numpy, (n,)) -> J (numpy, (m, n)) by the jitted ``transform`` of the chain."""
+    layers = unpack(program)
+    rules = [rule_for(RULES, name, "jax") for name, _ in layers]
+    params = [tuple(jnp.asarray(a) for a in arrays) for _, arrays in layers]
+
+    def f(params, x):
+        for rule, p in zip(rules, params):
+            x = rule(p, x)
+        return x
+
+    jac = jax.jit(getattr(jax, transform)(f, argnums=1))
+
+    def jacobian(x: np.ndarray) -> np.ndarray:
+        return np.asarray(jac(params, jnp.asarray(x)).block_until_ready())
+
+    return jacobian
+
+
+_CACHE = ProgramCache()
+
+
+def jacobian_function(program, transform: str):
+    return _CACHE.get(program, transform, build)

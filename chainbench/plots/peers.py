@@ -1,0 +1,132 @@
+"""chainbench against the peer AD tools (JAX, PyTorch, autograd) on the same chains: time
+per Jacobian across n for gradients (m = 1) and square Jacobians (m = n), and each tool's
+time over chainbench's best, so where chainbench is faster (ratio > 1) reads off directly."""
+
+from __future__ import annotations
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ..peers import PEERS
+from ._common import (
+    SERIES_KEYS,
+    CannotPlot,
+    at_defaults,
+    describe,
+    figure,
+    log2_axis,
+    log_limits,
+    m_rule,
+    measured,
+    mode_color,
+    mode_order,
+    new_figure,
+    time_axis,
+    varying,
+)
+
+#: A peer's colour is its framework's; the line style tells its transformation.
+FRAMEWORK_COLORS = {"jax": "#2ca02c", "torch": "#ff7f0e", "autograd": "#8c564b"}
+
+
+def _style(mode: str) -> dict:
+    if mode not in PEERS:
+        return {"color": mode_color(mode), "ls": "-", "marker": "o", "lw": 2.0}
+    framework = mode.split("-")[0]
+    forward_like = PEERS[mode].MIRRORS == "forward"
+    return {"color": FRAMEWORK_COLORS.get(framework, "C7"), "ls": "--" if forward_like else ":",
+            "marker": "^" if forward_like else "v", "lw": 1.4}
+
+
+def _order(mode: str) -> tuple:
+    return (mode in PEERS, list(PEERS).index(mode) if mode in PEERS else mode_order(mode))
+
+
+@figure("peers_vs_n", "chainbench vs peers", order=10,
+        needs=("mode", "n", "m", "chunk_spec", *SERIES_KEYS, "time_median_s"))
+def peers_vs_n(df: pd.DataFrame) -> Figure:
+    """Top: median time per Jacobian against n (log-log), one panel per m rule (m = 1,
+    m = n), chainbench's modes solid, each peer dashed (jacfwd) or dotted (jacrev, autograd).
+    Bottom: each mode's time over the fastest chainbench mode at the same chain. Peers that
+    were skipped (not installed) are named with the reason under the figure."""
+    rows = at_defaults(measured(df, "time_median_s"))
+    rows = rows.assign(m_rule=[m_rule(n, m) for n, m in zip(rows["n"], rows["m"])])
+    if not rows["mode"].isin(list(PEERS)).any():
+        raise CannotPlot("needs times of peer modes (jax-jacfwd, torch-jacrev, autograd, …); "
+                         "run experiments/peers.toml with the peers installed")
+    ours = rows[~rows["mode"].isin(list(PEERS))]
+    if ours.empty:
+        raise CannotPlot("needs chainbench's own modes beside the peers")
+    chain_keys = ["n", "m", *SERIES_KEYS]
+    best = ours.groupby(chain_keys)["time_median_s"].min().rename("best")
+    rows = rows.join(best, on=chain_keys)
+    rows = rows.assign(ratio=rows["time_median_s"] / rows["best"])
+    rules = sorted(rows["m_rule"].unique(), key=lambda r: (r == "m = n", r))
+    fig = new_figure(5.2 * len(rules) + 1.0, 7.2)
+    axes = fig.subplots(2, len(rules), squeeze=False, sharex="col", height_ratios=[3, 2])
+    vary = varying(rows)
+    for col, rule in enumerate(rules):
+        top, bottom = axes[0, col], axes[1, col]
+        panel = rows[rows["m_rule"] == rule]
+        modes = sorted(panel["mode"].unique(), key=_order)
+        for mode in modes:
+            for key, g in panel[panel["mode"] == mode].groupby(list(SERIES_KEYS)):
+                g = g.sort_values("n")
+                label = mode + (f" ({describe(dict(zip(SERIES_KEYS, key)), vary)})" if vary
+                                else "")
+                style = _style(mode)
+                top.plot(g["n"], g["time_median_s"], label=label, ms=5, **style)
+                bottom.plot(g["n"], g["ratio"], ms=5, **style)
+        top.set_ylim(*log_limits(panel["time_median_s"]))
+        time_axis(top)
+        top.set_title({"m = 1": "m = 1 (gradient)", "m = n": "m = n (square Jacobian)"}.get(
+            rule, rule), fontsize="medium")
+        bottom.axhline(1.0, color="0.3", lw=1)
+        bottom.set_yscale("log")
+        bottom.set_ylim(*log_limits([*panel["ratio"], 1.0], pad=1.4))
+        log2_axis(bottom, "x", panel["n"])
+        bottom.set_xlabel("n (inputs)")
+        for ax in (top, bottom):
+            ax.grid(True, which="major", alpha=0.3)
+    axes[0, 0].set_ylabel("time per Jacobian (median)")
+    axes[1, 0].set_ylabel("time / chainbench's fastest\n(> 1: chainbench is faster)")
+    handles, labels = {}, []
+    for ax in axes[0]:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, h)
+    labels = sorted(handles, key=lambda label: _order(label.split(" ")[0]))
+    fig.legend([handles[k] for k in labels], labels, loc="outside right upper",
+               fontsize="small")
+    notes = _skipped(df)
+    title = "chainbench vs peer AD tools on the same chains (compile time excluded)"
+    fig.suptitle(title + (f"\nnot measured: {notes}" if notes else ""), fontsize="medium")
+    return fig
+
+
+def _skipped(df: pd.DataFrame) -> str:
+    """Peer modes that have rows but no measured time, with the first reason given."""
+    if "status" not in df.columns:
+        return ""
+    peer_rows = df[df["mode"].isin(list(PEERS))]
+    ok = set(peer_rows.loc[peer_rows["status"].astype(str) == "ok", "mode"])
+    out = []
+    for mode, g in peer_rows.groupby("mode", sort=False):
+        if mode not in ok:
+            reason = str(g["reason"].iloc[0]) if "reason" in g.columns else ""
+            short = reason.split(";")[0].removeprefix(f"{mode}: ")
+            out.append(f"{mode} ({short})" if short and short != "nan" else mode)
+    return ", ".join(out)
+
+
+def speedups(df: pd.DataFrame) -> pd.DataFrame:
+    """For every chain with peers measured: each mode's median time and its ratio to
+    chainbench's fastest mode there (> 1: chainbench is faster), in a wide table."""
+    rows = at_defaults(measured(df, "time_median_s"))
+    chain_keys = ["n", "m", *SERIES_KEYS]
+    ours = rows[~rows["mode"].isin(list(PEERS))]
+    best = ours.groupby(chain_keys)["time_median_s"].min().rename("best")
+    rows = rows.join(best, on=chain_keys)
+    table = rows.pivot_table(index=["m", "n"], columns="mode", values="time_median_s")
+    ratio = rows.assign(r=rows["time_median_s"] / rows["best"]).pivot_table(
+        index=["m", "n"], columns="mode", values="r")
+    return pd.concat({"time_s": table, "over_chainbench_best": ratio}, axis=1).sort_index()
