@@ -32,6 +32,13 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="plain lines instead of a progress bar")
     run.add_argument("--plot", action="store_true",
                      help="draw the figures into the results directory's figures/ afterwards")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="send the points to the Dask cluster at ADDRESS, e.g. "
+                       "tcp://host:8786 (needs the cluster extra)")
+    where.add_argument("--local-cluster", type=int, metavar="N",
+                       help="start a local Dask cluster of N single-threaded workers "
+                       "(needs the cluster extra)")
 
     sub.add_parser("list", help="list the shipped experiments",
                    description="List the experiments shipped with chainbench.")
@@ -63,6 +70,19 @@ def make_parser() -> argparse.ArgumentParser:
                          "multiply-adds beside pure forward and pure reverse mode.")
     pln.add_argument("spec", help='chain spec, e.g. "dense:1000 dense:10 dense:1000 dense:1000"')
     pln.add_argument("--n", type=int, required=True, help="input width")
+
+    acc = sub.add_parser("accuracy", help="error of numerical differentiation vs the step h",
+                         description="Sweep the step h of forward and central differences "
+                         "(1e-1 … 1e-16) and the complex step (… 1e-200) on one chain; save the "
+                         "error against the reverse-mode Jacobian (accuracy.csv) and its figure.")
+    acc.add_argument("spec", nargs="?", default=None,
+                     help='chain spec (default "dense:32 tanh dense:32 tanh dense:1")')
+    acc.add_argument("--n", type=int, default=32, help="input width (default 32)")
+    acc.add_argument("--seed", type=int, default=0, help="parameter and x seed (default 0)")
+    acc.add_argument("--out", type=Path, default=Path("results") / "accuracy",
+                     help="results directory (default results/accuracy)")
+    acc.add_argument("--format", default="png", choices=("png", "svg", "pdf"),
+                     help="figure format (default png)")
     return p
 
 
@@ -86,9 +106,18 @@ def _cmd_run(args) -> int:
     exp = config.resolve(args.experiment)
     out = args.out or Path("results") / exp.name
     progress = _Progress(quiet=args.quiet or not sys.stderr.isatty())
+    runner = sweep.run
+    if args.scheduler is not None or args.local_cluster is not None:
+        from functools import partial
+
+        from .harness import distributed
+
+        distributed.require()
+        runner = partial(distributed.run, scheduler=args.scheduler,
+                         local_workers=args.local_cluster)
     try:
-        results = sweep.run(exp, out, resume=args.resume, threads=args.threads,
-                            progress=progress, argv=sys.argv if argv_is_cli() else None)
+        results = runner(exp, out, resume=args.resume, threads=args.threads,
+                         progress=progress, argv=sys.argv if argv_is_cli() else None)
     except KeyboardInterrupt:
         progress.close()
         print(f"chainbench: interrupted; finished points are kept in {out}; "
@@ -209,7 +238,7 @@ def _cmd_compare(args) -> int:
             continue
         print(f"{r['mode']:16s} {str(r['chunk']):>6s} {_seconds(r['time_median_s']):>10s} "
               f"{r['j_over_f']:8.3g} {r['madds_predicted']:12.4g} {r['madds_counted']:12.4g} "
-              f"{r['bytes_counted']:10d}{mark}{auto}")
+              f"{r['bytes_counted']:10.0f}{mark}{auto}")
     return 0
 
 
@@ -233,5 +262,23 @@ def _cmd_plan(args) -> int:
     return 0
 
 
+def _cmd_accuracy(args) -> int:
+    from .harness import accuracy
+
+    if args.n < 1:
+        raise ConfigError(f"--n must be ≥ 1, got {args.n}")
+    result = accuracy.run(args.spec or accuracy.DEFAULT_SPEC, args.n, args.seed, args.out,
+                          args.format)
+    print(f"{'method':14s} {'best h':>9s} {'error there':>12s} {'theory h':>9s}")
+    for _, r in result.minima.iterrows():
+        theory = f"{'-':>9s}" if math.isnan(r["h_theory"]) else f"{r['h_theory']:9.1e}"
+        print(f"{r['method']:14s} {r['h_best']:9.0e} {r['error_best']:12.2e} {theory}")
+    for method, reason in result.skipped.items():
+        print(f"{method}: skipped: {reason}")
+    print(f"results: {result.folder / accuracy.CSV}")
+    print(f"saved: {result.figure}")
+    return 0
+
+
 COMMANDS = {"run": _cmd_run, "list": _cmd_list, "fit": _cmd_fit, "plot": _cmd_plot,
-            "compare": _cmd_compare, "plan": _cmd_plan}
+            "compare": _cmd_compare, "plan": _cmd_plan, "accuracy": _cmd_accuracy}

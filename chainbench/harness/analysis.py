@@ -11,6 +11,14 @@ from .fits import compute_range, crossover, r2_linear, scaling_exponent
 SERIES = ["mode", "chunk_spec", "snapshots_spec", "depth", "width", "activation", "seed"]
 
 
+def _by_cpu(ok: pd.DataFrame, keys: list[str]) -> list[str]:
+    """``keys``, plus cpu_model when the rows were measured on more than one CPU model
+    (a cluster of unlike workers): their timings are not comparable."""
+    if "cpu_model" in ok.columns and ok["cpu_model"].nunique() > 1:
+        return [*keys, "cpu_model"]
+    return keys
+
+
 def _ok(df: pd.DataFrame) -> pd.DataFrame:
     ok = df[df["status"] == "ok"].copy()
     ok["m_rule"] = np.where(ok["m"] == ok["n"], "m=n", "m=" + ok["m"].astype(str))
@@ -20,8 +28,9 @@ def _ok(df: pd.DataFrame) -> pd.DataFrame:
 def exponents(df: pd.DataFrame) -> pd.DataFrame:
     """Log-log slope of median time against n for every series with ≥ 3 sizes of n, over
     the compute-dominated range (time ≥ 10× the series' smallest; see fits.compute_range)."""
-    rows = []
-    for key, g in _ok(df).groupby([*SERIES, "m_rule"], sort=False):
+    rows, ok = [], _ok(df)
+    keys = _by_cpu(ok, [*SERIES, "m_rule"])
+    for key, g in ok.groupby(keys, sort=False):
         g = g.sort_values("n")
         if g["n"].nunique() < 3:
             continue
@@ -29,7 +38,7 @@ def exponents(df: pd.DataFrame) -> pd.DataFrame:
         fit = scaling_exponent(g["n"].to_numpy(), g["time_median_s"].to_numpy())
         used = g[mask] if mask.sum() >= 3 else g.tail(3)
         work = scaling_exponent(g["n"].to_numpy(), g["madds_predicted"].to_numpy())
-        rows.append({**dict(zip([*SERIES, "m_rule"], key)), "exponent": fit.slope,
+        rows.append({**dict(zip(keys, key)), "exponent": fit.slope,
                      "ci_low": fit.low, "ci_high": fit.high, "r2": fit.r2, "points": fit.points,
                      "n_from": int(used["n"].min()), "n_to": int(used["n"].max()),
                      "work_exponent": work.slope})
@@ -37,10 +46,11 @@ def exponents(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def cost_fit(df: pd.DataFrame) -> pd.DataFrame:
-    """R² of median time against predicted multiply-adds, per engine."""
-    rows = []
-    for engine, g in _ok(df).groupby("engine", sort=False):
-        rows.append({"engine": engine, "points": len(g),
+    """R² of median time against predicted multiply-adds, per engine (and CPU model)."""
+    rows, ok = [], _ok(df)
+    keys = _by_cpu(ok, ["engine"])
+    for key, g in ok.groupby(keys, sort=False):
+        rows.append({**dict(zip(keys, key)), "points": len(g),
                      "r2": r2_linear(g["madds_predicted"], g["time_median_s"]),
                      "seconds_per_gmadd": float(np.median(
                          g["time_median_s"] / g["madds_predicted"]) * 1e9)})
@@ -53,7 +63,8 @@ def crossovers(df: pd.DataFrame) -> pd.DataFrame:
     ok = _ok(df)
     ok = ok[ok["chunk_spec"].astype(str) == "default"]
     rows = []
-    for key, g in ok.groupby(["n", "depth", "width", "activation", "seed"], sort=False):
+    keys = _by_cpu(ok, ["n", "depth", "width", "activation", "seed"])
+    for key, g in ok.groupby(keys, sort=False):
         f = g[g["mode"] == "forward"].set_index("m")["time_median_s"]
         r = g[g["mode"] == "reverse"].set_index("m")["time_median_s"]
         both = f.index.intersection(r.index).sort_values()
@@ -63,6 +74,7 @@ def crossovers(df: pd.DataFrame) -> pd.DataFrame:
         m_cross = crossover(both.to_numpy(), ratio)
         n = key[0]
         rows.append({"n": n, "depth": key[1], "width": key[2], "activation": key[3],
+                     **({"cpu_model": key[-1]} if "cpu_model" in keys else {}),
                      "m_values": len(both), "crossover_m": m_cross,
                      "crossover_m_over_n": m_cross / n})
     return pd.DataFrame(rows)

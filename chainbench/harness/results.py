@@ -21,7 +21,7 @@ COLUMNS = (
     "madds_adjoint", "madds_accumulate", "madds_slides", "sweeps_forward", "sweeps_backward",
     "layer_steps", "bytes_predicted", "bytes_counted", "bytes_tape", "bytes_work",
     "bytes_snapshots", "bytes_output", "bytes_measured", "wall_s",
-    "worker", "finished_at",
+    "worker", "cpu_model", "finished_at",
 )
 KEY_COLUMNS = ("n", "m", "depth", "width", "activation", "seed", "mode", "chunk_spec",
                "snapshots_spec")

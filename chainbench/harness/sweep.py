@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Callable
 
 from .. import cost
+from ..peers import PEERS
+from ..peers import versions as peer_versions
 from .config import Experiment, Point
 from .point import measure_point, resolve
 from .provenance import available_memory, git_commit, machine, now, versions
@@ -73,11 +75,13 @@ def ordered(points: list[Point]) -> list[tuple[Point, cost.Prediction]]:
 
 
 def base_row(exp: Experiment, point: Point, threads: int) -> dict:
+    here = machine()
     return {
         "experiment": exp.name, "series": point.series, "n": point.n, "m": point.m,
         "depth": point.depth, "width": point.width, "widths": "-".join(map(str, point.widths)),
         "activation": point.activation, "seed": point.seed, "mode": point.mode,
-        "chunk_spec": point.chunk, "snapshots_spec": point.snapshots, "threads": threads, "worker": machine()["hostname"],
+        "chunk_spec": point.chunk, "snapshots_spec": point.snapshots, "threads": threads,
+        "worker": here["hostname"], "cpu_model": here["cpu_model"],
     }
 
 
@@ -93,21 +97,10 @@ def run(exp: Experiment, out: Path, *, resume: bool = False, threads: int = 1,
 
     ``progress(done, total, point, row)`` is called after each point.
     """
-    results = ResultsDir.open_for_run(out, resume)
-    thread_info = set_threads(threads)
-    meta = results.read_meta() or {
-        "experiment": exp.name, "description": exp.description, "experiment_file": exp.path,
-        "experiment_sha256": exp.sha256, "runs": [],
-    }
-    if resume and meta.get("experiment_sha256") not in (None, exp.sha256):
-        meta.setdefault("warnings", []).append(
-            f"{now()}: resumed with an experiment file whose hash differs from the first run")
-    run_info = {"started_at": now(), "ended_at": None, "resumed": resume,
-                "argv": argv if argv is not None else sys.argv, "versions": versions(),
-                "machine": machine(), "threads": thread_info, "git_commit": git_commit()}
-    meta["runs"].append(run_info)
-    results.write_meta(meta)
-
+    results, meta, run_info = start_run(exp, out, resume=resume, argv=argv,
+                                        threads=set_threads(threads, pin_affinity=any(
+                                            p.mode in PEERS for p in exp.points())),
+                                        peer_versions=peer_versions())
     done = results.done_keys()
     next_id = results.next_point_id()
     guards = Guards(exp.measure.budget_s)
@@ -120,9 +113,7 @@ def run(exp: Experiment, out: Path, *, resume: bool = False, threads: int = 1,
         row = base_row(exp, point, threads)
         reason = guards.skip_reason(point, predicted)
         if reason:
-            row.update(status="skipped", reason=reason, madds_predicted=predicted.madds,
-                       bytes_predicted=predicted.bytes_held, engine=predicted.mode,
-                       chunk=predicted.chunk or "", wall_s=0.0, finished_at=now())
+            row.update(unmeasured("skipped", reason, predicted))
         else:
             row.update(measure_point(point, exp.measure))
             guards.learn(point, row)
@@ -131,6 +122,38 @@ def run(exp: Experiment, out: Path, *, resume: bool = False, threads: int = 1,
         results.append(row)
         if progress:
             progress(k + 1, len(plan), point, row)
+    end_run(results, meta, run_info)
+    return results
+
+
+def start_run(exp: Experiment, out: Path, *, resume: bool, argv: list[str] | None,
+              **info) -> tuple[ResultsDir, dict, dict]:
+    """Open the results folder and append this run's entry (versions, machine, git commit,
+    and ``info``'s items) to meta.json; returns (results, meta, the run's entry)."""
+    results = ResultsDir.open_for_run(out, resume)
+    meta = results.read_meta() or {
+        "experiment": exp.name, "description": exp.description, "experiment_file": exp.path,
+        "experiment_sha256": exp.sha256, "runs": [],
+    }
+    if resume and meta.get("experiment_sha256") not in (None, exp.sha256):
+        meta.setdefault("warnings", []).append(
+            f"{now()}: resumed with an experiment file whose hash differs from the first run")
+    run_info = {"started_at": now(), "ended_at": None, "resumed": resume,
+                "argv": argv if argv is not None else sys.argv, "versions": versions(),
+                "machine": machine(), "git_commit": git_commit(), **info}
+    meta["runs"].append(run_info)
+    results.write_meta(meta)
+    return results, meta, run_info
+
+
+def end_run(results: ResultsDir, meta: dict, run_info: dict) -> None:
     run_info["ended_at"] = now()
     results.write_meta(meta)
-    return results
+
+
+def unmeasured(status: str, reason: str, predicted: cost.Prediction) -> dict:
+    """The fields of a row for a point that was not measured (skipped by a guard, or lost
+    with its worker): the reason and what the cost model predicted."""
+    return {"status": status, "reason": reason, "madds_predicted": predicted.madds,
+            "bytes_predicted": predicted.bytes_held, "engine": predicted.mode,
+            "chunk": predicted.chunk or "", "wall_s": 0.0, "finished_at": now()}

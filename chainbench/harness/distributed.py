@@ -1,0 +1,422 @@
+"""Run an experiment's points on a Dask cluster: an existing one (``--scheduler``) or a local
+one started here (``--local-cluster N``), with the same points.csv and meta.json as a run in
+one process. Needs the optional ``cluster`` extra (Dask's ``distributed``).
+
+Honest timings on a cluster:
+- each worker measures one point at a time on one thread, with Numba and BLAS pinned to
+  ``threads`` threads, and is warmed up (every kernel the experiment uses compiled or loaded
+  from the cache) before its first timed point;
+- workers must run the same numba and numpy versions, or the run is refused;
+- a point whose worker dies is retried once on another worker, then recorded as failed;
+- the guards of a sequential run keep their meaning: skips are decided on the client before a
+  point is sent, and a series (points that differ only in size) has at most one point in
+  flight, its sizes sent cheapest first, so a timeout still skips the larger sizes after it.
+  Parallelism is across series, the series with the most predicted work left first. Little
+  is lost: where n doubles along a series, its largest point costs more than all the smaller
+  ones together (×8 per doubling for a forward-mode gradient, ×4 for reverse), so a series
+  takes about its largest point's time whatever the number of workers.
+
+Rows are appended on the client as each point completes, in completion order, so an
+interrupted run loses only the points in flight and ``--resume`` works as it does in-process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+from .config import ConfigError, Experiment, Measure, Point
+from .point import measure_point
+from .provenance import available_memory, machine, now, versions
+from .results import ResultsDir
+from .sweep import Guards, base_row, end_run, ordered, start_run, unmeasured
+from .threads import set_threads, thread_settings
+
+MISSING = "install the cluster extra: pip install -e '.[cluster]'"
+#: Tries after the first on another worker when a worker dies while measuring a point.
+RETRIES = 1
+#: Versions that must agree on every worker: they decide what the timed code is.
+SAME_VERSIONS = ("numba", "numpy")
+#: Slot a worker started with `--resources chainbench=1` gives to one point at a time.
+RESOURCE = "chainbench"
+#: Environment variables that change timings, recorded per worker.
+ENVIRON = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+           "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def require():
+    """The ``distributed`` module, or a ConfigError naming the extra to install."""
+    try:
+        import distributed
+    except ImportError:
+        raise ConfigError(MISSING) from None
+    return distributed
+
+
+# --- on the workers ------------------------------------------------------------------------
+
+_pinned: dict[int, int] = {}  # executor thread id -> the threads pinned on it
+_warmed: set[Point] = set()  # warm-up points this process has run (a worker outlives runs)
+_warm = {"warm_s": 0.0, "warm_failed": []}  # their seconds, and those that raised
+_lock = threading.Lock()
+
+
+def worker_info(dask_worker=None) -> dict:
+    """What a worker measures with: address, CPU, cores, memory, versions, task threads."""
+    if dask_worker is None:
+        from distributed import get_worker
+
+        dask_worker = get_worker()
+    here = machine()
+    return {"address": dask_worker.address, "hostname": here["hostname"],
+            "cpu_model": here["cpu_model"], "cores": here["cores"],
+            "platform": here["platform"], "memory_available": available_memory(),
+            "nthreads": dask_worker.state.nthreads,
+            "resources": dict(dask_worker.state.total_resources), "versions": versions(),
+            "environ": {k: os.environ.get(k) for k in ENVIRON}}
+
+
+def prepare(threads: int, warmups: list[Point], policy: Measure, measure: Callable) -> dict:
+    """Pin this thread's Numba and BLAS threads and warm the JIT, once per process and
+    warm-up point (untimed points on tiny chains); returns the thread settings and the
+    warm-up's seconds."""
+    ident = threading.get_ident()
+    with _lock:
+        if _pinned.get(ident) != threads:
+            set_threads(threads)
+            _pinned[ident] = threads
+        todo = [p for p in warmups if p not in _warmed]
+        if todo:
+            start = time.perf_counter()
+            quick = dataclasses.replace(policy, min_sample_ms=0.1, min_samples=1,
+                                        min_seconds=1e-3, max_seconds=1e-2)
+            for point in todo:
+                try:
+                    measure(point, quick)
+                except Exception as err:  # noqa: BLE001 - the real point fails loudly
+                    _warm["warm_failed"].append(f"{point.mode}: {type(err).__name__}: {err}")
+                _warmed.add(point)
+            _warm["warm_s"] += time.perf_counter() - start
+    return {"threads": thread_settings(), **_warm}
+
+
+def warm(threads: int, warmups: list[Point], policy: Measure, measure: Callable) -> dict:
+    """Task run once on each worker before any point: prepare() and what it did."""
+    return {**worker_info(), **prepare(threads, warmups, policy, measure)}
+
+
+def measure_task(point: Point, policy: Measure, threads: int, warmups: list[Point],
+                 measure: Callable) -> tuple[dict, dict]:
+    """Task measuring one point: (its row's measured fields, the worker's info)."""
+    state = prepare(threads, warmups, policy, measure)
+    row = measure(point, policy)
+    info = {**worker_info(), **state}
+    row.update(worker=info["address"], cpu_model=info["cpu_model"])
+    return row, info
+
+
+def _ignore_interrupt() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _allowed_failures(dask_scheduler=None) -> int:
+    return dask_scheduler.allowed_failures
+
+
+def warmup_points(points: list[Point]) -> list[Point]:
+    """One tiny point (n = 2, two hidden layers of 2) per distinct mode, chunk, snapshots
+    and activation of ``points``: measuring it compiles (or loads from Numba's cache) every
+    kernel those points call, in milliseconds once compiled."""
+    kinds = dict.fromkeys((p.mode, p.chunk, p.snapshots, p.activation) for p in points)
+    return [Point(2, 1, 2, "square", (2, 2, 2, 1), act, 0, mode, chunk, snaps)
+            for mode, chunk, snaps, act in kinds]
+
+
+# --- on the client -------------------------------------------------------------------------
+
+
+def local_cluster(n: int):
+    """A LocalCluster of ``n`` single-threaded worker processes fit for timing (use it in a
+    ``with``)."""
+    distributed = require()
+    import dask
+
+    if n < 1:
+        raise ConfigError(f"--local-cluster must be ≥ 1, got {n}")
+    # No pre-spawn environment: workers inherit this process's, as an in-process run has
+    # it. Dask's MALLOC_TRIM_THRESHOLD_ alone made points with large Jacobians up to 3×
+    # slower: glibc then maps and unmaps every large buffer again on each call.
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": {}}):
+        # memory_limit=0: no nanny kills or pauses; the client's memory guard plans instead.
+        # Logs silenced: a lost worker is reported in its point's row, and closing the
+        # cluster can log harmless heartbeat errors from workers that outlive the scheduler.
+        return distributed.LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, memory_limit=0,
+            dashboard_address=":0", silence_logs=logging.CRITICAL,
+            scheduler_kwargs={"allowed_failures": RETRIES})
+
+
+@contextmanager
+def connect(scheduler: str | None = None, local_workers: int | None = None):
+    """A Client of the cluster at ``scheduler``, or of a local_cluster() started here with
+    ``local_workers`` workers (closed on leaving)."""
+    distributed = require()
+    if (scheduler is None) == (local_workers is None):
+        raise ConfigError("give either a scheduler address or a number of local workers")
+    if local_workers is not None:
+        with local_cluster(local_workers) as cluster, distributed.Client(cluster) as client:
+            client.wait_for_workers(local_workers, timeout=120)
+            # Ctrl-C reaches the workers too: let the client alone handle it and close them
+            client.register_plugin(_ignore_interrupt_plugin())
+            yield client
+        return
+    try:
+        client = distributed.Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as err:
+        raise ConfigError(f"--scheduler {scheduler}: cannot connect: {err}") from None
+    with client:
+        try:
+            client.wait_for_workers(1, timeout=60)
+        except TimeoutError:
+            raise ConfigError(f"--scheduler {scheduler}: no workers joined in 60 s") from None
+        yield client
+
+
+def check_workers(infos: list[dict]) -> dict | None:
+    """Refuse workers whose numba/numpy versions differ, or that could run two points at
+    once (ConfigError naming them); returns the resources each point must hold: none when
+    every worker has one task thread, one ``chainbench`` slot when every worker has one."""
+    seen = {tuple(i["versions"].get(k) for k in SAME_VERSIONS) for i in infos}
+    if len(seen) > 1:
+        listing = "; ".join(
+            f"{i['address']} " + " ".join(f"{k} {i['versions'].get(k)}" for k in SAME_VERSIONS)
+            for i in infos)
+        raise ConfigError(f"workers differ in {'/'.join(SAME_VERSIONS)} versions ({listing}); "
+                          "install the same versions on every worker")
+    if all(i["resources"].get(RESOURCE) == 1 for i in infos):
+        return {RESOURCE: 1}
+    shared = [i["address"] for i in infos if i["nthreads"] > 1]
+    if shared:
+        raise ConfigError(f"workers {', '.join(shared)} run several task threads, so points "
+                          f"would share cores; start every worker with --nthreads 1, or "
+                          f"every worker with --resources {RESOURCE}=1")
+    return None
+
+
+def crowding(infos: list[dict]) -> list[str]:
+    """Warnings for hosts where points would share a core: more workers than cores, or
+    workers pinned (CPU affinity narrower than the host) to overlapping CPUs."""
+    hosts: dict[str, list] = {}
+    for i in infos:
+        hosts.setdefault(i["hostname"], []).append(i)
+    out = []
+    for host, ws in hosts.items():
+        cores = ws[0]["cores"]
+        if cores and len(ws) > cores:
+            out.append(f"{now()}: host {host} runs {len(ws)} workers on {cores} cores: points "
+                       "share cores and timings are not comparable")
+        pinned = [(w["address"], set(cpus)) for w in ws
+                  if (cpus := (w.get("threads") or {}).get("cpu_affinity")) and cores
+                  and len(cpus) < cores]
+        for k, (a, cpus_a) in enumerate(pinned):
+            for b, cpus_b in pinned[k + 1:]:
+                if cpus_a & cpus_b:
+                    out.append(f"{now()}: workers {a} and {b} on host {host} are pinned to "
+                               f"the same CPUs {sorted(cpus_a & cpus_b)}: their points share "
+                               "a core and timings are not comparable")
+    return out
+
+
+def trimming(infos: list[dict]) -> list[str]:
+    """A warning when workers run with MALLOC_TRIM_THRESHOLD_ set (Dask's nanny sets it)
+    and this process does not: their timings of large Jacobians are not comparable."""
+    trim = [i["address"] for i in infos
+            if i.get("environ", {}).get("MALLOC_TRIM_THRESHOLD_") is not None]
+    if not trim or os.environ.get("MALLOC_TRIM_THRESHOLD_") is not None:
+        return []
+    return [(f"{now()}: workers {', '.join(trim)} run with MALLOC_TRIM_THRESHOLD_ set, as "
+             "Dask's nanny sets it: large buffers are mapped anew on each call, which made "
+             "points with large Jacobians up to 3x slower; start workers with --no-nanny, "
+             "or with distributed.nanny.pre-spawn-environ set to {} in their Dask config")]
+
+
+def memory_per_worker(infos: list[dict]) -> int | None:
+    """Available memory one point may plan on: the least, over hosts, of the host's
+    available memory shared among its workers."""
+    hosts: dict[str, list] = {}
+    for i in infos:
+        hosts.setdefault(i["hostname"], []).append(i)
+    shares = [ws[0]["memory_available"] // len(ws) for ws in hosts.values()
+              if ws[0]["memory_available"]]
+    return min(shares) if shares else None
+
+
+def run(exp: Experiment, out: Path, *, scheduler: str | None = None,
+        local_workers: int | None = None, resume: bool = False, threads: int = 1,
+        progress: Callable | None = None, argv: list[str] | None = None,
+        measure: Callable = measure_point) -> ResultsDir:
+    """Run ``exp`` into ``out`` on a Dask cluster (see the module docstring); returns the
+    results folder, as :func:`sweep.run` does.
+
+    ``measure(point, policy) -> row fields`` runs on the workers (measure_point by
+    default); ``progress(done, total, point, row)`` is called on the client per point.
+    """
+    if threads < 1:
+        raise ConfigError(f"threads must be ≥ 1, got {threads}")
+    with connect(scheduler, local_workers) as client:
+        try:
+            infos = list(client.run(worker_info).values())
+        except Exception as err:  # noqa: BLE001 - e.g. a worker without chainbench
+            raise ConfigError(f"workers cannot run chainbench ({type(err).__name__}: {err}); "
+                              "install the same chainbench on every worker") from None
+        resource = check_workers(infos)
+        retries = client.run_on_scheduler(_allowed_failures)
+        plan = ordered(exp.points())
+        warmups = warmup_points([p for p, _ in plan])
+        warmed = client.gather([
+            client.submit(warm, threads, warmups, exp.measure, measure, pure=False,
+                          workers=[i["address"]], allow_other_workers=False,
+                          resources=resource)
+            for i in infos])
+        workers = {w["address"]: w for w in warmed}
+        results, meta, run_info = start_run(
+            exp, out, resume=resume, argv=argv, threads=_common(w["threads"] for w in warmed),
+            scheduler=scheduler or f"local cluster of {local_workers} workers",
+            retries_on_lost_worker=retries, workers=list(workers.values()))
+        warnings = crowding(warmed) + trimming(warmed)
+        if retries != RETRIES:
+            warnings.append(f"{now()}: the scheduler retries a point lost with its worker "
+                            f"{retries} times, not {RETRIES} (start it with "
+                            f"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES={RETRIES})")
+        if warnings:
+            meta.setdefault("warnings", []).extend(warnings)
+            results.write_meta(meta)
+            for line in warnings:
+                print(f"chainbench: warning: {line}", file=sys.stderr)
+
+        def admit(info: dict) -> None:
+            """A worker that joined (or was restarted) since the start: checked, recorded."""
+            if info["address"] not in workers:
+                check_workers([*workers.values(), info])
+                workers[info["address"]] = info
+                run_info["workers"] = list(workers.values())
+                results.write_meta(meta)
+
+        guards = Guards(exp.measure.budget_s, memory=memory_per_worker(infos))
+        sweep = _Sweep(exp, results, guards, plan, threads, progress, admit,
+                       submit=lambda p, priority: client.submit(
+                           measure_task, p, exp.measure, threads, warmups, measure,
+                           pure=False, resources=resource, priority=priority))
+        try:
+            for future in sweep.as_completed():
+                sweep.receive(future)
+        finally:
+            sweep.cancel()
+        end_run(results, meta, run_info)
+    return results
+
+
+def _common(values):
+    values = list(values)
+    return values[0] if all(v == values[0] for v in values) else "differ: see workers"
+
+
+class _Sweep:
+    """The client's bookkeeping: one queue of points per series, at most one point of a
+    series in flight, rows appended as results arrive."""
+
+    def __init__(self, exp: Experiment, results: ResultsDir, guards: Guards, plan: list,
+                 threads: int, progress: Callable | None, admit: Callable, submit: Callable):
+        from distributed import as_completed
+
+        self.exp, self.results, self.guards, self.threads = exp, results, guards, threads
+        self.progress, self.admit, self.submit, self.total = progress, admit, submit, len(plan)
+        self.done_keys, self.next_id, self.count = results.done_keys(), results.next_point_id(), 0
+        self.queues: dict[str, deque] = {}
+        for point, predicted in plan:
+            self.queues.setdefault(point.series, deque()).append((point, predicted))
+        self.in_flight: dict = {}  # future -> (point, predicted)
+        self.futures = as_completed()
+
+    def as_completed(self):
+        for series in list(self.queues):
+            self.feed(series)
+        yield from self.futures
+
+    def feed(self, series: str) -> None:
+        """Send the series' next point that needs measuring; record skips on the way."""
+        queue = self.queues[series]
+        while queue:
+            point, predicted = queue.popleft()
+            if point.key in self.done_keys:
+                self.report(point, None)
+                continue
+            reason = self.guards.skip_reason(point, predicted)
+            if reason:
+                row = base_row(self.exp, point, self.threads)
+                row.update(unmeasured("skipped", reason, predicted), worker="", cpu_model="")
+                self.append(point, row)
+                continue
+            # the series with the most work left goes first: it decides the run's end
+            left = predicted.madds + sum(p.madds for _, p in queue)
+            future = self.submit(point, int(min(left, 2**62)))
+            self.in_flight[future] = (point, predicted)
+            self.futures.add(future)
+            return
+
+    def receive(self, future) -> dict:
+        """Turn a finished future into a row, append it, send the series' next point."""
+        from distributed import KilledWorker
+
+        point, predicted = self.in_flight.pop(future)
+        row = base_row(self.exp, point, self.threads)
+        try:
+            measured, info = future.result()
+            self.admit(info)  # before its row: a worker with other versions is refused
+        except KilledWorker as err:
+            last = getattr(getattr(err, "last_worker", None), "address", "")
+            row.update(unmeasured("failed", f"worker lost while measuring, on "
+                                  f"{err.allowed_failures + 1} workers (last {last})",
+                                  predicted), worker=last, cpu_model="")
+        else:
+            row.update(measured)
+            self.guards.learn(point, row)
+        self.append(point, row)
+        self.feed(point.series)
+        return row
+
+    def append(self, point: Point, row: dict) -> None:
+        row["point"] = self.next_id
+        self.next_id += 1
+        self.results.append(row)
+        self.report(point, row)
+
+    def report(self, point: Point, row: dict | None) -> None:
+        self.count += 1
+        if self.progress:
+            self.progress(self.count, self.total, point, row)
+
+    def cancel(self) -> None:
+        for future in self.in_flight:
+            future.cancel()
+
+
+def _ignore_interrupt_plugin():
+    from distributed import WorkerPlugin
+
+    class IgnoreInterrupt(WorkerPlugin):
+        """Local workers (and their restarts) leave SIGINT to the client."""
+
+        def setup(self, worker):
+            _ignore_interrupt()
+
+    return IgnoreInterrupt()
