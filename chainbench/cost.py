@@ -8,7 +8,7 @@ so n·Σ T_k tangent multiply-adds. Reverse mode with chunk r: one recording swe
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from functools import partial
 from math import ceil
 
@@ -16,40 +16,14 @@ import numpy as np
 
 from .chain import Chain, ChainShape
 from .engines import ENGINES
+from .stats import Counts
 
 F64 = 8
 
 
 @dataclass(frozen=True)
-class Prediction:
-    """Predicted counters of one Jacobian; fields mirror ``EngineStats``."""
-
-    mode: str
-    chunk: int
-    sweeps_forward: int
-    sweeps_backward: int
-    madds_value: int
-    madds_tangent: int
-    madds_adjoint: int
-    bytes_tape: int
-    bytes_work: int
-    madds_accumulate: int = 0
-    bytes_snapshots: int = 0
-    layer_steps: int = 0
-    evaluations: int = 0
-
-    @property
-    def madds(self) -> int:
-        return self.madds_value + self.madds_tangent + self.madds_adjoint + self.madds_accumulate
-
-    @property
-    def bytes_held(self) -> int:
-        return self.bytes_tape + self.bytes_work + self.bytes_snapshots
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        d["madds"], d["bytes_held"] = self.madds, self.bytes_held
-        return d
+class Prediction(Counts):
+    """Predicted counters of one Jacobian (fields: see ``stats.Counts``)."""
 
 
 def _shape(chain: Chain | ChainShape) -> ChainShape:

@@ -20,8 +20,9 @@ def new_counters() -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class EngineStats:
-    """Counters of one differentiation call.
+class Counts:
+    """Work and memory of one differentiation call, as counted by an engine (``EngineStats``)
+    or predicted by the cost model (``cost.Prediction``); the tests prove the two equal.
 
     sweeps_forward   forward sweeps through the chain (values, with tangent lanes in forward mode)
     sweeps_backward  backward sweeps (reverse mode: one per chunk of output rows)
@@ -30,7 +31,6 @@ class EngineStats:
     madds_adjoint    multiply-adds spent pulling cotangent rows (VJPs)
     bytes_tape       bytes of the reverse-mode tape (intermediates kept for the VJPs)
     bytes_work       bytes of the other buffers the engine held: values, lanes, seeds
-    tape_entries     entries on the tape (one per layer)
     madds_accumulate multiply-adds (and entries written) forming and multiplying explicit
                      Jacobian blocks (mixed mode)
     bytes_snapshots  bytes of the values kept at checkpoints (checkpointed reverse mode)
@@ -48,7 +48,6 @@ class EngineStats:
     madds_adjoint: int
     bytes_tape: int
     bytes_work: int
-    tape_entries: int
     madds_accumulate: int = 0
     bytes_snapshots: int = 0
     layer_steps: int = 0
@@ -68,11 +67,22 @@ class EngineStats:
         d["madds"], d["bytes_held"] = self.madds, self.bytes_held
         return d
 
+
+@dataclass(frozen=True)
+class EngineStats(Counts):
+    """Counters of one differentiation call, read from the kernels (see ``Counts``);
+    ``tape_entries``: entries on the tape (one per recorded layer)."""
+
+    tape_entries: int = 0
+
     @classmethod
     def from_counters(cls, mode: str, chunk: int, counters: np.ndarray) -> EngineStats:
         c = [int(v) for v in counters]
         return cls(
-            mode, chunk, c[SWEEPS_FORWARD], c[SWEEPS_BACKWARD], c[MADDS_VALUE], c[MADDS_TANGENT],
-            c[MADDS_ADJOINT], c[BYTES_TAPE], c[BYTES_WORK], c[TAPE_ENTRIES],
-            c[MADDS_ACCUMULATE], c[BYTES_SNAPSHOTS], c[LAYER_STEPS], c[EVALUATIONS],
+            mode=mode, chunk=chunk, sweeps_forward=c[SWEEPS_FORWARD],
+            sweeps_backward=c[SWEEPS_BACKWARD], madds_value=c[MADDS_VALUE],
+            madds_tangent=c[MADDS_TANGENT], madds_adjoint=c[MADDS_ADJOINT],
+            bytes_tape=c[BYTES_TAPE], bytes_work=c[BYTES_WORK],
+            madds_accumulate=c[MADDS_ACCUMULATE], bytes_snapshots=c[BYTES_SNAPSHOTS],
+            layer_steps=c[LAYER_STEPS], evaluations=c[EVALUATIONS], tape_entries=c[TAPE_ENTRIES],
         )
