@@ -13,9 +13,11 @@ from .layers.dispatch import S_OFF, W_IN, W_OUT
 from .reverse import _advance, _pull_range, _record_range
 from .stats import BYTES_SNAPSHOTS, BYTES_TAPE, BYTES_WORK, SWEEPS_BACKWARD, SWEEPS_FORWARD
 
-def tape_floats(table: np.ndarray, depth_tape: int, sched: Schedule) -> int:
-    """Floats of the longest tape a REVERSE action records (tape slots a..b-1)."""
-    ends = np.append(table[1:, S_OFF], depth_tape)
+
+def tape_floats(table: np.ndarray, full_tape: int, sched: Schedule) -> int:
+    """Floats of the longest tape a REVERSE action records (the slots of layers a..b-1);
+    ``full_tape`` is the size of a whole chain's tape, where the last slot ends."""
+    ends = np.append(table[1:, S_OFF], full_tape)
     best = 0
     for op, a, b, _, _ in sched.actions:
         if op != ADVANCE:
