@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .fits import compute_range, crossover, r2_linear, scaling_exponent
+from .fits import crossover, fit_range, loglog_slope, r2_linear
 
 SERIES = ["mode", "chunk_spec", "snapshots_spec", "depth", "width", "activation", "seed"]
 
@@ -27,21 +27,23 @@ def _ok(df: pd.DataFrame) -> pd.DataFrame:
 
 def exponents(df: pd.DataFrame) -> pd.DataFrame:
     """Log-log slope of median time against n for every series with ≥ 3 sizes of n, over
-    the compute-dominated range (time ≥ 10× the series' smallest; see fits.compute_range)."""
+    the range ``fits.fit_range`` picks (above overhead, and within one memory level where
+    the rows say which: see its docstring); ``range`` names the rule used."""
     rows, ok = [], _ok(df)
     keys = _by_cpu(ok, [*SERIES, "m_rule"])
     for key, g in ok.groupby(keys, sort=False):
         g = g.sort_values("n")
         if g["n"].nunique() < 3:
             continue
-        mask = compute_range(g["time_median_s"].to_numpy())
-        fit = scaling_exponent(g["n"].to_numpy(), g["time_median_s"].to_numpy())
-        used = g[mask] if mask.sum() >= 3 else g.tail(3)
-        work = scaling_exponent(g["n"].to_numpy(), g["madds_predicted"].to_numpy())
+        levels = g["memory_level"].to_numpy() if "memory_level" in g.columns else None
+        mask, rule = fit_range(g["n"].to_numpy(), g["time_median_s"].to_numpy(), levels)
+        used = g[mask]
+        fit = loglog_slope(used["n"], used["time_median_s"])
+        work = loglog_slope(used["n"], used["madds_predicted"])
         rows.append({**dict(zip(keys, key)), "exponent": fit.slope,
                      "ci_low": fit.low, "ci_high": fit.high, "r2": fit.r2, "points": fit.points,
                      "n_from": int(used["n"].min()), "n_to": int(used["n"].max()),
-                     "work_exponent": work.slope})
+                     "work_exponent": work.slope, "range": rule})
     return pd.DataFrame(rows)
 
 

@@ -57,15 +57,42 @@ def compute_range(times) -> np.ndarray:
     return t >= COMPUTE_FACTOR * np.nanmin(t)
 
 
-def scaling_exponent(sizes, times) -> Slope:
-    """Exponent of time against size over the compute-dominated range (falls back to the
-    largest three sizes when fewer than three points lie in that range)."""
+def memory_level(working_set: float, caches: dict) -> str:
+    """The smallest cache level ('L1d', 'L2', 'L3') that holds ``working_set`` bytes, or
+    'DRAM'. Time per multiply-add jumps where a series crosses a level, so an exponent
+    fitted across that jump is the cache's, not the algorithm's."""
+    for level in ("L1d", "L2", "L3"):
+        size = caches.get(level)
+        if size and working_set <= size:
+            return level
+    return "DRAM"
+
+
+def fit_range(sizes, times, levels=None) -> tuple[np.ndarray, str]:
+    """Which points an exponent is fitted over, and the rule that chose them:
+    1. above overhead (time ≥ COMPUTE_FACTOR × the smallest) and in the memory level of the
+       largest size, when ≥ 3 points qualify: work dominates and costs the same per unit;
+    2. else above overhead alone, when ≥ 3 points qualify;
+    3. else the largest three sizes."""
     sizes, times = np.asarray(sizes, dtype=float), np.asarray(times, dtype=float)
-    mask = compute_range(times)
-    if mask.sum() < 3:
-        order = np.argsort(sizes)
-        mask = np.zeros(sizes.shape, dtype=bool)
-        mask[order[-3:]] = True
+    above = compute_range(times)
+    if levels is not None and len(sizes):
+        levels = np.asarray(levels, dtype=object)
+        top = levels[np.argmax(sizes)]
+        same = above & (levels == top)
+        if same.sum() >= 3:
+            return same, f"time ≥ {COMPUTE_FACTOR:g}× smallest, working set in {top}"
+    if above.sum() >= 3:
+        return above, f"time ≥ {COMPUTE_FACTOR:g}× smallest"
+    mask = np.zeros(sizes.shape, dtype=bool)
+    mask[np.argsort(sizes)[-3:]] = True
+    return mask, "largest 3 sizes"
+
+
+def scaling_exponent(sizes, times, levels=None) -> Slope:
+    """Exponent of time against size over ``fit_range``."""
+    sizes, times = np.asarray(sizes, dtype=float), np.asarray(times, dtype=float)
+    mask, _ = fit_range(sizes, times, levels)
     return loglog_slope(sizes[mask], times[mask])
 
 

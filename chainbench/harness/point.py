@@ -13,9 +13,12 @@ from ..engines import ENGINES
 from ..errors import Unsupported
 from ..modes import jacobian, jvp, vjp
 from .config import Measure, Point
+from .fits import memory_level
 from .memory import peak_bytes
-from .provenance import now
+from .provenance import cache_sizes, now
 from .timing import first_call, measure
+
+CACHES = cache_sizes()  # of the machine (or Dask worker) that measures
 
 
 def resolve(point: Point) -> tuple[str, int | None, int | None]:
@@ -100,6 +103,8 @@ def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure,
         bytes_predicted=predicted.bytes_held, bytes_counted=stats.bytes_held,
         bytes_tape=stats.bytes_tape, bytes_work=stats.bytes_work,
         bytes_snapshots=stats.bytes_snapshots, layer_steps=stats.layer_steps,
+        working_set_bytes=(working := chain.program.params.nbytes + stats.bytes_held + J.nbytes),
+        memory_level=memory_level(working, CACHES),
         madds_accumulate=stats.madds_accumulate, bytes_output=J.nbytes,
         # tracemalloc does not see XLA's or libtorch's buffers: no figure rather than a wrong one
         bytes_measured=peak_bytes(fn) if policy.memory and getattr(

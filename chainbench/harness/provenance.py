@@ -48,10 +48,28 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def cache_sizes() -> dict:
+    """Bytes per cache level of CPU 0 ({'L1d': …, 'L2': …, 'L3': …}), where the OS says."""
+    sizes = {}
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            level = (index / "level").read_text().strip()
+            kind = (index / "type").read_text().strip()
+            size = (index / "size").read_text().strip()
+        except OSError:
+            continue
+        if kind == "Instruction":
+            continue
+        scale = {"K": 2**10, "M": 2**20, "G": 2**30}.get(size[-1], 1)
+        sizes["L1d" if level == "1" else f"L{level}"] = int(size.rstrip("KMG")) * scale
+    return sizes
+
+
 def machine() -> dict:
     return {
         "cpu_model": cpu_model(),
         "cores": os.cpu_count(),
+        "caches": cache_sizes(),
         "platform": platform.platform(),
         "hostname": platform.node(),
     }

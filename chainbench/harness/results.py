@@ -20,7 +20,8 @@ COLUMNS = (
     "f_time_s", "j_over_f", "madds_predicted", "madds_counted", "madds_value", "madds_tangent",
     "madds_adjoint", "madds_accumulate", "madds_slides", "sweeps_forward", "sweeps_backward",
     "layer_steps", "bytes_predicted", "bytes_counted", "bytes_tape", "bytes_work",
-    "bytes_snapshots", "bytes_output", "bytes_measured", "wall_s",
+    "bytes_snapshots", "bytes_output", "bytes_measured", "working_set_bytes", "memory_level",
+    "wall_s",
     "worker", "cpu_model", "finished_at",
 )
 KEY_COLUMNS = ("n", "m", "depth", "width", "activation", "seed", "mode", "chunk_spec",

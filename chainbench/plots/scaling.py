@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ..harness.fits import compute_range, scaling_exponent
+from ..harness.fits import fit_range, loglog_slope
 from ._common import (
     LINESTYLES,
     SERIES_KEYS,
@@ -109,11 +109,9 @@ def _legend(ax, handles) -> None:
 
 def _draw_series(ax, key: dict, g: pd.DataFrame, vary: list[str], ls: str) -> None:
     n, t = g["n"].to_numpy(float), g["time_median_s"].to_numpy(float)
-    fit = scaling_exponent(n, t)
-    used = compute_range(t)
-    if used.sum() < 3:  # the same fallback as fits.scaling_exponent: the largest three
-        used = np.zeros(n.shape, dtype=bool)
-        used[np.argsort(n)[-3:]] = True
+    levels = g["memory_level"].to_numpy() if "memory_level" in g.columns else None
+    used, _ = fit_range(n, t, levels)  # the rule `chainbench fit` uses
+    fit = loglog_slope(n[used], t[used])
     color = mode_color(key["mode"])
     label = key["mode"] + (f" ({describe(key, vary)})" if vary else "")
     half = (fit.high - fit.low) / 2
