@@ -69,7 +69,7 @@ class Checkpointed:
     """An engine for one kind of schedule ('sqrt' or 'revolve')."""
 
     LANES = "m"
-    takes_snapshots = True
+    OPTIONS = ("snapshots",)
 
     def __init__(self, kind: str):
         self.kind = kind

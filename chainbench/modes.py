@@ -72,20 +72,13 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
         chunk = cost.check_chunk(chunk, limit, engine.LANES, name)
     J = np.empty((chain.m, chain.n))
     counts = new_counters()
-    if getattr(engine, "takes_step", False):
-        if snapshots is not None:
-            raise ValueError(f"mode {name!r} keeps no snapshots; leave snapshots=None")
-        engine.jacobian(chain.program, x, chunk, J, counts, step=step)
-    elif step is not None:
-        stepped = [k for k, e in ENGINES.items() if getattr(e, "takes_step", False)]
-        raise ValueError(f"mode {name!r} takes no step; leave step=None (step is for "
-                         f"{', '.join(stepped)})")
-    elif getattr(engine, "takes_snapshots", False):
-        engine.jacobian(chain.program, x, chunk, J, counts, snapshots)
-    elif snapshots is not None:
-        raise ValueError(f"mode {name!r} keeps no snapshots; leave snapshots=None")
-    else:
-        engine.jacobian(chain.program, x, chunk, J, counts)
+    options = {k: v for k, v in (("snapshots", snapshots), ("step", step)) if v is not None}
+    for key in options:  # each engine names the options it takes in OPTIONS
+        if key not in getattr(engine, "OPTIONS", ()):
+            takers = [k for k, e in ENGINES.items() if key in getattr(e, "OPTIONS", ())]
+            raise ValueError(f"mode {name!r} takes no {key}; leave {key}=None ({key} is for "
+                             f"{', '.join(takers)})")
+    engine.jacobian(chain.program, x, chunk, J, counts, **options)
     if return_stats:
         return J, EngineStats.from_counters(name, chunk, counts)
     return J

@@ -145,7 +145,7 @@ class Numerical:
     probe tolerance the harness should check it with (its expected accuracy, loosely)."""
 
     LANES = None  # one input direction per evaluation (pair): no chunk to choose
-    takes_step = True
+    OPTIONS = ("step",)
 
     def __init__(self, name: str, kernel_, default_step: float, check_tol: float,
                  is_complex: bool = False):

@@ -81,7 +81,7 @@ def test_checkpointing_trades_memory_for_recomputation():
 
 def test_snapshots_are_refused_where_they_mean_nothing():
     chain = cb.Chain.from_spec("dense:4 tanh dense:2", 3)
-    with pytest.raises(ValueError, match="keeps no snapshots"):
+    with pytest.raises(ValueError, match="mode 'reverse' takes no snapshots"):
         cb.jacobian(chain, np.zeros(3), "reverse", snapshots=2)
     with pytest.raises(ValueError, match="snapshots must be an integer ≥ 1"):
         cb.jacobian(chain, np.zeros(3), "revolve", snapshots=0)

@@ -192,7 +192,7 @@ def test_step_and_chunk_only_where_they_mean_something():
         cb.jacobian(chain, np.zeros(2), mode="forward", step=1e-6)
     with pytest.raises(ValueError, match="mode 'fd-forward' takes no chunk"):
         cb.jacobian(chain, np.zeros(2), mode="fd-forward", chunk=1)
-    with pytest.raises(ValueError, match="mode 'complex-step' keeps no snapshots"):
+    with pytest.raises(ValueError, match="mode 'complex-step' takes no snapshots"):
         cb.jacobian(chain, np.zeros(2), mode="complex-step", snapshots=2)
 
 
