@@ -135,7 +135,11 @@ def log2_axis(ax, which: str, values) -> None:
     values = sorted({float(v) for v in values})
     getattr(ax, f"set_{which}scale")("log", base=2)
     axis = ax.xaxis if which == "x" else ax.yaxis
-    if len(values) <= 12:
+    powers = [v for v in values if v > 0 and math.log2(v).is_integer()]
+    if len(powers) >= 3 and len(powers) < len(values):  # e.g. √2 steps: label powers of 2
+        axis.set_major_locator(FixedLocator(powers))
+        axis.set_minor_locator(FixedLocator(values))
+    elif len(values) <= 12:
         axis.set_major_locator(FixedLocator(values))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
