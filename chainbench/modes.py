@@ -62,23 +62,27 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
     """
     if not isinstance(chain, Chain):
         raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
-    x = check_input(x, chain.n)
+    n, m = chain.widths[0], chain.widths[-1]
+    x = check_input(x, n)
     name = mode if mode in ENGINES else resolve_mode(chain, mode)
     engine = ENGINES[name]
-    limit = chain.n if engine.LANES == "n" else chain.m
+    limit = n if engine.LANES == "n" else m
     if chunk is None:
         chunk = engine.default_chunk(chain.program.max_width, limit)
     else:
         chunk = cost.check_chunk(chunk, limit, engine.LANES, name)
-    J = np.empty((chain.m, chain.n))
+    J = np.empty((m, n))
     counts = new_counters()
-    options = {k: v for k, v in (("snapshots", snapshots), ("step", step)) if v is not None}
-    for key in options:  # each engine names the options it takes in OPTIONS
-        if key not in getattr(engine, "OPTIONS", ()):
-            takers = [k for k, e in ENGINES.items() if key in getattr(e, "OPTIONS", ())]
-            raise ValueError(f"mode {name!r} takes no {key}; leave {key}=None ({key} is for "
-                             f"{', '.join(takers)})")
-    engine.jacobian(chain.program, x, chunk, J, counts, **options)
+    if snapshots is None and step is None:  # the common case, kept short: µs count here
+        engine.jacobian(chain.program, x, chunk, J, counts)
+    else:
+        options = {k: v for k, v in (("snapshots", snapshots), ("step", step)) if v is not None}
+        for key in options:  # each engine names the options it takes in OPTIONS
+            if key not in getattr(engine, "OPTIONS", ()):
+                takers = [k for k, e in ENGINES.items() if key in getattr(e, "OPTIONS", ())]
+                raise ValueError(f"mode {name!r} takes no {key}; leave {key}=None ({key} is "
+                                 f"for {', '.join(takers)})")
+        engine.jacobian(chain.program, x, chunk, J, counts, **options)
     if return_stats:
         return J, EngineStats.from_counters(name, chunk, counts)
     return J
