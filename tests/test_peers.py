@@ -5,6 +5,8 @@ Tests that need a peer skip with the reason when it is not installed (CI install
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from dataclasses import replace
 
@@ -194,3 +196,13 @@ def test_peers_figure_skips_politely_without_peers():
     quick = pd.read_csv(__import__("pathlib").Path(__file__).parent / "fixtures/quick/points.csv")
     with pytest.raises(plots.CannotPlot, match="^chainbench vs peers: needs times of peer modes"):
         plots.FIGURES["peers_vs_n"].draw(quick)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs to tell them apart")
+def test_cpu_offset_spreads_worker_processes_over_cpus():
+    """A local cluster's k-th worker pins its peers from CPU k on, not all on the first CPU."""
+    code = ("from chainbench import peers; peers.set_cpu_offset(1); "
+            "print(peers.limit_threads(1, pin_affinity=True)['cpu_affinity'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert out.stdout.split()[-1] == f"[{sorted(os.sched_getaffinity(0))[1]}]"

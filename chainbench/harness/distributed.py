@@ -92,6 +92,7 @@ def prepare(threads: int, warmups: list[Point], policy: Measure, measure: Callab
     ident = threading.get_ident()
     with _lock:
         if _pinned.get(ident) != threads:
+            _spread_over_cpus(threads)
             set_threads(threads)
             _pinned[ident] = threads
         todo = [p for p in warmups if p not in _warmed]
@@ -107,6 +108,19 @@ def prepare(threads: int, warmups: list[Point], policy: Measure, measure: Callab
                 _warmed.add(point)
             _warm["warm_s"] += time.perf_counter() - start
     return {"threads": thread_settings(), **_warm}
+
+
+def _spread_over_cpus(threads: int) -> None:
+    """On a local cluster's k-th worker (Dask names them 0, 1, …), pin peers from CPU
+    k·threads on, so that workers do not all take the host's first CPUs."""
+    from .. import peers
+
+    try:
+        name = require().get_worker().name
+    except ValueError:  # not inside a worker
+        return
+    if isinstance(name, int):
+        peers.set_cpu_offset(name * threads)
 
 
 def warm(threads: int, warmups: list[Point], policy: Measure, measure: Callable) -> dict:

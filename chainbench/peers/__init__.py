@@ -86,6 +86,14 @@ PEERS: dict[str, Peer] = {
 
 _threads: int | None = None  # what limit_threads was last given
 _ALL_CPUS = frozenset(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+_cpu_offset = 0  # where in _ALL_CPUS this process's n CPUs start
+
+
+def set_cpu_offset(offset: int) -> None:
+    """Pin to CPUs from ``offset`` on (wrapping around), so that the k-th of several worker
+    processes on one host, each pinned to n CPUs, takes CPUs k·n … k·n + n − 1."""
+    global _cpu_offset
+    _cpu_offset = offset
 
 
 def limit_threads(n: int, pin_affinity: bool = False) -> dict:
@@ -98,7 +106,8 @@ def limit_threads(n: int, pin_affinity: bool = False) -> dict:
     if pin_affinity and "torch" not in sys.modules and _installed("torch"):
         import torch  # noqa: F401  (loaded now so its thread count is set and recorded)
     if pin_affinity and _ALL_CPUS is not None:
-        cpus = set(sorted(_ALL_CPUS)[:n])
+        ordered = sorted(_ALL_CPUS)
+        cpus = {ordered[(_cpu_offset + k) % len(ordered)] for k in range(min(n, len(ordered)))}
         # every thread of the process, not only this one: pools started earlier (BLAS,
         # numba, XLA) keep the affinity they were born with
         for tid in os.listdir("/proc/self/task"):
