@@ -5,31 +5,10 @@ import textwrap
 
 import pandas as pd
 import pytest
+from experiment_helpers import TINY
 
 from chainbench.cli import main
 from chainbench.harness.results import COLUMNS
-
-TINY = """
-name = "tiny"
-description = "two sizes, both modes"
-[grid]
-n = [4, 8]
-m = [1, 2]
-depth = [1]
-modes = ["forward", "reverse"]
-[measure]
-min_sample_ms = 0.5
-min_samples = 2
-min_seconds = 0.001
-max_seconds = 0.02
-"""
-
-
-@pytest.fixture
-def tiny(tmp_path):
-    path = tmp_path / "tiny.toml"
-    path.write_text(TINY)
-    return path
 
 
 def _points(folder):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from experiment_helpers import TINY
 
 from chainbench.cli import main
 from chainbench.harness import analysis, config
@@ -22,29 +23,6 @@ from chainbench.harness import distributed as dist
 from chainbench.harness.config import ConfigError
 from chainbench.harness.point import measure_point
 from chainbench.harness.results import COLUMNS, KEY_COLUMNS
-
-TINY = textwrap.dedent("""
-    name = "tiny"
-    description = "two sizes, two m, both modes"
-    [grid]
-    n = [4, 8]
-    m = [1, 2]
-    depth = [1]
-    modes = ["forward", "reverse"]
-    [measure]
-    min_sample_ms = 0.5
-    min_samples = 2
-    min_seconds = 0.001
-    max_seconds = 0.02
-""")
-
-
-@pytest.fixture
-def tiny(tmp_path):
-    path = tmp_path / "tiny.toml"
-    path.write_text(TINY)
-    return path
-
 
 @pytest.fixture(scope="module")
 def cluster():
