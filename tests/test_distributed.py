@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import sys
-import textwrap
 from pathlib import Path
 
 import pandas as pd
