@@ -32,6 +32,8 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="plain lines instead of a progress bar")
     run.add_argument("--plot", action="store_true",
                      help="draw the figures into the results directory's figures/ afterwards")
+    run.add_argument("--fit", action="store_true",
+                     help="print and save the fitted figures (fits.json) afterwards")
     where = run.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="send the points to the Dask cluster at ADDRESS, e.g. "
@@ -126,6 +128,8 @@ def _cmd_run(args) -> int:
         return 130
     progress.close()
     print(f"results: {results.points_file}")
+    if args.fit:
+        _fit(results.path)
     if args.plot:
         _draw(results.path, results.path / "figures", "png")
     return 0
@@ -187,19 +191,24 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_fit(args) -> int:
+    _fit(args.results)
+    return 0
+
+
+def _fit(folder) -> None:
+    """Print the fitted figures of a results folder and save them as fits.json."""
     from .harness.analysis import summary
     from .harness.results import load_points
 
-    tables = summary(load_points(args.results))
+    tables = summary(load_points(folder))
     for title, table in tables.items():
         print(f"\n== {title} ==")
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
               if len(table) else "(not enough points for this figure)")
-    out = Path(args.results) / "fits.json"
+    out = Path(folder) / "fits.json"
     out.write_text(json.dumps({k: v.to_dict(orient="records") for k, v in tables.items()},
                               indent=2, default=float) + "\n")
     print(f"\nsaved: {out}")
-    return 0
 
 
 def _cmd_plot(args) -> int:

@@ -183,3 +183,10 @@ def test_module_entry_point_and_help():
     out = subprocess.run([sys.executable, "-m", "chainbench", "run", "--help"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "--resume" in out.stdout
+
+
+def test_run_with_fit_prints_and_saves_the_fits(tiny, tmp_path, capsys):
+    out = tmp_path / "res"
+    assert main(["run", str(tiny), "--out", str(out), "--quiet", "--fit"]) == 0
+    assert "== cost_fit ==" in capsys.readouterr().out
+    assert {"exponents", "cost_fit", "crossovers"} <= set(json.loads((out / "fits.json").read_text()))
