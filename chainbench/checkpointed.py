@@ -10,7 +10,8 @@ from . import reverse
 from ._jit import kernel
 from .checkpoint import ADVANCE, Schedule, schedule
 from .layers.dispatch import S_OFF, W_IN, W_OUT
-from .reverse import _advance, _pull_range, _record_range
+from .forward import _advance
+from .reverse import _pull_range, _record_range
 from .stats import BYTES_SNAPSHOTS, BYTES_TAPE, BYTES_WORK, SWEEPS_BACKWARD, SWEEPS_FORWARD
 
 

@@ -9,7 +9,14 @@ import numpy as np
 
 from ._jit import kernel
 from .layers.dispatch import W_OUT, layer_jvp, layer_value
-from .stats import BYTES_WORK, LAYER_STEPS, MADDS_TANGENT, MADDS_VALUE, SWEEPS_FORWARD
+from .stats import (
+    BYTES_WORK,
+    LAYER_STEPS,
+    MADDS_TANGENT,
+    MADDS_VALUE,
+    N_COUNTERS,
+    SWEEPS_FORWARD,
+)
 
 LANES = "n"  # chunk counts input directions
 
@@ -25,15 +32,24 @@ def default_chunk(max_width: int, n: int) -> int:
 
 
 @kernel
+def _advance(table, params, lo, hi, x, vals, counts):
+    """Values through layers lo..hi-1 (no tangents, no tape); returns a view of the
+    output. The value sweep every engine shares."""
+    v = x
+    for k in range(lo, hi):
+        y = vals[k % 2][: table[k, W_OUT]]
+        counts[MADDS_VALUE] += layer_value(table[k], params, v, y)
+        v = y
+    counts[LAYER_STEPS] += hi - lo
+    return v
+
+
+@kernel
 def _evaluate(table, params, max_width, x):
     """f(x) by a plain value sweep."""
     vals = np.empty((2, max_width))
-    v = x
-    for k in range(table.shape[0]):
-        y = vals[k % 2][: table[k, W_OUT]]
-        layer_value(table[k], params, v, y)
-        v = y
-    return v.copy()
+    counts = np.zeros(N_COUNTERS, dtype=np.int64)
+    return _advance(table, params, 0, table.shape[0], x, vals, counts).copy()
 
 
 def evaluate(program, x: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 from ._jit import kernel
 from .errors import NotComplexSafe
 from .layers.dispatch import W_OUT, layer_value_complex
-from .reverse import _advance
+from .forward import _advance
 from .stats import BYTES_WORK, EVALUATIONS, LAYER_STEPS, MADDS_VALUE, SWEEPS_FORWARD
 
 EPS = float(np.finfo(np.float64).eps)

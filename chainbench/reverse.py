@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._jit import kernel
-from .layers.dispatch import S_OFF, W_IN, W_OUT, layer_record, layer_value, layer_vjp
+from .layers.dispatch import S_OFF, W_IN, W_OUT, layer_record, layer_vjp
 from .stats import (
     BYTES_TAPE,
     BYTES_WORK,
@@ -54,18 +54,6 @@ class Tape:
     @property
     def nbytes(self) -> int:
         return self.values.nbytes
-
-
-@kernel
-def _advance(table, params, lo, hi, x, vals, counts):
-    """Values through layers lo..hi-1 without recording; returns a view of the output."""
-    v = x
-    for k in range(lo, hi):
-        y = vals[k % 2][: table[k, W_OUT]]
-        counts[MADDS_VALUE] += layer_value(table[k], params, v, y)
-        v = y
-    counts[LAYER_STEPS] += hi - lo
-    return v
 
 
 @kernel

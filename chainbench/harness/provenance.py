@@ -7,6 +7,7 @@ import platform
 import subprocess
 import sys
 from datetime import datetime, timezone
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -66,6 +67,12 @@ def cache_sizes() -> dict:
 
 
 def machine() -> dict:
+    """This machine's CPU, cores, caches, platform and host name (a fresh copy each call)."""
+    return dict(_machine())
+
+
+@lru_cache(maxsize=1)  # read once per process: every sweep row asks
+def _machine() -> dict:
     return {
         "cpu_model": cpu_model(),
         "cores": os.cpu_count(),

@@ -97,14 +97,15 @@ def run(exp: Experiment, out: Path, *, resume: bool = False, threads: int = 1,
 
     ``progress(done, total, point, row)`` is called after each point.
     """
+    points = exp.points()
     results, meta, run_info = start_run(exp, out, resume=resume, argv=argv,
                                         threads=set_threads(threads, pin_affinity=any(
-                                            p.mode in PEERS for p in exp.points())),
+                                            p.mode in PEERS for p in points)),
                                         peer_versions=peer_versions())
     done = results.done_keys()
     next_id = results.next_point_id()
     guards = Guards(exp.measure.budget_s)
-    plan = ordered(exp.points())
+    plan = ordered(points)
     for k, (point, predicted) in enumerate(plan):
         if point.key in done:
             if progress:
