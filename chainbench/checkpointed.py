@@ -11,7 +11,7 @@ from ._jit import kernel
 from .checkpoint import ADVANCE, Schedule, schedule
 from .layers.dispatch import S_OFF, W_IN, W_OUT
 from .forward import _advance
-from .reverse import _pull_range, _record_range
+from .reverse import _pull_range, _pull_seeded, _record_range
 from .stats import BYTES_SNAPSHOTS, BYTES_TAPE, BYTES_WORK, SWEEPS_BACKWARD, SWEEPS_FORWARD
 
 
@@ -27,9 +27,10 @@ def tape_floats(table: np.ndarray, full_tape: int, sched: Schedule) -> int:
 
 
 @kernel
-def _sweep(table, params, actions, slots, U, tape, adj, vals, counts):
-    """One backward sweep of rows U under the schedule; returns a view of U J."""
-    Y_bar = U
+def _sweep(table, params, actions, slots, i0, r, tape, adj, vals, counts):
+    """One backward sweep of rows i0..i0+r under the schedule; returns a view of J[i0:i0+r].
+    The first REVERSE action holds the last layer, so it starts from that layer's rows."""
+    Y_bar = adj[0][:0].reshape((0, 0))  # typed placeholder; the last stretch sets it
     for i in range(actions.shape[0]):
         op, a, b, src, dst = actions[i, 0], actions[i, 1], actions[i, 2], actions[i, 3], actions[i, 4]
         x = slots[src][: table[a, W_IN]]
@@ -39,7 +40,10 @@ def _sweep(table, params, actions, slots, U, tape, adj, vals, counts):
         else:
             base = table[a, S_OFF]
             _record_range(table, params, a, b, x, tape, base, counts, vals)
-            Y_bar = _pull_range(table, params, a, b, tape, base, Y_bar, adj, counts)
+            if b == table.shape[0]:
+                Y_bar = _pull_seeded(table, params, a, tape, base, i0, r, adj, counts)
+            else:
+                Y_bar = _pull_range(table, params, a, b, tape, base, Y_bar, adj, counts)
     counts[SWEEPS_FORWARD] += 1
     counts[SWEEPS_BACKWARD] += 1
     return Y_bar
@@ -52,18 +56,13 @@ def _jacobian(table, params, max_width, actions, n_slots, tape_size, x, chunk, J
     tape = np.empty(tape_size)
     vals = np.empty((2, max_width))
     adj = np.empty((2, max_width * chunk))
-    seed = np.empty(chunk * m)
     counts[BYTES_SNAPSHOTS] += slots.size * 8
     counts[BYTES_TAPE] += tape.size * 8
-    counts[BYTES_WORK] += (vals.size + adj.size + seed.size) * 8
+    counts[BYTES_WORK] += (vals.size + adj.size) * 8
     slots[0][: x.shape[0]] = x
     for i0 in range(0, m, chunk):
         r = min(chunk, m - i0)
-        S = seed[: r * m].reshape((r, m))
-        S[:] = 0.0
-        for l in range(r):
-            S[l, i0 + l] = 1.0
-        J[i0 : i0 + r, :] = _sweep(table, params, actions, slots, S, tape, adj, vals, counts)
+        J[i0 : i0 + r, :] = _sweep(table, params, actions, slots, i0, r, tape, adj, vals, counts)
 
 
 class Checkpointed:

@@ -4,6 +4,9 @@ layer kinds and widths alone (no parameters, no kernels), for the engines' count
 Forward mode with chunk c: ⌈n/c⌉ sweeps, each evaluating the chain and pushing c lanes,
 so n·Σ T_k tangent multiply-adds. Reverse mode with chunk r: one recording sweep and
 ⌈m/r⌉ backward sweeps, so m·Σ A_k adjoint multiply-adds and a tape of Σ saved_k floats.
+Sweeps from basis directions skip the product at their first layer (layer 1 forward,
+layer K in reverse) and write that layer's Jacobian columns (rows) out instead: n·out_1
+(m·in_K) entries, counted with the accumulation work, in place of n·T_1 (m·A_K).
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ def default_chunk(chain: Chain | ChainShape, mode: str) -> int | None:
 
 
 def predict_forward(chain: Chain | ChainShape, chunk: int | None = None) -> Prediction:
-    """Dual-number forward mode: ⌈n/c⌉ sweeps, n·Σ T_k tangent multiply-adds."""
+    """Dual-number forward mode: ⌈n/c⌉ sweeps; J_1's n columns written out, then
+    n·Σ_{k>1} T_k tangent multiply-adds."""
     shape = _shape(chain)
     c = chunk or default_chunk(shape, "forward")
     costs, w, n = _costs(shape), max(shape.widths), shape.n
@@ -52,16 +56,23 @@ def predict_forward(chain: Chain | ChainShape, chunk: int | None = None) -> Pred
     return Prediction(
         "forward", c, sweeps, 0,
         madds_value=sweeps * sum(k.value for k in costs),
-        madds_tangent=n * sum(k.tangent for k in costs),
+        madds_tangent=n * sum(k.tangent for k in costs[1:]),
         madds_adjoint=0,
+        madds_accumulate=n * costs[0].explicit // shape.widths[0],  # n columns of J_1
         bytes_tape=0,
-        bytes_work=F64 * (2 * w + 2 * w * c + n * c),  # values, ping-pong lanes, seed block
+        bytes_work=F64 * (2 * w + 2 * w * c),  # values, ping-pong lanes
         layer_steps=sweeps * shape.depth,
     )
 
 
+def _seed_rows(shape: ChainShape, costs) -> int:
+    """Entries of the m rows of J_K that seed the backward sweeps."""
+    return shape.m * costs[-1].explicit // shape.widths[-1]
+
+
 def predict_reverse(chain: Chain | ChainShape, chunk: int | None = None) -> Prediction:
-    """Tape reverse mode: one recording sweep, ⌈m/r⌉ backward sweeps, m·Σ A_k multiply-adds."""
+    """Tape reverse mode: one recording sweep, ⌈m/r⌉ backward sweeps; J_K's m rows written
+    out, then m·Σ_{k<K} A_k adjoint multiply-adds."""
     shape = _shape(chain)
     r = chunk or default_chunk(shape, "reverse")
     costs, w, m = _costs(shape), max(shape.widths), shape.m
@@ -69,9 +80,10 @@ def predict_reverse(chain: Chain | ChainShape, chunk: int | None = None) -> Pred
         "reverse", r, 1, ceil(m / r),
         madds_value=sum(k.value for k in costs),
         madds_tangent=0,
-        madds_adjoint=m * sum(k.adjoint for k in costs),
+        madds_adjoint=m * sum(k.adjoint for k in costs[:-1]),
+        madds_accumulate=_seed_rows(shape, costs),
         bytes_tape=F64 * sum(k.saved for k in costs),
-        bytes_work=F64 * (2 * w + 2 * w * r + r * m),  # values, ping-pong rows, seed block
+        bytes_work=F64 * (2 * w + 2 * w * r),  # values, ping-pong rows
         layer_steps=shape.depth,
     )
 
@@ -132,9 +144,10 @@ def predict_checkpointed(chain: Chain | ChainShape, chunk: int | None = None,
         "revolve" if kind == "revolve" else "sqrt-checkpoint", r, sweeps, sweeps,
         madds_value=sweeps * value,
         madds_tangent=0,
-        madds_adjoint=m * sum(k.adjoint for k in costs),
+        madds_adjoint=m * sum(k.adjoint for k in costs[:-1]),
+        madds_accumulate=_seed_rows(shape, costs),
         bytes_tape=F64 * tape,
-        bytes_work=F64 * (2 * w + 2 * w * r + r * m),
+        bytes_work=F64 * (2 * w + 2 * w * r),
         bytes_snapshots=F64 * (sched.slots + 1) * w,
         layer_steps=sweeps * steps,
     )

@@ -8,10 +8,11 @@ from functools import lru_cache
 import numpy as np
 
 from ._jit import kernel
-from .layers.dispatch import W_OUT, layer_jvp, layer_value
+from .layers.dispatch import W_OUT, layer_explicit, layer_jvp, layer_record, layer_value
 from .stats import (
     BYTES_WORK,
     LAYER_STEPS,
+    MADDS_ACCUMULATE,
     MADDS_TANGENT,
     MADDS_VALUE,
     N_COUNTERS,
@@ -57,11 +58,12 @@ def evaluate(program, x: np.ndarray) -> np.ndarray:
 
 
 @kernel
-def _sweep(table, params, x, X_dot, vals, lanes, counts):
-    """One forward sweep of (x, X_dot) with X_dot (n, c); returns views of (y, Y_dot)."""
+def _sweep(table, params, lo, x, X_dot, vals, lanes, counts):
+    """One forward sweep of (x, X_dot) through layers lo..K-1, X_dot (n_lo, c); returns
+    views of (y, Y_dot)."""
     c = X_dot.shape[1]
     v, T = x, X_dot
-    for k in range(table.shape[0]):
+    for k in range(lo, table.shape[0]):
         w = table[k, W_OUT]
         y = vals[k % 2][:w]
         Y = lanes[k % 2][: w * c].reshape((w, c))
@@ -70,7 +72,7 @@ def _sweep(table, params, x, X_dot, vals, lanes, counts):
         counts[MADDS_TANGENT] += dt
         v, T = y, Y
     counts[SWEEPS_FORWARD] += 1
-    counts[LAYER_STEPS] += table.shape[0]
+    counts[LAYER_STEPS] += table.shape[0] - lo
     return v, T
 
 
@@ -80,7 +82,7 @@ def _jvp(table, params, max_width, x, X_dot, counts):
     vals = np.empty((2, max_width))
     lanes = np.empty((2, max_width * c))
     counts[BYTES_WORK] += (vals.size + lanes.size) * 8
-    y, Y = _sweep(table, params, x, X_dot, vals, lanes, counts)
+    y, Y = _sweep(table, params, 0, x, X_dot, vals, lanes, counts)
     return y.copy(), Y.copy()
 
 
@@ -94,18 +96,24 @@ def _jacobian(table, params, max_width, x, chunk, J, counts):
     n = x.shape[0]
     vals = np.empty((2, max_width))
     lanes = np.empty((2, max_width * chunk))
-    seed = np.empty(n * chunk)
-    counts[BYTES_WORK] += (vals.size + lanes.size + seed.size) * 8
+    counts[BYTES_WORK] += (vals.size + lanes.size) * 8
+    w = table[0, W_OUT]
     for j0 in range(0, n, chunk):
         c = min(chunk, n - j0)
-        S = seed[: n * c].reshape((n, c))
-        S[:] = 0.0
-        for l in range(c):
-            S[j0 + l, l] = 1.0  # lane l carries basis direction e_{j0+l}
-        _, T = _sweep(table, params, x, S, vals, lanes, counts)
+        y = vals[0][:w]
+        Y = lanes[0][: w * c].reshape((w, c))
+        # What layer 0's Jacobian needs (g'(x) for an activation) parks in vals[1], which
+        # layer 1 overwrites only after the block is written.
+        counts[MADDS_VALUE] += layer_record(table[0], params, x, y, vals[1])
+        counts[MADDS_ACCUMULATE] += layer_explicit(table[0], params, vals[1], 0, j0, Y)
+        counts[LAYER_STEPS] += 1
+        _, T = _sweep(table, params, 1, y, Y, vals, lanes, counts)
         J[:, j0 : j0 + c] = T
 
 
 def jacobian(program, x: np.ndarray, chunk: int, J: np.ndarray, counts: np.ndarray) -> None:
-    """Fill J (m, n) column block by column block, ``chunk`` columns per sweep."""
+    """Fill J (m, n) column block by column block, ``chunk`` columns per sweep. A sweep
+    from basis directions starts at columns j0..j0+c of layer 0's Jacobian (for a dense
+    layer, columns of W): pushing the identity through it would cost c·out·in
+    multiply-adds, a whole extra matrix product when m = n."""
     _jacobian(program.table, program.params, program.max_width, x, chunk, J, counts)

@@ -56,7 +56,7 @@ def _pull_block(table, params, lo, hi, tape, U, max_width, counts):
 def _explicit(table, params, k, tape, counts):
     J = np.empty((table[k, W_OUT], table[k, W_IN]))
     counts[BYTES_WORK] += J.size * 8
-    counts[MADDS_ACCUMULATE] += layer_explicit(table[k], params, tape[table[k, S_OFF] :], J)
+    counts[MADDS_ACCUMULATE] += layer_explicit(table[k], params, tape[table[k, S_OFF] :], 0, 0, J)
     return J
 
 

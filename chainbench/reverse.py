@@ -10,11 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._jit import kernel
-from .layers.dispatch import S_OFF, W_IN, W_OUT, layer_record, layer_vjp
+from .layers.dispatch import S_OFF, W_IN, W_OUT, layer_explicit, layer_record, layer_vjp
 from .stats import (
     BYTES_TAPE,
     BYTES_WORK,
     LAYER_STEPS,
+    MADDS_ACCUMULATE,
     MADDS_ADJOINT,
     MADDS_VALUE,
     SWEEPS_BACKWARD,
@@ -106,6 +107,22 @@ def _pull(table, params, tape, U, adj, counts):
 
 
 @kernel
+def _pull_seeded(table, params, lo, tape, base, i0, r, adj, counts):
+    """Rows i0..i0+r of J[lo:K], tape slots placed as in ``_record_range``; returns a view.
+
+    The first step of a backward sweep from basis rows needs no product: its result is the
+    rows of the last layer's Jacobian (for a dense layer, rows of W), written out directly.
+    Pulling the identity through instead costs r·out·in multiply-adds, a whole extra
+    matrix product when m = n."""
+    k = table.shape[0] - 1
+    w = table[k, W_IN]
+    X_bar = adj[k % 2][: r * w].reshape((r, w))  # where _pull_range's step k would write
+    counts[MADDS_ACCUMULATE] += layer_explicit(table[k], params, tape[table[k, S_OFF] - base :],
+                                               i0, 0, X_bar)
+    return _pull_range(table, params, lo, k, tape, base, X_bar, adj, counts)
+
+
+@kernel
 def _vjp(table, params, max_width, tape_size, x, U, counts):
     tape = np.empty(tape_size)
     y = _record(table, params, max_width, x, tape, counts)
@@ -125,19 +142,16 @@ def _jacobian(table, params, max_width, tape_size, x, chunk, J, counts):
     tape = np.empty(tape_size)
     _record(table, params, max_width, x, tape, counts)
     adj = np.empty((2, max_width * chunk))
-    seed = np.empty(chunk * m)
-    counts[BYTES_WORK] += (adj.size + seed.size) * 8
+    counts[BYTES_WORK] += adj.size * 8
     for i0 in range(0, m, chunk):
         r = min(chunk, m - i0)
-        S = seed[: r * m].reshape((r, m))
-        S[:] = 0.0
-        for l in range(r):
-            S[l, i0 + l] = 1.0  # row l pulls back basis direction e_{i0+l}
-        J[i0 : i0 + r, :] = _pull(table, params, tape, S, adj, counts)
+        J[i0 : i0 + r, :] = _pull_seeded(table, params, 0, tape, 0, i0, r, adj, counts)
+        counts[SWEEPS_BACKWARD] += 1
 
 
 def jacobian(program, x: np.ndarray, chunk: int, J: np.ndarray, counts: np.ndarray) -> None:
-    """Fill J (m, n) row block by row block, ``chunk`` rows per backward sweep."""
+    """Fill J (m, n) row block by row block, ``chunk`` rows per backward sweep, each
+    seeded with rows of the last layer's Jacobian (``_pull_seeded``)."""
     _jacobian(program.table, program.params, program.max_width, program.tape_size, x, chunk, J, counts)
 
 

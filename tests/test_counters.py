@@ -12,7 +12,7 @@ import chainbench as cb
 from chainbench import cost
 
 FIELDS = ("mode", "chunk", "sweeps_forward", "sweeps_backward", "madds_value", "madds_tangent",
-          "madds_adjoint", "bytes_tape", "bytes_work")
+          "madds_adjoint", "madds_accumulate", "bytes_tape", "bytes_work")
 F64 = 8
 
 
@@ -23,31 +23,31 @@ def stats_of(chain, mode, chunk=None):
 
 # n=3 -> dense:4 -> tanh -> dense:2. Per layer: dense 4·3 = 12, tanh 4, dense 2·4 = 8
 # multiply-adds for a value, and the same per tangent lane or cotangent row; the tape keeps
-# tanh' (4 floats); the widest vector is 4.
+# tanh' (4 floats); the widest vector is 4. A sweep from basis directions starts from the
+# columns of W_1 (forward: 3 columns of 4 entries = 12 in all) or the rows of W_3
+# (reverse: 2 rows of 4 = 8) and pushes or pulls through the other layers only.
 TANH_CHAIN = ("dense:4 tanh dense:2", 3)
 
 
 COUNTED = ("sweeps_forward", "sweeps_backward", "madds_value", "madds_tangent", "madds_adjoint",
-           "bytes_tape", "bytes_work")
+           "madds_accumulate", "bytes_tape", "bytes_work")
 
 
 @pytest.mark.parametrize(
     "mode, chunk, expected",
     [
-        # 3 sweeps of 1 lane: each evaluates the chain (24) and pushes one lane (24).
-        # work: values 2·4 + lanes 2·4·1 + seed 3·1 = 19 floats
-        ("forward", 1, (3, 0, 3 * (12 + 4 + 8), 3 * (12 + 4 + 8), 0, 0,
-                        F64 * (2 * 4 + 2 * 4 * 1 + 3 * 1))),
-        # lanes 2 + 1: 2 sweeps, still 3 lanes in all. work: 2·4 + 2·4·2 + 3·2 = 30 floats
-        ("forward", 2, (2, 0, 2 * 24, (2 + 1) * 24, 0, 0, F64 * (2 * 4 + 2 * 4 * 2 + 3 * 2))),
-        # one sweep of 3 lanes. work: 2·4 + 2·4·3 + 3·3 = 41 floats
-        ("forward", 3, (1, 0, 24, 3 * 24, 0, 0, F64 * (2 * 4 + 2 * 4 * 3 + 3 * 3))),
-        # one recording sweep (24), 2 backward sweeps of one row each (2·24).
-        # tape: 4 floats of tanh'. work: values 2·4 + rows 2·4·1 + seed 1·2 = 18 floats
-        ("reverse", 1, (1, 2, 24, 0, 2 * (12 + 4 + 8), F64 * 4,
-                        F64 * (2 * 4 + 2 * 4 * 1 + 1 * 2))),
-        # one backward sweep of 2 rows. work: 2·4 + 2·4·2 + 2·2 = 28 floats
-        ("reverse", 2, (1, 1, 24, 0, 2 * 24, F64 * 4, F64 * (2 * 4 + 2 * 4 * 2 + 2 * 2))),
+        # 3 sweeps of 1 lane: each evaluates the chain (24) and pushes one lane through
+        # tanh and dense:2 (4 + 8). work: values 2·4 + lanes 2·4·1 = 16 floats
+        ("forward", 1, (3, 0, 3 * 24, 3 * (4 + 8), 0, 12, 0, F64 * (2 * 4 + 2 * 4 * 1))),
+        # lanes 2 + 1: 2 sweeps, still 3 lanes in all. work: 2·4 + 2·4·2 = 24 floats
+        ("forward", 2, (2, 0, 2 * 24, 3 * 12, 0, 12, 0, F64 * (2 * 4 + 2 * 4 * 2))),
+        # one sweep of 3 lanes. work: 2·4 + 2·4·3 = 32 floats
+        ("forward", 3, (1, 0, 24, 3 * 12, 0, 12, 0, F64 * (2 * 4 + 2 * 4 * 3))),
+        # one recording sweep (24), 2 backward sweeps of one row each through tanh and
+        # dense:4 (4 + 12). tape: 4 floats of tanh'. work: values 2·4 + rows 2·4·1 = 16 floats
+        ("reverse", 1, (1, 2, 24, 0, 2 * (4 + 12), 8, F64 * 4, F64 * (2 * 4 + 2 * 4 * 1))),
+        # one backward sweep of 2 rows. work: 2·4 + 2·4·2 = 24 floats
+        ("reverse", 2, (1, 1, 24, 0, 2 * 16, 8, F64 * 4, F64 * (2 * 4 + 2 * 4 * 2))),
     ],
 )
 def test_counters_by_hand_tanh_chain(mode, chunk, expected):
@@ -63,18 +63,21 @@ def test_counters_by_hand_tanh_chain(mode, chunk, expected):
 def test_counters_by_hand_softmax_chain():
     # n=2 -> dense:3 -> softmax: dense 3·2 = 6; softmax 2·3 = 6 (exp-and-sum, scale) per value,
     # 2·3 = 6 per lane or row (y·v, then y*(v - s)). Widest vector 3; the tape keeps y (3).
+    # Forward starts from W's 2 columns (6 entries), reverse from softmax's 3 rows (9).
     chain = cb.Chain.from_spec("dense:3 softmax", n=2, seed=5)
     fwd = stats_of(chain, "forward", 2)
-    assert (fwd.sweeps_forward, fwd.madds_value, fwd.madds_tangent) == (1, 6 + 6, 2 * (6 + 6))
-    assert fwd.bytes_work == F64 * (2 * 3 + 2 * 3 * 2 + 2 * 2)
+    assert (fwd.sweeps_forward, fwd.madds_value, fwd.madds_tangent) == (1, 6 + 6, 2 * 6)
+    assert fwd.madds_accumulate == 6
+    assert fwd.bytes_work == F64 * (2 * 3 + 2 * 3 * 2)
     rev = stats_of(chain, "reverse", 3)
     assert (rev.sweeps_forward, rev.sweeps_backward) == (1, 1)
-    assert (rev.madds_value, rev.madds_adjoint, rev.madds_tangent) == (12, 3 * 12, 0)
+    assert (rev.madds_value, rev.madds_adjoint, rev.madds_tangent) == (12, 3 * 6, 0)
+    assert rev.madds_accumulate == 9
     assert rev.bytes_tape == F64 * 3
-    assert rev.bytes_work == F64 * (2 * 3 + 2 * 3 * 3 + 3 * 3)
-    assert rev.madds == 12 + 36 and rev.bytes_held == F64 * (3 + 33)
-    assert cb.predict(chain, "reverse", 3).madds == 12 + 36
-    assert cb.predict(chain, "forward", 2).madds == 12 + 24
+    assert rev.bytes_work == F64 * (2 * 3 + 2 * 3 * 3)
+    assert rev.madds == 12 + 18 + 9 and rev.bytes_held == F64 * (3 + 24)
+    assert cb.predict(chain, "reverse", 3).madds == 12 + 18 + 9
+    assert cb.predict(chain, "forward", 2).madds == 12 + 12 + 6
 
 
 def test_counters_by_hand_jvp_and_vjp_blocks():
@@ -96,10 +99,15 @@ def test_dense_only_chain_matches_the_slides_formula():
     products = m * m3 + m3 * m2 + m2 * m1 + m1 * n
     assert products == 12 + 8 + 20 + 15
     assert cost.slides_formula((n, m1, m2, m3, m)) == (n * products, m * products) == (165, 330)
+    # The engines do the slides' products but the first: identity times W_1 (forward,
+    # n·m1·n) or W_4 (reverse, m·m·m3), which they replace by writing out W's columns or rows.
     chain = cb.Chain.from_spec(f"dense:{m1} dense:{m2} dense:{m3} dense:{m}", n=n, seed=0)
-    assert stats_of(chain, "forward", 1).madds_tangent == n * products
-    assert stats_of(chain, "reverse", 1).madds_adjoint == m * products
-    assert cb.predict(chain, "forward").madds_tangent == n * products
+    fwd, rev = stats_of(chain, "forward", 1), stats_of(chain, "reverse", 1)
+    assert fwd.madds_tangent + n * (m1 * n) == n * products
+    assert fwd.madds_accumulate == n * m1
+    assert rev.madds_adjoint + m * (m * m3) == m * products
+    assert rev.madds_accumulate == m * m3
+    assert cb.predict(chain, "forward").madds_tangent == fwd.madds_tangent
 
 
 def assert_prediction_matches(chain, mode, chunk):

@@ -16,6 +16,7 @@ from chain_helpers import (
 import chainbench as cb
 from chainbench import LAYERS
 from chainbench.layers import Elementwise
+from chainbench.layers.dispatch import layer_explicit
 
 
 def _softmax(z):
@@ -146,6 +147,26 @@ def test_dense_jacobian_is_W(mode):
     W = rng.standard_normal((4, 6))
     chain = cb.Chain([cb.Dense(W, rng.standard_normal(4))])
     np.testing.assert_array_equal(cb.jacobian(chain, rng.standard_normal(6), mode=mode), W)
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_explicit_rule_writes_any_block_of_the_jacobian(name):
+    # Engines seed sweeps with rows or columns of a layer's explicit Jacobian, and mixed mode
+    # writes it whole; every block must equal the Jacobian the tangent rule pushes out.
+    rng = np.random.default_rng(13)
+    chain = one_layer(name, 6)
+    x = 2.0 * rng.standard_normal(6)
+    full = cb.jvp(chain, x, np.eye(6))[1]  # tangent rule, no explicit block involved
+    tape = cb.record_tape(chain, x)
+    row, params = chain.program.table[0], chain.program.params
+    out, n = full.shape
+    for i0 in range(out):
+        for j0 in range(n):
+            R, C = int(rng.integers(1, out - i0 + 1)), int(rng.integers(1, n - j0 + 1))
+            J = np.full((R, C), np.nan)
+            assert layer_explicit(row, params, tape.values, i0, j0, J) == R * C
+            np.testing.assert_allclose(J, full[i0 : i0 + R, j0 : j0 + C], rtol=1e-14,
+                                       atol=1e-16, err_msg=f"{name} block ({i0}, {j0}, {R}, {C})")
 
 
 def test_kink_guard_flags_only_steps_across_zero():

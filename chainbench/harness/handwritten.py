@@ -35,10 +35,14 @@ def numpy_reverse(chain: Chain, x: np.ndarray) -> np.ndarray:
 
 
 def numpy_forward(chain: Chain, x: np.ndarray) -> np.ndarray:
-    """T ← diag(tanh') W T from the identity, input to output."""
+    """T ← diag(tanh') W T from the input to the output, starting at T = W_1 (not W_1 · I)."""
     params = _dense_tanh(chain)
-    h, T = x, np.eye(x.shape[0])
-    for W, b in params[:-1]:
+    if len(params) == 1:
+        return params[0][0].copy()
+    W, b = params[0]
+    h = np.tanh(W @ x + b)
+    T = (1.0 - h * h)[:, None] * W
+    for W, b in params[1:-1]:
         h = np.tanh(W @ h + b)
         T = (1.0 - h * h)[:, None] * (W @ T)
     return params[-1][0] @ T

@@ -127,11 +127,13 @@ def dense_vjp(p, w_in, w_out, saved, Y_bar, X_bar):
 
 
 @kernel
-def dense_explicit(p, w_in, w_out, J):
-    """J = W. Returns entries written."""
+def dense_explicit(p, w_in, w_out, i0, j0, J):
+    """J = W[i0:i0+R, j0:j0+C], the block of W that J (R, C) has room for.
+    Returns entries written."""
     W, b = _unpack(p, w_in, w_out)
-    J[:, :] = W
-    return w_out * w_in
+    R, C = J.shape
+    J[:, :] = W[i0 : i0 + R, j0 : j0 + C]
+    return R * C
 
 
 @kernel

@@ -113,11 +113,13 @@ def layer_tangent(row, params, saved, X_dot, Y_dot):
 
 
 @kernel
-def layer_explicit(row, params, saved, J):
-    """J = J_k as a dense (out, in) matrix from the tape slot ``saved``. Returns entries written."""
+def layer_explicit(row, params, saved, i0, j0, J):
+    """J = J_k[i0:i0+R, j0:j0+C] for J of shape (R, C), from the tape slot ``saved``: the
+    whole Jacobian, or the rows (columns) that seed a backward (forward) sweep.
+    Returns entries written."""
     op = row[OP]
     if op == DENSE:
-        return dense_explicit(params[row[P_OFF] :], row[W_IN], row[W_OUT], J)
+        return dense_explicit(params[row[P_OFF] :], row[W_IN], row[W_OUT], i0, j0, J)
     if op == SOFTMAX:
-        return softmax_explicit(saved[: row[W_OUT]], J)
-    return elementwise_explicit(saved[: row[W_OUT]], J)
+        return softmax_explicit(saved[: row[W_OUT]], i0, j0, J)
+    return elementwise_explicit(saved[: row[W_OUT]], i0, j0, J)

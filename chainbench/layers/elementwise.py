@@ -215,9 +215,10 @@ def elementwise_tangent(saved, X_dot, Y_dot):
 
 
 @kernel
-def elementwise_explicit(saved, J):
-    """J = diag(g'(x)). Returns entries written."""
+def elementwise_explicit(saved, i0, j0, J):
+    """J = diag(g'(x))[i0:i0+R, j0:j0+C] for J of shape (R, C). Returns entries written."""
+    R, C = J.shape
     J[:, :] = 0.0
-    for i in range(saved.shape[0]):
-        J[i, i] = saved[i]
-    return saved.shape[0] * saved.shape[0]
+    for i in range(max(i0, j0), min(i0 + R, j0 + C)):
+        J[i - i0, i - j0] = saved[i]
+    return R * C

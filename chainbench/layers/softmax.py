@@ -101,11 +101,12 @@ def softmax_vjp(saved, Y_bar, X_bar):
 
 
 @kernel
-def softmax_explicit(y, J):
-    """J = diag(y) - y yᵀ. Returns entries written."""
-    w = y.shape[0]
-    for i in range(w):
-        for j in range(w):
-            J[i, j] = -y[i] * y[j]
-        J[i, i] += y[i]
-    return w * w
+def softmax_explicit(y, i0, j0, J):
+    """J = (diag(y) - y yᵀ)[i0:i0+R, j0:j0+C] for J of shape (R, C). Returns entries written."""
+    R, C = J.shape
+    for i in range(R):
+        for j in range(C):
+            J[i, j] = -y[i0 + i] * y[j0 + j]
+        if j0 <= i0 + i < j0 + C:
+            J[i, i0 + i - j0] += y[i0 + i]
+    return R * C
