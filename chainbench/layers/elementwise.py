@@ -7,7 +7,10 @@ from __future__ import annotations
 import cmath
 import math
 
-from .._jit import kernel
+import numpy as np
+
+from .._jit import kernel, rule
+from . import vecmath
 from .base import Layer, LayerCost
 
 
@@ -31,7 +34,7 @@ class Tanh(Elementwise):
 
 @kernel
 def tanh(z):
-    y = math.tanh(z)
+    y = vecmath.tanh(z)  # not math.tanh: a libm call per entry, never vectorised
     return y, 1.0 - y * y
 
 
@@ -128,19 +131,29 @@ def _log1p_complex(e):
 
 
 @kernel
-def activation(op, z):
-    """(g(z), g'(z)) of activation ``op``: the op-code table of the elementwise layers."""
+def activations(op, x, y, d):
+    """y_i, d_i = g(x_i), g'(x_i) over the vector x for activation ``op``: the op-code table
+    of the elementwise layers. One loop per activation, so the branch-free rules (tanh)
+    vectorise; a branch on op per entry keeps every loop scalar."""
+    n = x.shape[0]
     if op == 2:
-        return tanh(z)
-    if op == 3:
-        return sigmoid(z)
-    if op == 4:
-        return relu(z)
-    if op == 5:
-        return sin(z)
-    if op == 6:
-        return softplus(z)
-    return math.nan, math.nan
+        for i in range(n):
+            y[i], d[i] = tanh(x[i])
+    elif op == 3:
+        for i in range(n):
+            y[i], d[i] = sigmoid(x[i])
+    elif op == 4:
+        for i in range(n):
+            y[i], d[i] = relu(x[i])
+    elif op == 5:
+        for i in range(n):
+            y[i], d[i] = sin(x[i])
+    elif op == 6:
+        for i in range(n):
+            y[i], d[i] = softplus(x[i])
+    else:
+        y[:n] = math.nan
+        d[:n] = math.nan
 
 
 @kernel
@@ -161,15 +174,14 @@ def activation_complex(op, z):
 # --- array rules shared by all activations ------------------------------------------------
 
 
-@kernel
+@rule
 def elementwise_value(op, x, y):
     """y_i = g(x_i). Returns multiply-adds."""
-    for i in range(x.shape[0]):
-        y[i], _ = activation(op, x[i])
+    activations(op, x, y, np.empty(x.shape[0]))  # g' unused; one loop per op, as everywhere
     return x.shape[0]
 
 
-@kernel
+@rule
 def elementwise_value_complex(op, x, y):
     """y_i = g(x_i) for complex x. Returns multiply-adds, counted as for a real value."""
     for i in range(x.shape[0]):
@@ -177,26 +189,26 @@ def elementwise_value_complex(op, x, y):
     return x.shape[0]
 
 
-@kernel
+@rule
 def elementwise_jvp(op, x, X_dot, y, Y_dot):
     """y_i = g(x_i), Y_dot[i, :] = g'(x_i) X_dot[i, :]. Returns (value, tangent) multiply-adds."""
     c = X_dot.shape[1]
+    d = np.empty(x.shape[0])
+    activations(op, x, y, d)
     for i in range(x.shape[0]):
-        y[i], d = activation(op, x[i])
         for l in range(c):
-            Y_dot[i, l] = d * X_dot[i, l]
+            Y_dot[i, l] = d[i] * X_dot[i, l]
     return x.shape[0], x.shape[0] * c
 
 
-@kernel
+@rule
 def elementwise_record(op, x, y, saved):
     """y_i = g(x_i); the tape keeps g'(x_i), all the VJP needs. Returns multiply-adds."""
-    for i in range(x.shape[0]):
-        y[i], saved[i] = activation(op, x[i])
+    activations(op, x, y, saved)
     return x.shape[0]
 
 
-@kernel
+@rule
 def elementwise_vjp(saved, Y_bar, X_bar):
     """X_bar[r, i] = Y_bar[r, i] g'(x_i). Returns multiply-adds."""
     for r in range(Y_bar.shape[0]):
@@ -205,7 +217,7 @@ def elementwise_vjp(saved, Y_bar, X_bar):
     return Y_bar.shape[0] * Y_bar.shape[1]
 
 
-@kernel
+@rule
 def elementwise_tangent(saved, X_dot, Y_dot):
     """Y_dot[i, :] = g'(x_i) X_dot[i, :] from the tape. Returns multiply-adds."""
     for i in range(X_dot.shape[0]):
@@ -214,11 +226,13 @@ def elementwise_tangent(saved, X_dot, Y_dot):
     return X_dot.shape[0] * X_dot.shape[1]
 
 
-@kernel
+@rule
 def elementwise_explicit(saved, i0, j0, J):
     """J = diag(g'(x))[i0:i0+R, j0:j0+C] for J of shape (R, C). Returns entries written."""
     R, C = J.shape
-    J[:, :] = 0.0
+    for i in range(R):
+        for j in range(C):
+            J[i, j] = 0.0
     for i in range(max(i0, j0), min(i0 + R, j0 + C)):
         J[i - i0, i - j0] = saved[i]
     return R * C
