@@ -16,6 +16,7 @@ from chain_helpers import (
 import chainbench as cb
 from chainbench import LAYERS
 from chainbench.layers import Elementwise
+from chainbench.layers.dense import SMALL
 from chainbench.layers.dispatch import layer_explicit
 
 
@@ -167,6 +168,23 @@ def test_explicit_rule_writes_any_block_of_the_jacobian(name):
             assert layer_explicit(row, params, tape.values, i0, j0, J) == R * C
             np.testing.assert_allclose(J, full[i0 : i0 + R, j0 : j0 + C], rtol=1e-14,
                                        atol=1e-16, err_msg=f"{name} block ({i0}, {j0}, {R}, {C})")
+
+
+@pytest.mark.parametrize("out_in", [(1, 1), (3, 70), (64, 64), (65, 64), (1, 4097)])
+@pytest.mark.parametrize("rows", [1, 3])
+def test_dense_rules_agree_on_both_sides_of_the_small_loop_threshold(out_in, rows):
+    # up to SMALL entries W x and u W run as loops (u W over the stored Wᵀ), above it
+    # through BLAS; both must give numpy's products, value and VJP alike
+    assert (64 * 64 <= SMALL) and (65 * 64 > SMALL)
+    rng = np.random.default_rng(sum(out_in) + rows)
+    W, b = rng.standard_normal(out_in), rng.standard_normal(out_in[0])
+    chain = cb.Chain([cb.Dense(W, b)])
+    x, U = rng.standard_normal(out_in[1]), rng.standard_normal((rows, out_in[0]))
+    y, UJ = cb.vjp(chain, x, U)
+    np.testing.assert_allclose(y, W @ x + b, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(UJ, U @ W, rtol=1e-13, atol=1e-13)
+    has_transpose = chain.program.params.size == W.size * 2 + b.size
+    assert has_transpose == (W.size <= SMALL)
 
 
 def test_kink_guard_flags_only_steps_across_zero():
