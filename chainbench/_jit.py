@@ -6,3 +6,13 @@ from numba import njit
 # error_model="numpy": division by zero gives inf/NaN like numpy instead of raising,
 # so NaN inputs propagate through a chain rather than crash it.
 kernel = njit(cache=True, nogil=True, error_model="numpy")
+
+# For the small loops written in place of BLAS calls: letting LLVM reassociate a sum (and
+# fuse multiply-adds) is what vectorises it; BLAS reorders its sums the same way.
+# NaN and infinity keep their IEEE meaning (no "nnan"/"ninf"), so NaN still propagates.
+kernel_reassoc = njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+
+# For the layer rules and their op-code dispatch: inlined into the engines' loops at Numba's
+# IR level. A call per layer per sweep, each array passed as an unpacked struct, cost
+# ~60 ns a layer: a third of a whole n = 32 gradient. Cold compile grows by ~2 s.
+rule = njit(cache=True, nogil=True, error_model="numpy", inline="always")

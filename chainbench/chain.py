@@ -191,6 +191,12 @@ class Chain:
         params = np.ascontiguousarray(np.concatenate(chunks)) if p_off else np.zeros(1)
         return Program(table, params, s_off, max(self.widths), self.shape)
 
+    @cached_property
+    def bound_calls(self) -> dict:
+        """(mode, chunk) -> the engine call ``jacobian`` resolved for this chain
+        (see ``modes._bind``); filled on first use."""
+        return {}
+
     def __call__(self, x) -> np.ndarray:
         """Evaluate f(x) for x of shape (n,)."""
         from .forward import evaluate  # engines import chain, not the reverse, at load time
@@ -198,11 +204,14 @@ class Chain:
         return evaluate(self.program, check_input(x, self.n, "x"))
 
 
+_F64 = np.dtype(np.float64)
+
+
 def check_input(x, n: int, what: str = "x") -> np.ndarray:
     """x as a contiguous float64 vector of length n, or a clear error saying what is wrong."""
-    # a read-only or non-contiguous array would make numba compile another specialisation
-    if (type(x) is not np.ndarray or x.dtype != np.float64 or not x.flags.c_contiguous
-            or not x.flags.writeable):
+    # a read-only or non-contiguous array would make numba compile another specialisation;
+    # flags.carray: C-contiguous, aligned and writeable, read in one attribute access
+    if type(x) is not np.ndarray or x.dtype is not _F64 or not x.flags.carray:
         arr = np.asarray(x)
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"{what} must hold real numbers, got dtype {arr.dtype}")

@@ -9,8 +9,8 @@ import numpy as np
 from . import reverse
 from ._jit import kernel
 from .checkpoint import ADVANCE, Schedule, schedule
-from .layers.dispatch import S_OFF, W_IN, W_OUT
 from .forward import _advance
+from .layers.dispatch import S_OFF, W_IN
 from .reverse import _pull_range, _pull_seeded, _record_range
 from .stats import BYTES_SNAPSHOTS, BYTES_TAPE, BYTES_WORK, SWEEPS_BACKWARD, SWEEPS_FORWARD
 

@@ -3,7 +3,7 @@ through the chain together; the Jacobian takes ⌈n/c⌉ sweeps, one per chunk o
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 
@@ -92,7 +92,7 @@ def jvp(program, x: np.ndarray, X_dot: np.ndarray, counts: np.ndarray):
 
 
 @kernel
-def _jacobian(table, params, max_width, x, chunk, J, counts):
+def _jacobian(table, params, max_width, chunk, x, J, counts):
     n = x.shape[0]
     vals = np.empty((2, max_width))
     lanes = np.empty((2, max_width * chunk))
@@ -116,4 +116,9 @@ def jacobian(program, x: np.ndarray, chunk: int, J: np.ndarray, counts: np.ndarr
     from basis directions starts at columns j0..j0+c of layer 0's Jacobian (for a dense
     layer, columns of W): pushing the identity through it would cost c·out·in
     multiply-adds, a whole extra matrix product when m = n."""
-    _jacobian(program.table, program.params, program.max_width, x, chunk, J, counts)
+    bind(program, chunk)(x, J, counts)
+
+
+def bind(program, chunk: int):
+    """``jacobian`` with the chain and chunk bound: a callable (x, J, counts)."""
+    return partial(_jacobian, program.table, program.params, program.max_width, chunk)

@@ -21,8 +21,8 @@ import numpy as np
 
 from ._jit import kernel
 from .errors import NotComplexSafe
-from .layers.dispatch import W_OUT, layer_value_complex
 from .forward import _advance
+from .layers.dispatch import W_OUT, layer_value_complex
 from .stats import BYTES_WORK, EVALUATIONS, LAYER_STEPS, MADDS_VALUE, SWEEPS_FORWARD
 
 EPS = float(np.finfo(np.float64).eps)

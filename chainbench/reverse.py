@@ -3,9 +3,8 @@ backward sweeps replay it, each pulling a chunk of r cotangent rows from output 
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from dataclasses import dataclass
+from functools import lru_cache, partial
 
 import numpy as np
 
@@ -137,22 +136,37 @@ def vjp(program, x: np.ndarray, U: np.ndarray, counts: np.ndarray):
 
 
 @kernel
-def _jacobian(table, params, max_width, tape_size, x, chunk, J, counts):
-    m = J.shape[0]
-    tape = np.empty(tape_size)
-    _record(table, params, max_width, x, tape, counts)
-    adj = np.empty((2, max_width * chunk))
-    counts[BYTES_WORK] += adj.size * 8
+def _jacobian(table, params, max_width, tape_size, chunk, x, J, counts):
+    m, n = J.shape
+    # one allocation for the tape, the values and the cotangent rows: at n = 32 each
+    # allocation is a few percent of the whole Jacobian
+    buffer = np.empty(tape_size + 2 * max_width + 2 * max_width * chunk)
+    tape = buffer[:tape_size]
+    vals = buffer[tape_size : tape_size + 2 * max_width].reshape((2, max_width))
+    adj = buffer[tape_size + 2 * max_width :].reshape((2, max_width * chunk))
+    _record_range(table, params, 0, table.shape[0], x, tape, 0, counts, vals)
+    counts[SWEEPS_FORWARD] += 1
+    counts[BYTES_TAPE] += tape_size * 8
+    counts[BYTES_WORK] += (vals.size + adj.size) * 8
     for i0 in range(0, m, chunk):
         r = min(chunk, m - i0)
-        J[i0 : i0 + r, :] = _pull_seeded(table, params, 0, tape, 0, i0, r, adj, counts)
+        rows = _pull_seeded(table, params, 0, tape, 0, i0, r, adj, counts)
+        for l in range(r):  # loops: numba's 2-D slice assignment costs ~150 ns at this size
+            for j in range(n):
+                J[i0 + l, j] = rows[l, j]
         counts[SWEEPS_BACKWARD] += 1
 
 
 def jacobian(program, x: np.ndarray, chunk: int, J: np.ndarray, counts: np.ndarray) -> None:
     """Fill J (m, n) row block by row block, ``chunk`` rows per backward sweep, each
     seeded with rows of the last layer's Jacobian (``_pull_seeded``)."""
-    _jacobian(program.table, program.params, program.max_width, program.tape_size, x, chunk, J, counts)
+    bind(program, chunk)(x, J, counts)
+
+
+def bind(program, chunk: int):
+    """``jacobian`` with the chain and chunk bound: a callable (x, J, counts)."""
+    return partial(_jacobian, program.table, program.params, program.max_width,
+                   program.tape_size, chunk)
 
 
 def record(chain, x: np.ndarray, counts: np.ndarray) -> Tape:

@@ -44,9 +44,10 @@ def one_blas_thread():
 
 
 class SlowedEngine:
-    """Stands in for an engine: ``jacobian`` does the engine's whole work ``factor`` times,
-    every other attribute is the engine's. The Jacobian and the counters are those of one
-    call, so the benchmarks' own checks still pass and only the timing changes."""
+    """Stands in for an engine: ``jacobian`` (and the calls ``bind`` returns, the path
+    ``chainbench.jacobian`` takes) does the engine's whole work ``factor`` times; every other
+    attribute is the engine's. The Jacobian and the counters are those of one call, so the
+    benchmarks' own checks still pass and only the timing changes."""
 
     def __init__(self, engine, factor: int):
         self._engine, self._factor = engine, factor
@@ -58,6 +59,12 @@ class SlowedEngine:
         for _ in range(self._factor - 1):
             self._engine.jacobian(program, x, chunk, np.empty_like(J), np.zeros_like(counts), *rest)
         self._engine.jacobian(program, x, chunk, J, counts, *rest)
+
+    def bind(self, program, chunk):
+        def run(x, J, counts):
+            self.jacobian(program, x, chunk, J, counts)
+
+        return run
 
 
 @pytest.fixture(scope="session", autouse=True)
