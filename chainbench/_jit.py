@@ -12,7 +12,7 @@ kernel = njit(cache=True, nogil=True, error_model="numpy")
 # NaN and infinity keep their IEEE meaning (no "nnan"/"ninf"), so NaN still propagates.
 kernel_reassoc = njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
 
-# For the layer rules and their op-code dispatch: inlined into the engines' loops at Numba's
-# IR level. A call per layer per sweep, each array passed as an unpacked struct, cost
-# ~60 ns a layer: a third of a whole n = 32 gradient. Cold compile grows by ~2 s.
-rule = njit(cache=True, nogil=True, error_model="numpy", inline="always")
+# For the layer rules, their op-code dispatch and reverse mode's per-sweep loops: inlined
+# into the calling kernel at Numba's IR level. A call per layer per sweep, each array passed
+# as an unpacked struct, cost ~60 ns a layer: a third of a whole n = 32 gradient.
+inlined = njit(cache=True, nogil=True, error_model="numpy", inline="always")

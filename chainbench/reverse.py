@@ -8,7 +8,7 @@ from functools import lru_cache, partial
 
 import numpy as np
 
-from ._jit import kernel
+from ._jit import inlined, kernel
 from .layers.dispatch import S_OFF, W_IN, W_OUT, layer_explicit, layer_record, layer_vjp
 from .stats import (
     BYTES_TAPE,
@@ -56,7 +56,7 @@ class Tape:
         return self.values.nbytes
 
 
-@kernel
+@inlined
 def _record_range(table, params, lo, hi, x, tape, base, counts, vals):
     """Values through layers lo..hi-1, each writing its VJP needs into its tape slot, which
     starts at tape[S_OFF - base] (base 0: a whole tape; S_OFF of lo: a segment's tape).
@@ -82,7 +82,7 @@ def _record(table, params, max_width, x, tape, counts):
     return y.copy()
 
 
-@kernel
+@inlined
 def _pull_range(table, params, lo, hi, tape, base, U, adj, counts):
     """Cotangent rows U (r, n_hi) back through layers hi-1..lo, tape slots placed as in
     ``_record_range``; returns a view of U J[lo:hi] (r, n_lo)."""
@@ -105,7 +105,7 @@ def _pull(table, params, tape, U, adj, counts):
     return X_bar
 
 
-@kernel
+@inlined
 def _pull_seeded(table, params, lo, tape, base, i0, r, adj, counts):
     """Rows i0..i0+r of J[lo:K], tape slots placed as in ``_record_range``; returns a view.
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 
 import numpy as np
 
@@ -18,7 +19,8 @@ from .timing import measure
 
 #: (n, m, mode) of the targets named in the core issue.
 CASES = ((32, 1, "reverse"), (1024, 1, "reverse"), (512, 512, "reverse"), (512, 512, "forward"))
-POLICY = Measure(min_sample_ms=20, min_samples=7, min_seconds=0.5, max_seconds=5)
+POLICY = Measure(min_sample_ms=20, min_samples=5, min_seconds=0.3, max_seconds=3)
+ROUNDS = 3  # engine, numpy, engine, numpy, ...: medians over all rounds' samples
 
 
 def engine_vs_numpy(cases=CASES, policy: Measure = POLICY) -> list[dict]:
@@ -30,11 +32,14 @@ def engine_vs_numpy(cases=CASES, policy: Measure = POLICY) -> list[dict]:
         J = jacobian(chain, x, mode)
         if not np.allclose(J, ref(chain, x), rtol=1e-9, atol=1e-12):
             raise AssertionError(f"n={n} m={m} {mode}: engine and numpy disagree")
-        # interleave engine and numpy samples so drifting machine load hits both alike
-        t_cb = measure(lambda: jacobian(chain, x, mode), policy)
-        t_np = measure(lambda: ref(chain, x), policy)
-        rows.append({"n": n, "m": m, "mode": mode, "chainbench_s": t_cb.median,
-                     "numpy_s": t_np.median, "ratio": t_cb.median / t_np.median})
+        # alternate engine and numpy in rounds so drifting machine load hits both alike
+        engine_samples, numpy_samples = [], []
+        for _ in range(ROUNDS):
+            engine_samples += measure(partial(jacobian, chain, x, mode), policy).raw
+            numpy_samples += measure(partial(ref, chain, x), policy).raw
+        t_cb, t_np = float(np.median(engine_samples)), float(np.median(numpy_samples))
+        rows.append({"n": n, "m": m, "mode": mode, "chainbench_s": t_cb, "numpy_s": t_np,
+                     "ratio": t_cb / t_np})
     return rows
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import kernel, kernel_reassoc, rule
+from .._jit import inlined, kernel, kernel_reassoc
 from .base import Layer, LayerCost
 
 #: Up to this many entries of W, a matrix-vector product (one lane or row) is a loop here:
@@ -112,7 +112,7 @@ def _small_matvec(p, off, rows, cols, v, y):
         y[i] = s
 
 
-@rule
+@inlined
 def dense_value(p, w_in, w_out, x, y):
     """y = W x + b. Returns multiply-adds."""
     if w_out * w_in <= SMALL:
@@ -126,14 +126,14 @@ def dense_value(p, w_in, w_out, x, y):
     return w_out * w_in
 
 
-@rule
+@inlined
 def dense_jvp(p, w_in, w_out, x, X_dot, y, Y_dot):
     """y = W x + b and Y_dot = W X_dot for c tangent lanes (X_dot is (in, c)).
     Returns (value multiply-adds, tangent multiply-adds)."""
     return dense_value(p, w_in, w_out, x, y), dense_tangent(p, w_in, w_out, X_dot, Y_dot)
 
 
-@rule
+@inlined
 def dense_tangent(p, w_in, w_out, X_dot, Y_dot):
     """Y_dot = W X_dot (the JVP needs nothing from the tape). Returns multiply-adds."""
     W, b = _unpack(p, w_in, w_out)
@@ -141,13 +141,13 @@ def dense_tangent(p, w_in, w_out, X_dot, Y_dot):
     return w_out * w_in * X_dot.shape[1]
 
 
-@rule
+@inlined
 def dense_record(p, w_in, w_out, x, y, saved):
     """Forward sweep of reverse mode: nothing to save, W is read-only."""
     return dense_value(p, w_in, w_out, x, y)
 
 
-@rule
+@inlined
 def dense_vjp(p, w_in, w_out, saved, Y_bar, X_bar):
     """X_bar = Y_bar W for r cotangent rows (Y_bar is (r, out)). Returns multiply-adds."""
     if Y_bar.shape[0] == 1 and w_out * w_in <= SMALL:  # x = Wᵀ u, with Wᵀ after b
@@ -158,7 +158,7 @@ def dense_vjp(p, w_in, w_out, saved, Y_bar, X_bar):
     return Y_bar.shape[0] * w_out * w_in
 
 
-@rule
+@inlined
 def dense_explicit(p, w_in, w_out, i0, j0, J):
     """J = W[i0:i0+R, j0:j0+C], the block of W that J (R, C) has room for.
     Returns entries written."""
@@ -170,7 +170,7 @@ def dense_explicit(p, w_in, w_out, i0, j0, J):
     return R * C
 
 
-@rule
+@inlined
 def dense_value_complex(p, w_in, w_out, x, y):
     """y = W x + b for complex x (real W and b): the complex step's value rule.
     Returns multiply-adds, counted as for a real value."""

@@ -6,7 +6,7 @@ engines knows which layers exist. A new non-elementwise layer adds one branch to
 
 from __future__ import annotations
 
-from .._jit import rule
+from .._jit import inlined
 from .dense import (
     Dense,
     dense_explicit,
@@ -45,7 +45,7 @@ SOFTMAX = Softmax.op
 OP, W_IN, W_OUT, P_OFF, S_OFF = 0, 1, 2, 3, 4
 
 
-@rule
+@inlined
 def layer_value(row, params, x, y):
     """y = f_k(x). Returns multiply-adds."""
     op = row[OP]
@@ -56,7 +56,7 @@ def layer_value(row, params, x, y):
     return elementwise_value(op, x, y)
 
 
-@rule
+@inlined
 def layer_value_complex(row, params, x, y):
     """y = f_k(x) for complex x (complex-safe layers only). Returns multiply-adds."""
     op = row[OP]
@@ -67,7 +67,7 @@ def layer_value_complex(row, params, x, y):
     return elementwise_value_complex(op, x, y)
 
 
-@rule
+@inlined
 def layer_jvp(row, params, x, X_dot, y, Y_dot):
     """(y, Y_dot) = (f_k(x), J_k X_dot). Returns (value, tangent) multiply-adds."""
     op = row[OP]
@@ -78,7 +78,7 @@ def layer_jvp(row, params, x, X_dot, y, Y_dot):
     return elementwise_jvp(op, x, X_dot, y, Y_dot)
 
 
-@rule
+@inlined
 def layer_record(row, params, x, y, saved):
     """y = f_k(x), writing what the VJP needs into ``saved``, the layer's tape slot onward."""
     op = row[OP]
@@ -89,7 +89,7 @@ def layer_record(row, params, x, y, saved):
     return elementwise_record(op, x, y, saved[: row[W_OUT]])
 
 
-@rule
+@inlined
 def layer_vjp(row, params, saved, Y_bar, X_bar):
     """X_bar = Y_bar J_k from the layer's tape slot ``saved``. Returns multiply-adds."""
     op = row[OP]
@@ -100,7 +100,7 @@ def layer_vjp(row, params, saved, Y_bar, X_bar):
     return elementwise_vjp(saved[: row[W_OUT]], Y_bar, X_bar)
 
 
-@rule
+@inlined
 def layer_tangent(row, params, saved, X_dot, Y_dot):
     """Y_dot = J_k X_dot from the layer's tape slot ``saved`` (values already recorded).
     Returns multiply-adds."""
@@ -112,7 +112,7 @@ def layer_tangent(row, params, saved, X_dot, Y_dot):
     return elementwise_tangent(saved[: row[W_OUT]], X_dot, Y_dot)
 
 
-@rule
+@inlined
 def layer_explicit(row, params, saved, i0, j0, J):
     """J = J_k[i0:i0+R, j0:j0+C] for J of shape (R, C), from the tape slot ``saved``: the
     whole Jacobian, or the rows (columns) that seed a backward (forward) sweep.

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .._jit import kernel, rule
+from .._jit import inlined, kernel
 from . import vecmath
 from .base import Layer, LayerCost
 
@@ -174,14 +174,14 @@ def activation_complex(op, z):
 # --- array rules shared by all activations ------------------------------------------------
 
 
-@rule
+@inlined
 def elementwise_value(op, x, y):
     """y_i = g(x_i). Returns multiply-adds."""
     activations(op, x, y, np.empty(x.shape[0]))  # g' unused; one loop per op, as everywhere
     return x.shape[0]
 
 
-@rule
+@inlined
 def elementwise_value_complex(op, x, y):
     """y_i = g(x_i) for complex x. Returns multiply-adds, counted as for a real value."""
     for i in range(x.shape[0]):
@@ -189,7 +189,7 @@ def elementwise_value_complex(op, x, y):
     return x.shape[0]
 
 
-@rule
+@inlined
 def elementwise_jvp(op, x, X_dot, y, Y_dot):
     """y_i = g(x_i), Y_dot[i, :] = g'(x_i) X_dot[i, :]. Returns (value, tangent) multiply-adds."""
     c = X_dot.shape[1]
@@ -201,14 +201,14 @@ def elementwise_jvp(op, x, X_dot, y, Y_dot):
     return x.shape[0], x.shape[0] * c
 
 
-@rule
+@inlined
 def elementwise_record(op, x, y, saved):
     """y_i = g(x_i); the tape keeps g'(x_i), all the VJP needs. Returns multiply-adds."""
     activations(op, x, y, saved)
     return x.shape[0]
 
 
-@rule
+@inlined
 def elementwise_vjp(saved, Y_bar, X_bar):
     """X_bar[r, i] = Y_bar[r, i] g'(x_i). Returns multiply-adds."""
     for r in range(Y_bar.shape[0]):
@@ -217,7 +217,7 @@ def elementwise_vjp(saved, Y_bar, X_bar):
     return Y_bar.shape[0] * Y_bar.shape[1]
 
 
-@rule
+@inlined
 def elementwise_tangent(saved, X_dot, Y_dot):
     """Y_dot[i, :] = g'(x_i) X_dot[i, :] from the tape. Returns multiply-adds."""
     for i in range(X_dot.shape[0]):
@@ -226,7 +226,7 @@ def elementwise_tangent(saved, X_dot, Y_dot):
     return X_dot.shape[0] * X_dot.shape[1]
 
 
-@rule
+@inlined
 def elementwise_explicit(saved, i0, j0, J):
     """J = diag(g'(x))[i0:i0+R, j0:j0+C] for J of shape (R, C). Returns entries written."""
     R, C = J.shape

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cmath
 import math
 
-from .._jit import rule
+from .._jit import inlined
 from .base import Layer, LayerCost
 
 
@@ -24,7 +24,7 @@ class Softmax(Layer):
         )
 
 
-@rule
+@inlined
 def softmax_value(x, y):
     """y = exp(x - max x) / sum. Returns multiply-adds."""
     w = x.shape[0]
@@ -41,7 +41,7 @@ def softmax_value(x, y):
     return 2 * w
 
 
-@rule
+@inlined
 def softmax_value_complex(x, y):
     """y = exp(x - c) / sum for complex x, c the largest real part: softmax does not depend
     on the shift, so the result is analytic though c is not. Returns multiply-adds."""
@@ -59,14 +59,14 @@ def softmax_value_complex(x, y):
     return 2 * w
 
 
-@rule
+@inlined
 def softmax_jvp(x, X_dot, y, Y_dot):
     """Y_dot[:, l] = y * (X_dot[:, l] - y·X_dot[:, l]). Returns (value, tangent) multiply-adds."""
     value = softmax_value(x, y)
     return value, softmax_tangent(y, X_dot, Y_dot)
 
 
-@rule
+@inlined
 def softmax_tangent(y, X_dot, Y_dot):
     """Y_dot[:, l] = y * (X_dot[:, l] - y·X_dot[:, l]), y from the tape. Returns multiply-adds."""
     w, c = X_dot.shape
@@ -79,7 +79,7 @@ def softmax_tangent(y, X_dot, Y_dot):
     return 2 * w * c
 
 
-@rule
+@inlined
 def softmax_record(x, y, saved):
     """Value; the tape keeps y."""
     value = softmax_value(x, y)
@@ -87,7 +87,7 @@ def softmax_record(x, y, saved):
     return value
 
 
-@rule
+@inlined
 def softmax_vjp(saved, Y_bar, X_bar):
     """X_bar[r] = y * (Y_bar[r] - Y_bar[r]·y). Returns multiply-adds."""
     rows, w = Y_bar.shape
@@ -100,7 +100,7 @@ def softmax_vjp(saved, Y_bar, X_bar):
     return 2 * w * rows
 
 
-@rule
+@inlined
 def softmax_explicit(y, i0, j0, J):
     """J = (diag(y) - y yᵀ)[i0:i0+R, j0:j0+C] for J of shape (R, C). Returns entries written."""
     R, C = J.shape
