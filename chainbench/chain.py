@@ -193,15 +193,21 @@ class Chain:
 
     @cached_property
     def bound_calls(self) -> dict:
-        """(mode, chunk) -> the engine call ``jacobian`` resolved for this chain
-        (see ``modes._bind``); filled on first use."""
+        """(mode, chunk, type of chunk) -> the engine call ``jacobian`` resolved for this
+        chain (see ``modes._bind``); filled on first use."""
         return {}
+
+    @cached_property
+    def bound_evaluate(self):
+        """The value sweep bound to this chain (x -> f(x)), resolved once: at small n a call
+        takes a few µs, and F is the denominator of every J/F."""
+        from .forward import bind_evaluate  # engines import chain, not the reverse, at load
+
+        return bind_evaluate(self.program)
 
     def __call__(self, x) -> np.ndarray:
         """Evaluate f(x) for x of shape (n,)."""
-        from .forward import evaluate  # engines import chain, not the reverse, at load time
-
-        return evaluate(self.program, check_input(x, self.n, "x"))
+        return self.bound_evaluate(check_input(x, self.widths[0], "x"))
 
 
 _F64 = np.dtype(np.float64)

@@ -54,7 +54,12 @@ def _evaluate(table, params, max_width, x):
 
 
 def evaluate(program, x: np.ndarray) -> np.ndarray:
-    return _evaluate(program.table, program.params, program.max_width, x)
+    return bind_evaluate(program)(x)
+
+
+def bind_evaluate(program):
+    """``evaluate`` with the chain bound: a callable x -> f(x)."""
+    return partial(_evaluate, program.table, program.params, program.max_width)
 
 
 @kernel

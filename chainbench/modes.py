@@ -64,7 +64,7 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
         raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
     x = check_input(x, chain.widths[0])
     try:  # the engine call for this mode and chunk, resolved on first use (see _bind)
-        name, chunk, run, shape = chain.bound_calls[mode, chunk]
+        name, chunk, run, shape = chain.bound_calls[mode, chunk, type(chunk)]
     except (KeyError, TypeError):  # first use, or an unhashable argument _bind refuses
         name, chunk, run, shape = _bind(chain, mode, chunk)
     J = np.empty(shape)
@@ -106,7 +106,8 @@ def _bind(chain: Chain, mode, chunk) -> tuple:
     else:
         def run(x, J, counts, engine=engine, program=chain.program, lanes=lanes):
             engine.jacobian(program, x, lanes, J, counts)
-    bound = chain.bound_calls[mode, chunk] = (name, lanes, run, (chain.m, chain.n))
+    # keyed by chunk's type too: 3.0 == 3 and True == 1 hash alike, and must stay refused
+    bound = chain.bound_calls[mode, chunk, type(chunk)] = (name, lanes, run, (chain.m, chain.n))
     return bound
 
 

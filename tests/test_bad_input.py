@@ -169,6 +169,20 @@ def test_chunk_not_an_integer(chain, chunk):
         cb.jacobian(chain, np.zeros(3), mode="forward", chunk=chunk)
 
 
+def test_refusals_do_not_depend_on_earlier_calls(chain):
+    # jacobian caches what it resolved per chain; a chunk equal to a cached one (1.0 == 1,
+    # True == 1) or an unhashable argument must still get its own error
+    x = np.zeros(3)
+    cb.jacobian(chain, x, mode="forward", chunk=1)
+    for chunk in (1.0, True, [1]):
+        with pytest.raises(TypeError, match="chunk must be an integer or None"):
+            cb.jacobian(chain, x, mode="forward", chunk=chunk)
+    with pytest.raises(ValueError, match=r"unknown mode \['forward'\]"):
+        cb.jacobian(chain, x, mode=["forward"])
+    with pytest.raises(ValueError, match="between 1 and the number of inputs n = 3, got 4"):
+        cb.jacobian(chain, x, mode="forward", chunk=4)
+
+
 def test_not_a_chain():
     for call in (cb.jacobian, cb.record_tape):
         with pytest.raises(TypeError, match="chain must be a chainbench.Chain, got list"):
