@@ -89,10 +89,14 @@ def predict_reverse(chain: Chain | ChainShape, chunk: int | None = None) -> Pred
 
 
 def predict_optimal(chain: Chain | ChainShape, chunk: int | None = None) -> Prediction:
-    """Mixed mode: one recording sweep, then the optimal plan's steps (``plan.plan``)."""
-    from .plan import plan
+    """Mixed mode: one recording sweep, then the optimal plan's steps (``plan.plan``); or,
+    where a pure engine's sweeps already cost the optimum, that engine's prediction."""
+    from .plan import plan, pure_engine
 
     shape = _shape(chain)
+    engine = pure_engine(shape)
+    if engine is not None:
+        return replace(PREDICTORS[engine](shape), mode="optimal", chunk=0)
     costs, w, maxw = _costs(shape), shape.widths, max(shape.widths)
     madds = {"tangents": 0, "adjoints": 0, "explicit": 0, "product": 0}
     sweeps = {"tangents": 0, "adjoints": 0}

@@ -8,7 +8,8 @@ import numpy as np
 
 from ._jit import kernel
 from .layers.dispatch import S_OFF, W_IN, W_OUT, layer_explicit, layer_tangent
-from .plan import Step, plan
+from . import forward, reverse
+from .plan import Step, plan, pure_engine
 from .reverse import _pull_range, _record
 from .stats import BYTES_WORK, MADDS_ACCUMULATE, MADDS_TANGENT, SWEEPS_BACKWARD, SWEEPS_FORWARD
 
@@ -95,7 +96,17 @@ def run_step(step: Step, program, tape: np.ndarray, counts: np.ndarray) -> np.nd
 
 
 def jacobian(program, x: np.ndarray, chunk: int, J: np.ndarray, counts: np.ndarray) -> None:
-    """Fill J (m, n) by the optimal plan for the chain's shape (``chunk`` is unused)."""
+    """Fill J (m, n) by the optimal plan for the chain's shape (``chunk`` is unused), or by
+    the pure engine whose sweeps already cost the optimum (``plan.pure_engine``)."""
+    engine = pure_engine(program.shape)
+    if engine == "forward":
+        forward.jacobian(program, x, forward.default_chunk(program.max_width, program.shape.n),
+                         J, counts)
+        return
+    if engine == "reverse":
+        reverse.jacobian(program, x, reverse.default_chunk(program.max_width, program.shape.m),
+                         J, counts)
+        return
     tape = np.empty(program.tape_size)
     _record(program.table, program.params, program.max_width, x, tape, counts)
     J[:, :] = run_step(plan(program.shape), program, tape, counts)

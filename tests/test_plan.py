@@ -8,7 +8,7 @@ import pytest
 from chain_helpers import random_chain
 
 import chainbench as cb
-from chainbench.plan import KINDS, plan, pure_costs
+from chainbench.plan import KINDS, engine_costs, plan, pure_costs, pure_engine
 
 
 def _all_totals(shape, lo, hi, allow):
@@ -46,6 +46,17 @@ def test_planner_finds_the_brute_force_optimum(seed):
     assert best.total == min(_all_totals(chain.shape, 0, chain.depth, KINDS))
     assert _tree_total(best) == best.total
     assert best.total <= min(pure_costs(chain))
+    assert best.total <= min(engine_costs(chain))  # the engines' seeded sweeps are plans too
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_engine_costs_are_the_engines_counted_derivative_work(seed):
+    rng = np.random.default_rng(200 + seed)
+    chain = random_chain(rng)
+    x = rng.standard_normal(chain.n)
+    for mode, cost in zip(("forward", "reverse"), engine_costs(chain)):
+        stats = cb.jacobian(chain, x, mode, return_stats=True)[1]
+        assert stats.madds - stats.madds_value == cost, mode
 
 
 def test_dense_chains_reduce_to_matrix_chain_order():
@@ -105,6 +116,26 @@ def test_optimal_mode_matches_reverse_and_its_prediction(seed):
     assert stats.madds - stats.madds_value == plan(chain).total
 
 
+@pytest.mark.parametrize("spec, n, engine", [
+    ("dense:300 tanh dense:300 tanh dense:300", 300, "forward"),  # square: tie, forward first
+    ("dense:64 tanh dense:64 dense:1", 64, "reverse"),  # a gradient
+    ("dense:10 tanh dense:200 dense:200", 10, "forward"),  # widening
+    ("dense:1000 dense:10 dense:1000 dense:1000", 1000, None),  # the hourglass: the plan wins
+])
+def test_optimal_mode_runs_a_pure_engine_where_it_costs_the_optimum(spec, n, engine):
+    chain = cb.Chain.from_spec(spec, n, seed=0)
+    assert pure_engine(chain) == engine
+    if engine is None:
+        assert plan(chain).total < min(engine_costs(chain))
+        return
+    x = np.random.default_rng(0).standard_normal(n)
+    J, stats = cb.jacobian(chain, x, "optimal", return_stats=True)
+    J_pure, pure = cb.jacobian(chain, x, engine, return_stats=True)
+    np.testing.assert_array_equal(J, J_pure)
+    assert stats.as_dict() | {"mode": engine, "chunk": 0} == pure.as_dict() | {"chunk": 0}
+    assert stats.madds - stats.madds_value == plan(chain).total
+
+
 def test_optimal_mode_takes_no_chunk():
     chain = cb.Chain.from_spec("dense:4 tanh dense:2", 3)
     with pytest.raises(ValueError, match="takes no chunk"):
@@ -117,4 +148,7 @@ def test_plan_command(capsys):
     assert main(["plan", "dense:1000 dense:10 dense:1000 dense:1000", "--n", "1000"]) == 0
     out = capsys.readouterr().out
     assert "(fwd[4..4](J3) × rev[1..1](J2))" in out and "67.3× the optimum" in out
+    assert "mode=forward 1.021e+09 (34×)" in out and "runs mode=" not in out
+    assert main(["plan", "dense:400 dense:400 dense:400", "--n", "400"]) == 0
+    assert "mode=optimal runs mode=forward here" in capsys.readouterr().out
     assert main(["plan", "dense:4 tanhh", "--n", "4"]) == 2
