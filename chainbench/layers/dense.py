@@ -47,13 +47,16 @@ class Dense(Layer):
 
     @property
     def params(self) -> np.ndarray:
-        """W row-major, then b; for a small W (≤ SMALL entries) then Wᵀ row-major too, so
-        that u W, like W x, runs as dot products over contiguous rows (1.7× faster at
-        32×32 than axpys over the rows of W)."""
-        parts = [self.W.ravel(), self.b]
-        if self.W.size <= SMALL:
-            parts.append(self.W.T.ravel())
-        return np.concatenate(parts)
+        """W row-major, then b; for a small W (≤ SMALL entries) then Wᵀ row-major too, from
+        ``transpose_offset`` (64-byte aligned), so that u W, like W x, runs as dot products
+        over contiguous rows (1.7× faster at 32×32 than axpys over the rows of W)."""
+        out_, in_ = self.W.shape
+        if self.W.size > SMALL:
+            return np.concatenate([self.W.ravel(), self.b])
+        p = np.zeros(transpose_offset(in_, out_) + self.W.size)
+        p[: self.W.size], p[self.W.size : self.W.size + out_] = self.W.ravel(), self.b
+        p[transpose_offset(in_, out_) :] = self.W.T.ravel()
+        return p
 
     @classmethod
     def cost(cls, in_width: int, out_width: int) -> LayerCost:
@@ -97,6 +100,13 @@ def _unpack(p, w_in, w_out):
     W = p[: w_out * w_in].reshape((w_out, w_in))
     b = p[w_out * w_in : w_out * w_in + w_out]
     return W, b
+
+
+@kernel
+def transpose_offset(w_in, w_out):
+    """Where a small layer's Wᵀ starts in its parameters: after W and b, rounded up to
+    8 floats so that it starts 64-byte aligned when the layer's block does."""
+    return (w_out * w_in + w_out + 7) // 8 * 8
 
 
 @kernel_reassoc
@@ -151,7 +161,7 @@ def dense_record(p, w_in, w_out, x, y, saved):
 def dense_vjp(p, w_in, w_out, saved, Y_bar, X_bar):
     """X_bar = Y_bar W for r cotangent rows (Y_bar is (r, out)). Returns multiply-adds."""
     if Y_bar.shape[0] == 1 and w_out * w_in <= SMALL:  # x = Wᵀ u, with Wᵀ after b
-        _small_matvec(p, w_out * w_in + w_out, w_in, w_out, Y_bar[0], X_bar[0])
+        _small_matvec(p, transpose_offset(w_in, w_out), w_in, w_out, Y_bar[0], X_bar[0])
     else:
         W, b = _unpack(p, w_in, w_out)
         np.dot(Y_bar, W, X_bar)
