@@ -187,11 +187,22 @@ class Chain:
             table[k, P_OFF], table[k, S_OFF] = p_off, s_off
             chunks.append((p_off, p))
             p_off += -(-p.size // ALIGN_FLOATS) * ALIGN_FLOATS  # next layer starts aligned
-            s_off += layer.cost(w_in, w_out).saved
+            saved = layer.cost(w_in, w_out).saved
+            # engines size per-layer scratch by the output width (forward mode parks layer
+            # 0's saved values in a value buffer): a layer saving more would overrun it
+            assert saved <= w_out, f"{layer!r} saves {saved} floats, more than its {w_out} outputs"
+            s_off += saved
         params = aligned_zeros(max(p_off, 1))
         for off, p in chunks:
             params[off : off + p.size] = p
         return Program(table, params, s_off, max(self.widths), self.shape)
+
+    def __getstate__(self) -> dict:
+        # the resolved engine calls hold closures and kernels: rebuilt on use, not pickled
+        state = self.__dict__.copy()
+        state.pop("bound_calls", None)
+        state.pop("bound_evaluate", None)
+        return state
 
     @cached_property
     def bound_calls(self) -> dict:

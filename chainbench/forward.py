@@ -108,7 +108,8 @@ def _jacobian(table, params, max_width, chunk, x, J, counts):
         y = vals[0][:w]
         Y = lanes[0][: w * c].reshape((w, c))
         # What layer 0's Jacobian needs (g'(x) for an activation) parks in vals[1], which
-        # layer 1 overwrites only after the block is written.
+        # layer 1 overwrites only after the block is written; it fits, since no layer saves
+        # more floats than it outputs (checked when the program is built).
         counts[MADDS_VALUE] += layer_record(table[0], params, x, y, vals[1])
         counts[MADDS_ACCUMULATE] += layer_explicit(table[0], params, vals[1], 0, j0, Y)
         counts[LAYER_STEPS] += 1

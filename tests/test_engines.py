@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import chainbench as cb
 from chainbench import LAYERS
+from chainbench.layers import Elementwise
 
 CHAINS = seeded_chains(60)
 
@@ -152,3 +153,37 @@ def test_nan_stays_where_it_depends_on_x(mode):
     J = cb.jacobian(cb.Chain([cb.Tanh()], n=3), x, mode=mode)
     assert np.isnan(J[1, 1])
     np.testing.assert_allclose(np.diag(J)[[0, 2]], 1.0 - np.tanh(x[[0, 2]]) ** 2, rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_nan_pattern_is_the_same_in_every_mode(name):
+    # each mode starts from the first or last layer's explicit Jacobian, not an identity
+    # product, so a NaN spreads to exactly the entries that depend on it, alike in all modes
+    token = f"{name}:4" if LAYERS[name].takes_width else name
+    chain = cb.Chain.from_spec(f"{token} dense:3", n=4, seed=4)
+    x = np.array([0.5, np.nan, -0.25, 1.0])
+    patterns = {mode: np.isnan(cb.jacobian(chain, x, mode=mode))
+                for mode in ("forward", "reverse", "optimal", "sqrt-checkpoint")}
+    for mode, nan in patterns.items():
+        np.testing.assert_array_equal(nan, patterns["reverse"], err_msg=mode)
+    if LAYERS[name].takes_width:  # affine ∘ affine: J does not depend on x at all
+        assert not patterns["reverse"].any()
+        return
+    assert patterns["reverse"][:, 1].all()  # column 1 hangs on x_1
+    if issubclass(LAYERS[name], Elementwise):  # and only column 1
+        assert not patterns["reverse"][:, [0, 2, 3]].any()
+
+
+def test_chain_pickles_after_jacobians_in_every_mode():
+    # resolved engine calls are cached on the chain; they must not stop it from pickling
+    import pickle
+
+    chain = cb.Chain.from_spec("dense:6 tanh dense:2", n=4, seed=1)
+    x = np.linspace(-1.0, 1.0, 4)
+    want = {mode: cb.jacobian(chain, x, mode=mode)
+            for mode in ("forward", "reverse", "optimal", "revolve", "fd-central")}
+    chain(x)
+    copy = pickle.loads(pickle.dumps(chain))
+    for mode, J in want.items():
+        np.testing.assert_array_equal(cb.jacobian(copy, x, mode=mode), J, err_msg=mode)
+    np.testing.assert_array_equal(copy(x), chain(x))

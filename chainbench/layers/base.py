@@ -14,7 +14,8 @@ class LayerCost:
     value    multiply-adds to evaluate the layer once
     tangent  multiply-adds to push one tangent lane through it (one JVP)
     adjoint  multiply-adds to pull one cotangent row back through it (one VJP)
-    saved    float64 entries its VJP needs recorded on the tape
+    saved    float64 entries its VJP needs recorded on the tape (at most out_width: engines
+             size per-layer scratch by it)
     explicit entries written to form its Jacobian as a dense (out, in) matrix
     """
 

@@ -131,29 +131,41 @@ def _log1p_complex(e):
 
 
 @kernel
-def activations(op, x, y, d):
-    """y_i, d_i = g(x_i), g'(x_i) over the vector x for activation ``op``: the op-code table
-    of the elementwise layers. One loop per activation, so the branch-free rules (tanh)
-    vectorise; a branch on op per entry keeps every loop scalar."""
+def activations(op, x, y, d, want_d):
+    """y_i = g(x_i) over the vector x for activation ``op``, and d_i = g'(x_i) if ``want_d``
+    (else d is not touched): the op-code table of the elementwise layers. One loop per
+    activation, so the branch-free rules (tanh) vectorise; a branch on op per entry keeps
+    every loop scalar. want_d is loop-invariant, so value-only loops skip g' entirely."""
     n = x.shape[0]
     if op == 2:
         for i in range(n):
-            y[i], d[i] = tanh(x[i])
+            y[i], g1 = tanh(x[i])
+            if want_d:
+                d[i] = g1
     elif op == 3:
         for i in range(n):
-            y[i], d[i] = sigmoid(x[i])
+            y[i], g1 = sigmoid(x[i])
+            if want_d:
+                d[i] = g1
     elif op == 4:
         for i in range(n):
-            y[i], d[i] = relu(x[i])
+            y[i], g1 = relu(x[i])
+            if want_d:
+                d[i] = g1
     elif op == 5:
         for i in range(n):
-            y[i], d[i] = sin(x[i])
+            y[i], g1 = sin(x[i])
+            if want_d:
+                d[i] = g1
     elif op == 6:
         for i in range(n):
-            y[i], d[i] = softplus(x[i])
+            y[i], g1 = softplus(x[i])
+            if want_d:
+                d[i] = g1
     else:
         y[:n] = math.nan
-        d[:n] = math.nan
+        if want_d:
+            d[:n] = math.nan
 
 
 @kernel
@@ -177,7 +189,7 @@ def activation_complex(op, z):
 @inlined
 def elementwise_value(op, x, y):
     """y_i = g(x_i). Returns multiply-adds."""
-    activations(op, x, y, np.empty(x.shape[0]))  # g' unused; one loop per op, as everywhere
+    activations(op, x, y, y, False)  # d unused: g' is not computed
     return x.shape[0]
 
 
@@ -194,7 +206,7 @@ def elementwise_jvp(op, x, X_dot, y, Y_dot):
     """y_i = g(x_i), Y_dot[i, :] = g'(x_i) X_dot[i, :]. Returns (value, tangent) multiply-adds."""
     c = X_dot.shape[1]
     d = np.empty(x.shape[0])
-    activations(op, x, y, d)
+    activations(op, x, y, d, True)
     for i in range(x.shape[0]):
         for l in range(c):
             Y_dot[i, l] = d[i] * X_dot[i, l]
@@ -204,7 +216,7 @@ def elementwise_jvp(op, x, X_dot, y, Y_dot):
 @inlined
 def elementwise_record(op, x, y, saved):
     """y_i = g(x_i); the tape keeps g'(x_i), all the VJP needs. Returns multiply-adds."""
-    activations(op, x, y, saved)
+    activations(op, x, y, saved, True)
     return x.shape[0]
 
 
