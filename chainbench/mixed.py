@@ -4,11 +4,13 @@ cotangent rows, writes a layer's Jacobian, or multiplies two accumulated blocks.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
+from . import forward, reverse
 from ._jit import kernel
 from .layers.dispatch import S_OFF, W_IN, W_OUT, layer_explicit, layer_tangent
-from . import forward, reverse
 from .plan import Step, plan, pure_engine
 from .reverse import _pull_range, _record
 from .stats import BYTES_WORK, MADDS_ACCUMULATE, MADDS_TANGENT, SWEEPS_BACKWARD, SWEEPS_FORWARD
@@ -98,15 +100,21 @@ def run_step(step: Step, program, tape: np.ndarray, counts: np.ndarray) -> np.nd
 def jacobian(program, x: np.ndarray, chunk: int, J: np.ndarray, counts: np.ndarray) -> None:
     """Fill J (m, n) by the optimal plan for the chain's shape (``chunk`` is unused), or by
     the pure engine whose sweeps already cost the optimum (``plan.pure_engine``)."""
+    bind(program, chunk)(x, J, counts)
+
+
+def bind(program, chunk: int):
+    """``jacobian`` with the chain bound: a callable (x, J, counts); where a pure engine's
+    sweeps cost the optimum, that engine's own bound kernel."""
     engine = pure_engine(program.shape)
     if engine == "forward":
-        forward.jacobian(program, x, forward.default_chunk(program.max_width, program.shape.n),
-                         J, counts)
-        return
+        return forward.bind(program, forward.default_chunk(program.max_width, program.shape.n))
     if engine == "reverse":
-        reverse.jacobian(program, x, reverse.default_chunk(program.max_width, program.shape.m),
-                         J, counts)
-        return
+        return reverse.bind(program, reverse.default_chunk(program.max_width, program.shape.m))
+    return partial(_run_plan, program)
+
+
+def _run_plan(program, x: np.ndarray, J: np.ndarray, counts: np.ndarray) -> None:
     tape = np.empty(program.tape_size)
     _record(program.table, program.params, program.max_width, x, tape, counts)
     J[:, :] = run_step(plan(program.shape), program, tape, counts)
