@@ -58,16 +58,11 @@ def predict_forward(chain: Chain | ChainShape, chunk: int | None = None) -> Pred
         madds_value=sweeps * sum(k.value for k in costs),
         madds_tangent=n * sum(k.tangent for k in costs[1:]),
         madds_adjoint=0,
-        madds_accumulate=n * costs[0].explicit // shape.widths[0],  # n columns of J_1
+        madds_accumulate=costs[0].explicit,  # J_1 written out, its n columns over the sweeps
         bytes_tape=0,
         bytes_work=F64 * (2 * w + 2 * w * c),  # values, ping-pong lanes
         layer_steps=sweeps * shape.depth,
     )
-
-
-def _seed_rows(shape: ChainShape, costs) -> int:
-    """Entries of the m rows of J_K that seed the backward sweeps."""
-    return shape.m * costs[-1].explicit // shape.widths[-1]
 
 
 def predict_reverse(chain: Chain | ChainShape, chunk: int | None = None) -> Prediction:
@@ -81,7 +76,7 @@ def predict_reverse(chain: Chain | ChainShape, chunk: int | None = None) -> Pred
         madds_value=sum(k.value for k in costs),
         madds_tangent=0,
         madds_adjoint=m * sum(k.adjoint for k in costs[:-1]),
-        madds_accumulate=_seed_rows(shape, costs),
+        madds_accumulate=costs[-1].explicit,  # J_K written out, its m rows over the sweeps
         bytes_tape=F64 * sum(k.saved for k in costs),
         bytes_work=F64 * (2 * w + 2 * w * r),  # values, ping-pong rows
         layer_steps=shape.depth,
@@ -149,7 +144,7 @@ def predict_checkpointed(chain: Chain | ChainShape, chunk: int | None = None,
         madds_value=sweeps * value,
         madds_tangent=0,
         madds_adjoint=m * sum(k.adjoint for k in costs[:-1]),
-        madds_accumulate=_seed_rows(shape, costs),
+        madds_accumulate=costs[-1].explicit,  # J_K's rows seed the backward sweeps
         bytes_tape=F64 * tape,
         bytes_work=F64 * (2 * w + 2 * w * r),
         bytes_snapshots=F64 * (sched.slots + 1) * w,

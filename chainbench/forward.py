@@ -3,7 +3,7 @@ through the chain together; the Jacobian takes ⌈n/c⌉ sweeps, one per chunk o
 
 from __future__ import annotations
 
-from functools import lru_cache, partial
+from functools import partial
 
 import numpy as np
 
@@ -25,7 +25,6 @@ LANES = "n"  # chunk counts input directions
 LANE_BYTES_CAP = 16 * 2**20
 
 
-@lru_cache(maxsize=1024)  # on the per-call path of jacobian()
 def default_chunk(max_width: int, n: int) -> int:
     """All n inputs in one sweep while the lane block fits in LANE_BYTES_CAP, else the
     largest chunk that does (matrix-matrix products beat n matrix-vector ones)."""
@@ -51,10 +50,6 @@ def _evaluate(table, params, max_width, x):
     vals = np.empty((2, max_width))
     counts = np.zeros(N_COUNTERS, dtype=np.int64)
     return _advance(table, params, 0, table.shape[0], x, vals, counts).copy()
-
-
-def evaluate(program, x: np.ndarray) -> np.ndarray:
-    return bind_evaluate(program)(x)
 
 
 def bind_evaluate(program):

@@ -123,12 +123,13 @@ def _plan(shape: ChainShape, allow: tuple[str, ...]) -> Step:
 
 def engine_costs(chain: Chain | ChainShape) -> tuple[int, int]:
     """Derivative multiply-adds of chainbench's own pure modes, which start from J_1's
-    columns (forward) or J_K's rows (reverse): the plans fwd[2..K](J1) and rev[1..K-1](JK)."""
+    columns (forward) or J_K's rows (reverse): the plans fwd[2..K](J1) and rev[1..K-1](JK),
+    as the cost model predicts them."""
+    from .cost import predict_forward, predict_reverse  # cost imports the engines, they plan
+
     shape = _shape(chain)
-    w = shape.widths
-    costs = [cls.cost(w[k], w[k + 1]) for k, cls in enumerate(shape.layers)]
-    return (costs[0].explicit + shape.n * sum(c.tangent for c in costs[1:]),
-            costs[-1].explicit + shape.m * sum(c.adjoint for c in costs[:-1]))
+    fwd, rev = predict_forward(shape), predict_reverse(shape)
+    return fwd.madds - fwd.madds_value, rev.madds - rev.madds_value
 
 
 @lru_cache(maxsize=256)

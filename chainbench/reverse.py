@@ -4,7 +4,7 @@ backward sweeps replay it, each pulling a chunk of r cotangent rows from output 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 
 import numpy as np
 
@@ -28,7 +28,6 @@ LANES = "m"  # chunk counts output rows
 ROW_BYTES_CAP = 16 * 2**20
 
 
-@lru_cache(maxsize=1024)  # on the per-call path of jacobian()
 def default_chunk(max_width: int, m: int) -> int:
     """All m output rows in one backward sweep while the block fits in ROW_BYTES_CAP."""
     return max(1, min(m, ROW_BYTES_CAP // (8 * max_width)))
