@@ -1,0 +1,25 @@
+"""Formatting shared by the subcommands' terminal output."""
+
+from __future__ import annotations
+
+import math
+
+
+def seconds(s: float) -> str:
+    """'3.4 µs', '12.1 ms', '2.05 s'; '-' for a missing figure."""
+    if not isinstance(s, float) or math.isnan(s):
+        return "-"
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+def nbytes(b: float) -> str:
+    """'512 B', '1.5 KiB', '32 MiB', '1.2 GiB'."""
+    if not isinstance(b, (int, float)) or math.isnan(b):
+        return "-"
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if b >= scale:
+            return f"{b / scale:.3g} {unit}"
+    return f"{b:.0f} B"

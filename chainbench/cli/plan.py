@@ -1,0 +1,46 @@
+"""``chainbench plan SPEC --n N``: the optimal bracketing of a chain's Jacobian."""
+
+from __future__ import annotations
+
+from ..harness.config import ConfigError
+
+
+def register(sub):
+    p = sub.add_parser("plan", help="the optimal bracketing of a chain's Jacobian",
+                       description="Print the cheapest way to accumulate the Jacobian "
+                       "(tangents, adjoints, explicit Jacobians, block products) with its "
+                       "multiply-adds beside pure forward and pure reverse mode.")
+    p.add_argument("spec", help='chain spec, e.g. "dense:1000 dense:10 dense:1000 dense:1000"')
+    p.add_argument("--n", type=int, required=True, help="input width")
+    return p
+
+
+def run(args) -> int:
+    from ..chain import ChainShape
+    from ..plan import engine_costs, plan, pure_costs, pure_engine
+
+    try:
+        shape = ChainShape.from_spec(args.spec, args.n)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(str(err)) from None
+    best = plan(shape)
+    forward, reverse = pure_costs(shape)
+    engine_fwd, engine_rev = engine_costs(shape)
+    K = shape.depth
+    print(f"widths   {'→'.join(map(str, shape.widths))}")
+    print(f"optimal  {best.total:12.4g} multiply-adds  {best.expression()}")
+    print(f"forward  {forward:12.4g} multiply-adds  ({forward / best.total:.3g}× the optimum; "
+          "textbook, from the identity)")
+    print(f"reverse  {reverse:12.4g} multiply-adds  ({reverse / best.total:.3g}× the optimum; "
+          "textbook, from the identity)")
+    how = (f"fwd[2..{K}](J1) and rev[1..{K - 1}](J{K})" if K > 1 else "J1 written out")
+    print(f"mode=forward {engine_fwd:.4g} ({engine_fwd / best.total:.3g}×), mode=reverse "
+          f"{engine_rev:.4g} ({engine_rev / best.total:.3g}×): chainbench's pure modes start "
+          f"from J1's columns or J{K}'s rows, {how}")
+    engine = pure_engine(shape)
+    if engine is not None:
+        print(f"mode=optimal runs mode={engine} here: its sweeps already cost the optimum")
+    print("layers are numbered 1..K from the input; fwd[i..j](X) pushes X's columns through "
+          "layers i..j, rev[i..j](X) pulls X's rows back through them, Jk is layer k's "
+          "Jacobian written out, (A × B) a block product")
+    return 0

@@ -1,0 +1,108 @@
+"""``chainbench run [EXPERIMENT]``: run an experiment sweep, rows written as points finish."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..harness.config import ConfigError
+from . import fit, plot
+from ._format import seconds
+
+
+def register(sub):
+    p = sub.add_parser("run", help="run an experiment sweep",
+                       description="Run an experiment sweep and append results to "
+                       "results/<experiment>/points.csv as each point finishes.")
+    p.add_argument("experiment", nargs="?", metavar="EXPERIMENT.toml",
+                   help="experiment file, or the name of a shipped one (default: quick)")
+    p.add_argument("--out", type=Path, help="results directory (default: results/<name>)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run in --out, skipping finished points")
+    p.add_argument("--threads", type=int, default=1,
+                   help="Numba and BLAS threads, recorded in meta.json (default 1)")
+    p.add_argument("--quiet", action="store_true", help="plain lines instead of a progress bar")
+    p.add_argument("--plot", action="store_true",
+                   help="draw the figures into the results directory's figures/ afterwards")
+    p.add_argument("--fit", action="store_true",
+                   help="print and save the fitted figures (fits.json) afterwards")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="send the points to the Dask cluster at ADDRESS, e.g. "
+                       "tcp://host:8786 (needs the cluster extra)")
+    where.add_argument("--local-cluster", type=int, metavar="N",
+                       help="start a local Dask cluster of N single-threaded workers "
+                       "(needs the cluster extra)")
+    return p
+
+
+def run(args) -> int:
+    from ..harness import config, sweep
+
+    if args.threads < 1:
+        raise ConfigError(f"--threads must be ≥ 1, got {args.threads}")
+    exp = config.resolve(args.experiment)
+    out = args.out or Path("results") / exp.name
+    progress = Progress(quiet=args.quiet or not sys.stderr.isatty())
+    runner = sweep.run
+    if args.scheduler is not None or args.local_cluster is not None:
+        from functools import partial
+
+        from ..harness import distributed
+
+        distributed.require()
+        runner = partial(distributed.run, scheduler=args.scheduler,
+                         local_workers=args.local_cluster)
+    try:
+        results = runner(exp, out, resume=args.resume, threads=args.threads,
+                         progress=progress, argv=sys.argv if argv_is_cli() else None)
+    except KeyboardInterrupt:
+        progress.close()
+        print(f"chainbench: interrupted; finished points are kept in {out}; "
+              f"continue with `chainbench run {args.experiment or ''} --out {out} --resume`",
+              file=sys.stderr)
+        return 130
+    progress.close()
+    print(f"results: {results.points_file}")
+    if args.fit:
+        fit.fit_and_print(results.path)
+    if args.plot:
+        plot.draw(results.path, results.path / "figures", "png")
+    return 0
+
+
+def argv_is_cli() -> bool:
+    return Path(sys.argv[0]).name in ("chainbench", "__main__.py")
+
+
+class Progress:
+    """A tqdm bar with ETA on a terminal; one plain line per point otherwise."""
+
+    def __init__(self, quiet: bool):
+        self.quiet, self.bar = quiet, None
+
+    def __call__(self, done, total, point, row):
+        from ..harness.sweep import describe
+
+        line = describe(point) + ": " + row_summary(row)
+        if self.quiet:
+            print(f"[{done}/{total}] {line}", flush=True)
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="point", dynamic_ncols=True)
+        self.bar.set_postfix_str(line[:60])
+        self.bar.update(1)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def row_summary(row) -> str:
+    if row is None:
+        return "done in an earlier run"
+    if row["status"] != "ok":
+        return f"{row['status']}: {row['reason']}"
+    return f"{seconds(row['time_median_s'])} (J/F {row['j_over_f']:.3g})"
