@@ -2,7 +2,7 @@
 parser (``register``) and runs it (``run(args) -> int``); bad input prints one line and exits
 with code 2.
 
-    chainbench run | list | fit | plot | compare | plan | accuracy
+    chainbench run | list | fit | plot | compare | plan | accuracy | speed | calibrate | gate
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import os
 import sys
 
 from ..harness.config import ConfigError
-from . import accuracy, compare, fit, listing, plan, plot, run
+from . import accuracy, compare, fit, listing, plan, plot, run, speed
 
 #: Subcommand modules in the order ``--help`` lists them.
-SUBCOMMANDS = [run, listing, fit, plot, compare, plan, accuracy]
+SUBCOMMANDS = [run, listing, fit, plot, compare, plan, accuracy, speed]
 
 
 def register(module) -> None:

@@ -73,8 +73,8 @@ def startup() -> dict:
             "warm_first_calls_s": warm_first}
 
 
-def main() -> int:
-    """`python -m chainbench.harness.speed`: print the core speed figures (one thread)."""
+def report(startup_too: bool = True) -> None:
+    """Print the core speed figures (one thread): `chainbench speed`."""
     from .threads import set_threads
 
     set_threads(1)
@@ -82,10 +82,7 @@ def main() -> int:
     for r in engine_vs_numpy():
         print(f"{r['n']:5d} {r['m']:5d} {r['mode']:8s} {r['chainbench_s'] * 1e6:10.1f}µs "
               f"{r['numpy_s'] * 1e6:10.1f}µs {r['ratio']:7.2f}")
+    if not startup_too:
+        return
     for key, value in startup().items():
         print(f"{key:20s} {value:8.3f} s")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

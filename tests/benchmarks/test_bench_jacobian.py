@@ -31,7 +31,7 @@ def _cases():
     add("forward", 128, chunk=16)
     add("reverse", 128, m=16, chunk=1, quick=True)
     add("reverse", 128, m=16, chunk=4)
-    # the core speed targets (python -m chainbench.harness.speed compares them with numpy):
+    # the core speed targets (chainbench speed compares them with numpy):
     # a small gradient end to end, where per-call overheads dominate, and square Jacobians
     add("reverse", 32, quick=True)
     for mode in ("forward", "reverse"):
