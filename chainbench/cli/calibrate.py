@@ -1,0 +1,63 @@
+"""``chainbench calibrate [--force] [--json]``: this machine's measured profile (call
+overhead, GEMM rate by size, memory levels from the streaming rate), from the cache or
+measured now; see docs/machine-profile.md."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def register(sub):
+    p = sub.add_parser("calibrate", help="measure (or show the cached) machine profile",
+                       description="Show this machine's profile: per-call overhead of a "
+                       "jitted kernel, GEMM rate by size and the memory levels found in the "
+                       "streaming rate, all with one thread, beside the cache sizes the OS "
+                       "reports. Measured on first use (~5 s) and cached per machine.")
+    p.add_argument("--force", action="store_true", help="measure again, replacing the cache")
+    p.add_argument("--json", action="store_true", help="print the profile as JSON")
+    return p
+
+
+def run(args) -> int:
+    from ..machine import profile as machine
+
+    measured = args.force or machine.load_cached() is None
+    profile = machine.current_profile(
+        force=args.force, announce=lambda message: print(message, file=sys.stderr))
+    if args.json:
+        print(json.dumps(profile.to_dict(), indent=1))
+        return 0
+    for line in describe(profile, machine.cache_path(profile.key), measured):
+        print(line)
+    return 0
+
+
+def describe(profile, path, measured: bool) -> list[str]:
+    """The lines ``chainbench calibrate`` prints for ``profile`` cached at ``path``."""
+    from ._format import nbytes, seconds
+
+    key = profile.key
+    median = profile.extra.get("call_overhead_median_s", float("nan"))
+    lines = [f"machine        {key.get('cpu_model')}, {key.get('cores')} cores; "
+             f"{', '.join(key.get('blas', [])) or 'BLAS unknown'}",
+             f"call overhead  {seconds(profile.call_overhead_s)} per call of a jitted kernel "
+             f"from Python (median {seconds(median)})",
+             "GEMM k×k       " + "  ".join(f"k={k}: {rate / 1e9:.3g}" for k, rate in profile.gemm)
+             + " Gmadd/s (one thread)",
+             "memory levels  from the streaming rate of y = W x (one thread)"]
+    for level in profile.levels:
+        size = "beyond" if level.capacity_bytes is None else f"up to {nbytes(level.capacity_bytes)}"
+        lines.append(f"  {level.name:5s} {size:15s} {level.bandwidth_Bps / 1e9:6.3g} GB/s")
+    sysfs = "  ".join(f"{name} {nbytes(size)}" for name, size in profile.sysfs_caches.items())
+    lines.append(f"sysfs caches   {sysfs or 'not reported'} (what the OS says, for comparison)")
+    busy, load = profile.extra.get("preempted_fraction"), profile.extra.get("load_average")
+    if busy:
+        during = (f", load average {load[0]:.1f} → {load[-1]:.1f}"
+                  if load and None not in load else "")
+        lines.append(f"busy machine   other processes interrupted {busy:.0%} of the samples"
+                     f"{during}; those were left out")
+    how = "measured now" if measured else f"cached, measured {profile.created}"
+    lines.append(f"profile        {path} ({how} in {seconds(profile.calibration_s)}; "
+                 "--force measures again)")
+    return lines

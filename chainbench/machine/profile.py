@@ -1,0 +1,204 @@
+"""The machine profile: what ``chainbench calibrate`` measured on this machine, cached per
+machine and read by runs (recorded in meta.json), fits (memory regimes) and the CI gate.
+
+    from chainbench.machine.profile import current_profile
+    profile = current_profile()           # cached, or calibrated now (first use)
+    profile.regime(8 * 2**20)             # 'L3', or 'L2→L3' where a working set straddles two
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+#: A working set within this factor of a level's capacity is in a transition between two
+#: levels: bandwidth changes gradually there, so fits leave such points out.
+EDGE = 1.5
+#: Where profiles are cached unless CHAINBENCH_PROFILE_DIR says otherwise.
+PROFILE_DIR_ENV = "CHAINBENCH_PROFILE_DIR"
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class MemoryLevel:
+    """One level of the memory hierarchy as the streaming measurement sees it: ``name``
+    ('L1', 'L2', … in the order found, the last one 'DRAM'), the working set up to which its
+    bandwidth holds (``capacity_bytes``; None for the last, unbounded level) and that
+    bandwidth in bytes per second."""
+
+    name: str
+    capacity_bytes: float | None
+    bandwidth_Bps: float
+
+
+@dataclass(frozen=True)
+class MachineProfile:
+    """Measured properties of one machine (see ``chainbench.machine.calibrate``).
+
+    ``gemm`` holds (k, multiply-adds per second) of k×k matrix products, ``stream`` holds
+    (working-set bytes, bytes per second) of matrix-vector products, both with one thread.
+    """
+
+    key: dict
+    created: str
+    call_overhead_s: float
+    gemm: tuple[tuple[int, float], ...]
+    stream: tuple[tuple[float, float], ...]
+    levels: tuple[MemoryLevel, ...]
+    sysfs_caches: dict = field(default_factory=dict)
+    calibration_s: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    # --- reading ------------------------------------------------------------------------
+
+    @property
+    def peak_madds_per_s(self) -> float:
+        """The fastest GEMM rate measured (multiply-adds per second, one thread)."""
+        return max(rate for _, rate in self.gemm)
+
+    def level_of(self, nbytes: float) -> MemoryLevel:
+        """The smallest level whose capacity holds ``nbytes`` (the last level otherwise)."""
+        for level in self.levels:
+            if level.capacity_bytes is None or nbytes <= level.capacity_bytes:
+                return level
+        return self.levels[-1]
+
+    def bands(self, edge: float = EDGE) -> list[tuple[str, float, float]]:
+        """(level name, smallest, largest working set) safely inside each level: at least
+        ``edge`` × the capacity of the level below and at most the capacity / ``edge``."""
+        out, low = [], 0.0
+        for level in self.levels:
+            high = float("inf") if level.capacity_bytes is None else level.capacity_bytes / edge
+            if high > low:
+                out.append((level.name, low, high))
+            low = (level.capacity_bytes or float("inf")) * edge
+        return out
+
+    def regime(self, nbytes: float, edge: float = EDGE) -> str:
+        """The level a working set of ``nbytes`` lives in ('L3'), or 'L2→L3' when it lies
+        within ``edge`` of the boundary between two levels."""
+        for name, low, high in self.bands(edge):
+            if low <= nbytes <= high:
+                return name
+        for lower, upper in zip(self.levels, self.levels[1:]):
+            if nbytes <= (lower.capacity_bytes or float("inf")) * edge:
+                return f"{lower.name}→{upper.name}"
+        return self.levels[-1].name
+
+    def bandwidth_at(self, nbytes: float) -> float:
+        """Streaming rate (bytes per second) at ``nbytes``, interpolated log-log in the
+        measured curve and held constant beyond its ends."""
+        import numpy as np
+
+        sizes = np.log([s for s, _ in self.stream])
+        rates = np.log([r for _, r in self.stream])
+        return float(np.exp(np.interp(np.log(max(nbytes, 1.0)), sizes, rates)))
+
+    # --- storing ------------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["schema"] = SCHEMA
+        return out
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> MachineProfile:
+        if doc.get("schema") != SCHEMA:
+            raise ValueError(f"profile schema {doc.get('schema')!r}, expected {SCHEMA}")
+        return cls(
+            key=dict(doc["key"]), created=str(doc["created"]),
+            call_overhead_s=float(doc["call_overhead_s"]),
+            gemm=tuple((int(k), float(r)) for k, r in doc["gemm"]),
+            stream=tuple((float(s), float(r)) for s, r in doc["stream"]),
+            levels=tuple(MemoryLevel(str(lv["name"]), None if lv["capacity_bytes"] is None
+                                     else float(lv["capacity_bytes"]), float(lv["bandwidth_Bps"]))
+                         for lv in doc["levels"]),
+            sysfs_caches=dict(doc.get("sysfs_caches", {})),
+            calibration_s=float(doc.get("calibration_s", 0.0)), extra=dict(doc.get("extra", {})),
+        )
+
+
+# --- the cache ------------------------------------------------------------------------------
+
+
+def machine_key() -> dict:
+    """What a profile is valid for: CPU model, core count, and the versions of the libraries
+    whose kernels it timed (numpy, scipy, numba and the BLAS numpy calls)."""
+    import platform
+
+    import numba
+    import numpy
+    import scipy
+    # numba's np.dot calls scipy's BLAS, a library apart from numpy's; threadpool_info only
+    # lists libraries already loaded, so load it first or the key would depend on whether
+    # something in this process had touched scipy.linalg yet
+    import scipy.linalg.cython_blas  # noqa: F401
+    from threadpoolctl import threadpool_info
+
+    from ..harness.provenance import cpu_model
+
+    blas = sorted(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}"
+                  for i in threadpool_info() if i.get("user_api") == "blas")
+    return {"cpu_model": cpu_model(), "cores": os.cpu_count(), "machine": platform.machine(),
+            "numpy": numpy.__version__, "scipy": scipy.__version__, "numba": numba.__version__,
+            "blas": blas, "schema": SCHEMA}
+
+
+def profile_dir() -> Path:
+    env = os.environ.get(PROFILE_DIR_ENV)
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "chainbench"
+
+
+def cache_path(key: dict | None = None) -> Path:
+    """profile-<hash of the machine key>.json in ``profile_dir()``."""
+    key = machine_key() if key is None else key
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    return profile_dir() / f"profile-{digest}.json"
+
+
+def load_cached(key: dict | None = None) -> MachineProfile | None:
+    """The cached profile of this machine, or None when there is none (or it is unreadable,
+    or was measured for another key)."""
+    key = machine_key() if key is None else key
+    try:
+        profile = MachineProfile.from_dict(json.loads(cache_path(key).read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return profile if profile.key == key else None
+
+
+def save(profile: MachineProfile) -> Path:
+    path = cache_path(profile.key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(profile.to_dict(), indent=1) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+_CURRENT: MachineProfile | None = None
+
+
+def current_profile(*, force: bool = False, announce=None) -> MachineProfile:
+    """This machine's profile: cached in this process, else from the cache file, else
+    measured now (``announce(message)`` is told before a calibration starts) and cached."""
+    global _CURRENT
+    if _CURRENT is not None and not force:
+        return _CURRENT
+    key = machine_key()
+    profile = None if force else load_cached(key)
+    if profile is None:
+        from .calibrate import calibrate
+
+        if announce is not None:
+            announce("calibrating this machine (first use; cached afterwards) …")
+        profile = calibrate(key=key)
+        save(profile)
+    _CURRENT = profile
+    return profile
