@@ -92,13 +92,22 @@ class ChainShape:
         return cls(tuple(layers), tuple(widths))
 
 
+#: Op code -> the registered layer class the kernels run for it (see layers.dispatch).
+OP_CODES = {cls.op: cls for cls in LAYERS.values()}
+
+
 class Chain:
     """A composition f = f_K ∘ … ∘ f_1 of layers.
 
     Parameters
     ----------
     layers : sequence of Layer
-        Applied first to last.
+        Applied first to last. Their parameter arrays (``Dense.W``, ``Dense.b``) become
+        read-only: the chain compiles them once into its ``program``, so a change in place
+        would be silently ignored. To change parameters, build a new layer and chain
+        (``Chain([Dense(W2, b), ...])``); the arrays you passed in were copied and stay
+        yours. Every layer must be a registered one (``chainbench.LAYERS``): the kernels
+        dispatch on op codes.
     n : int, optional
         Input width; taken from the first layer when it has one (Dense), required otherwise.
     """
@@ -112,6 +121,16 @@ class Chain:
                 raise TypeError(
                     f"Chain: item {k} is {type(layer).__name__}, not a layer; "
                     f"use chainbench.Dense(W, b), chainbench.Tanh(), ..."
+                )
+        for k, layer in enumerate(layers):
+            registered = OP_CODES.get(layer.op)
+            if registered is None or not isinstance(layer, registered):
+                raise TypeError(
+                    f"Chain: layer {k} ({type(layer).__name__}) has op code {layer.op!r}, "
+                    f"which the kernels do not run"
+                    + (f" (it is {registered.__name__}'s)" if registered else "")
+                    + "; a new layer needs its rules and a line in chainbench.layers "
+                    "(LAYERS, and its branch in layers.dispatch)"
                 )
         first = layers[0].in_width()
         if n is None:
@@ -132,6 +151,7 @@ class Chain:
                 ) from None
         self.layers: tuple[Layer, ...] = tuple(layers)
         self.widths: tuple[int, ...] = tuple(widths)
+        _freeze(self.layers)
 
     @classmethod
     def from_spec(cls, spec: str, n: int, seed: int = 0) -> Chain:
@@ -204,6 +224,10 @@ class Chain:
         state.pop("bound_evaluate", None)
         return state
 
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        _freeze(self.layers)  # unpickled arrays come back writeable
+
     @cached_property
     def bound_calls(self) -> dict:
         """(mode, chunk, type of chunk) -> the engine call ``jacobian`` resolved for this
@@ -221,6 +245,14 @@ class Chain:
     def __call__(self, x) -> np.ndarray:
         """Evaluate f(x) for x of shape (n,)."""
         return self.bound_evaluate(check_input(x, self.widths[0], "x"))
+
+
+def _freeze(layers) -> None:
+    """Make every array a layer holds read-only (see ``Chain``)."""
+    for layer in layers:
+        for value in getattr(layer, "__dict__", {}).values():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
 
 
 _F64 = np.dtype(np.float64)
@@ -243,6 +275,7 @@ def check_input(x, n: int, what: str = "x") -> np.ndarray:
     # a read-only or non-contiguous array would make numba compile another specialisation;
     # flags.carray: C-contiguous, aligned and writeable, read in one attribute access
     if type(x) is not np.ndarray or x.dtype is not _F64 or not x.flags.carray:
+        check_not_masked(x, what)
         arr = np.asarray(x)
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"{what} must hold real numbers, got dtype {arr.dtype}")
@@ -250,6 +283,14 @@ def check_input(x, n: int, what: str = "x") -> np.ndarray:
     if x.ndim != 1 or x.shape[0] != n:
         raise ValueError(f"{what} must have shape ({n},) for this chain, got {x.shape}")
     return x
+
+
+def check_not_masked(a, what: str) -> None:
+    """TypeError for a masked array with masked entries: the kernels would read the values
+    under the mask as if they were data."""
+    if isinstance(a, np.ma.MaskedArray) and np.ma.is_masked(a):
+        raise TypeError(f"{what} is a masked array with masked entries; the mask would be "
+                        f"ignored: pass a plain array, e.g. {what}.filled(0.0)")
 
 
 def _positive_int(value, what: str) -> int:

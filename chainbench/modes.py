@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import cost, forward, reverse
-from .chain import Chain, check_input
+from .chain import Chain, check_input, check_not_masked
 from .engines import ENGINES
+from .numerical import check_step
 from .stats import EngineStats, new_counters
 
 MODES = (*ENGINES, "auto")
@@ -52,7 +53,8 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
     return_stats : bool
         Also return an ``EngineStats`` with the engine's counters.
     step : float, optional
-        Numerical modes only: the relative step, h_j = step·max(1, |x_j|). Default √ε
+        Numerical modes only: the relative step, h_j = step·max(1, |x_j|), with
+        0 < step ≤ 1 (``MAX_STEP``; a larger one is a secant, not a derivative). Default √ε
         ('fd-forward'), ε^(1/3) ('fd-central'), 1e-20 ('complex-step').
 
     Returns
@@ -79,10 +81,27 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
                 takers = [k for k, e in ENGINES.items() if key in getattr(e, "OPTIONS", ())]
                 raise ValueError(f"mode {name!r} takes no {key}; leave {key}=None ({key} is "
                                  f"for {', '.join(takers)})")
+        if isinstance(options.get("snapshots"), np.integer):  # as chunk takes np.int64(2)
+            options["snapshots"] = int(options["snapshots"])
+        if "step" in options:
+            options["step"] = _check_step(options["step"])
         engine.jacobian(chain.program, x, chunk, J, counts, **options)
     if return_stats:
         return J, EngineStats.from_counters(name, chunk, counts)
     return J
+
+
+#: The largest relative step the numerical modes take: beyond it the quotient is a secant
+#: across the function, not a derivative (and x + h may overflow).
+MAX_STEP = 1.0
+
+
+def _check_step(step) -> float:
+    step = check_step(step)  # a positive finite number, or the engines' own error
+    if step > MAX_STEP:
+        raise ValueError(f"step must be in (0, {MAX_STEP:g}] (relative: h_j = step·max(1, "
+                         f"|x_j|)), got {step!r}")
+    return step
 
 
 #: The counters of calls that do not ask for stats: kernels add to them and nobody reads
@@ -113,6 +132,7 @@ def _bind(chain: Chain, mode, chunk) -> tuple:
 
 def _lane_block(a, rows: int, what: str, lanes_first: bool) -> tuple[np.ndarray, bool]:
     """A direction vector or block as a contiguous float64 2-D block, and whether it was 1-D."""
+    check_not_masked(a, what)
     arr = np.asarray(a)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{what} must hold real numbers, got dtype {arr.dtype}")

@@ -189,3 +189,83 @@ def test_not_a_chain():
             call([cb.Tanh()], np.zeros(3))
     with pytest.raises(TypeError, match="spec must be a string, got list"):
         cb.Chain.from_spec(["dense:3"], n=2)
+
+
+# --- parameters are read-only; options of numpy types; masked arrays; steps; op codes -------
+
+
+def test_parameters_are_read_only_once_in_a_chain():
+    # the chain compiles its parameters once: a change in place would be silently ignored
+    W = np.ones((2, 3))
+    chain = cb.Chain([cb.Dense(W, np.zeros(2)), cb.Tanh()])
+    J = cb.jacobian(chain, np.zeros(3), mode="reverse")
+    for array in (chain.layers[0].W, chain.layers[0].b):
+        assert not array.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            array[:] = 0.0
+    W[:] = 5.0  # the caller's array was copied and stays theirs
+    np.testing.assert_array_equal(cb.jacobian(chain, np.zeros(3), mode="reverse"), J)
+    np.testing.assert_array_equal(cb.jacobian(chain, np.zeros(3), mode="forward"), J)
+
+
+def test_parameters_stay_read_only_through_pickle():
+    import pickle
+
+    chain = pickle.loads(pickle.dumps(cb.Chain.from_spec("dense:3 tanh dense:2", n=2)))
+    assert not chain.layers[0].W.flags.writeable and not chain.layers[2].b.flags.writeable
+    assert np.isfinite(cb.jacobian(chain, np.zeros(2))).all()
+
+
+@pytest.mark.parametrize("mode", ["revolve", "sqrt-checkpoint"])
+def test_snapshots_of_numpy_integer_type_like_chunk(mode):
+    chain = cb.Chain.from_spec("dense:3 tanh dense:3 tanh dense:3 tanh dense:2", n=3)
+    x = np.full(3, 0.3)
+    expected = cb.jacobian(chain, x, mode, snapshots=2)
+    np.testing.assert_array_equal(cb.jacobian(chain, x, mode, snapshots=np.int64(2)), expected)
+    np.testing.assert_array_equal(
+        cb.jacobian(chain, x, mode, chunk=np.int64(2), snapshots=np.int32(2)), expected)
+
+
+def test_masked_inputs_are_refused(chain):
+    x = np.ma.masked_array([0.1, 0.2, 0.3], mask=[False, True, False])
+    for call in (chain, lambda x: cb.jacobian(chain, x), lambda x: cb.record_tape(chain, x),
+                 lambda x: cb.jvp(chain, x, np.ones(3))):
+        with pytest.raises(TypeError, match=r"x is a masked array .* the mask would be ignored"):
+            call(x)
+    v = np.ma.masked_array(np.ones(3), mask=[True, False, False])
+    with pytest.raises(TypeError, match="v is a masked array"):
+        cb.jvp(chain, np.zeros(3), v)
+    with pytest.raises(TypeError, match="u is a masked array"):
+        cb.vjp(chain, np.zeros(3), np.ma.masked_array(np.ones(2), mask=[True, False]))
+    # nothing masked: nothing would be ignored
+    plain = np.ma.masked_array([0.1, 0.2, 0.3], mask=False)
+    np.testing.assert_array_equal(cb.jacobian(chain, plain), cb.jacobian(chain, plain.data))
+
+
+@pytest.mark.parametrize("step", [1e300, 1.5, np.float64(2.0)])
+def test_step_beyond_one_is_refused_with_the_range(step):
+    chain = cb.Chain.from_spec("dense:2 tanh", n=2)
+    for mode in ("fd-forward", "fd-central", "complex-step"):
+        with pytest.raises(ValueError, match=r"step must be in \(0, 1\] \(relative"):
+            cb.jacobian(chain, np.zeros(2), mode=mode, step=step)
+    assert np.isfinite(cb.jacobian(chain, np.zeros(2), mode="fd-central", step=1.0)).all()
+
+
+def test_a_layer_the_kernels_do_not_run_is_refused():
+    class Custom(cb.layers.Layer):  # op code -1: no kernel for it, once NaN at every entry
+        name = "custom"
+
+    class Impostor(cb.layers.Layer):  # tanh's op code on a class that is not Tanh
+        name, op = "impostor", cb.Tanh.op
+
+    with pytest.raises(TypeError, match=r"layer 1 \(Custom\) has op code -1, which the "
+                                        r"kernels do not run; a new layer needs its rules"):
+        cb.Chain([cb.Dense(np.ones((2, 2))), Custom()])
+    with pytest.raises(TypeError, match=r"op code 2, which the kernels do not run \(it is "
+                                        r"Tanh's\)"):
+        cb.Chain([Impostor()], n=2)
+
+    class MyTanh(cb.Tanh):  # a subclass of a registered layer runs its kernels: accepted
+        pass
+
+    assert cb.Chain([MyTanh()], n=2).depth == 1

@@ -1,5 +1,8 @@
 """Experiment files: parsing, grid expansion, width profiles, shipped experiments."""
 
+import json
+
+import numba
 import pytest
 
 from chainbench.harness import config
@@ -73,9 +76,63 @@ def test_resolve_by_name_and_errors(tmp_path):
     ("[grid]\nm = [1]\n", "[grid] needs n"),
     ("[grid]\nn = [4]\n[measure]\nmin_samples = 2.5\n", "measure.min_samples: 2.5"),
     ("[grid]\nn = [4]\n[measure]\nmemory = 1\n", "measure.memory: 1 is not true or false"),
-    ('name = "a/b"\n[grid]\nn = [4]\n', "without '/'"),
+    ('name = "a/b"\n[grid]\nn = [4]\n', "name: 'a/b' is not a plain folder name"),
 ])
 def test_invalid_fields_are_named(text, message):
     with pytest.raises(ConfigError) as err:
         parse(text)
     assert message in str(err.value)
+
+
+# --- names are folder names; threads fit the machine -------------------------------------
+
+
+@pytest.mark.parametrize("name", ["..", ".", "a/b", "../up", "", "-x", ".hidden", "a b", "a\\b",
+                                  "x" * 101, "é", "/abs"])
+def test_experiment_name_must_be_a_plain_folder_name(name):
+    with pytest.raises(ConfigError, match="is not a plain folder name") as err:
+        parse(f"name = {json.dumps(name)}\n[grid]\nn = [4]\n")
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["quick", "my_sweep-2.b", "A1", "x" * 100])
+def test_plain_names_are_accepted(name):
+    assert parse(f'name = "{name}"\n[grid]\nn = [4]\n').name == name
+
+
+def test_name_not_a_string_is_refused():
+    with pytest.raises(ConfigError, match="1 is not a plain folder name"):
+        parse("name = 1\n[grid]\nn = [4]\n")
+
+
+@pytest.mark.parametrize("stem, name", [("my experiment", "my_experiment"), ("..x", "x"),
+                                        ("<string>", "string"), ("...", "experiment")])
+def test_name_from_the_file_name_is_made_plain(tmp_path, stem, name):
+    path = tmp_path / f"{stem}.toml"
+    path.write_text("[grid]\nn = [4]\n")
+    assert config.load(path).name == name
+
+
+@pytest.mark.parametrize("threads, message", [
+    (64, "--threads 64: this process may use 2 CPUs; give --threads 1 to 2"),
+    (3, "--threads 3: this process may use 2 CPUs"),
+    (0, "--threads must be ≥ 1 (an integer), got 0"),
+    (True, "--threads must be ≥ 1 (an integer), got True"),
+])
+def test_more_threads_than_cpus_is_refused(threads, message, monkeypatch):
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 8)
+    with pytest.raises(ConfigError) as err:
+        config.check_threads(threads, cpus=2)
+    assert message in str(err.value)
+
+
+def test_threads_within_the_cpus_pass(monkeypatch):
+    assert config.check_threads(1) == 1
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 8)
+    assert config.check_threads(2, cpus=2) == 2
+
+
+def test_threads_beyond_numbas_pool_are_refused(monkeypatch):
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 1)
+    with pytest.raises(ConfigError, match=r"Numba's thread pool holds 1 \(NUMBA_NUM_THREADS\)"):
+        config.check_threads(2, cpus=4)

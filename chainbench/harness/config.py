@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -211,6 +213,43 @@ def _check_measure(key, value):
 
 
 TOP_KEYS = ("name", "description", "grid", "measure")
+#: An experiment's name is the folder its results go to (results/NAME): a plain folder
+#: name, never a path (".." or "a/b"), a hidden file, or an option ("-x").
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def check_name(name, what: str = "name") -> str:
+    """``name`` if it is a plain folder name (``NAME``), else a ConfigError saying why."""
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise ConfigError(
+            f"{what}: {name!r} is not a plain folder name (it names results/NAME); use up "
+            "to 100 letters, digits, '.', '_' or '-', starting with a letter or digit, "
+            "e.g. name = \"my_sweep\"")
+    return name
+
+
+def check_threads(threads, cpus: int | None = None) -> int:
+    """``threads`` for a sweep on this machine: an integer from 1 to the CPUs this process
+    may use (and Numba's thread pool holds), else a ConfigError. More threads than cores
+    would time the contention, not the engines, and Numba would silently use fewer than
+    recorded. Not for ``--scheduler`` runs, whose workers run elsewhere."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ConfigError(f"--threads must be ≥ 1 (an integer), got {threads!r}")
+    if cpus is None:
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cpus = os.cpu_count() or 1
+    import numba
+
+    pool = numba.config.NUMBA_NUM_THREADS
+    if threads > min(cpus, pool):
+        why = (f"this process may use {cpus} CPUs" if cpus <= pool
+               else f"Numba's thread pool holds {pool} (NUMBA_NUM_THREADS)")
+        raise ConfigError(f"--threads {threads}: {why}; give --threads 1 to "
+                          f"{min(cpus, pool)} (more threads than cores time the contention, "
+                          "not the engines)")
+    return threads
 
 
 def parse(text: str, path: str = "<string>") -> Experiment:
@@ -231,9 +270,10 @@ def parse(text: str, path: str = "<string>") -> Experiment:
             raise ConfigError(f"{path}: [grid] needs n, e.g. n = [16, 32, 64]")
         grids.append(Grid(**grid_kw))
     measure_kw = _section(data.get("measure", {}), "measure", Measure, _check_measure)
-    name = data.get("name", Path(path).stem)
-    if not isinstance(name, str) or not name or "/" in name:
-        raise ConfigError(f"name: {name!r} must be a non-empty string without '/'")
+    # the file's name stands in for a missing one, made a plain folder name
+    name = data.get("name") if "name" in data else (
+        re.sub(r"[^A-Za-z0-9._-]+", "_", Path(path).stem).strip("._-")[:100] or "experiment")
+    check_name(name)
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ConfigError("description: must be a string")

@@ -158,9 +158,19 @@ def warmup_points(points: list[Point]) -> list[Point]:
 # --- on the client -------------------------------------------------------------------------
 
 
-def local_cluster(n: int):
+#: Where a local cluster listens: this machine only. Its scheduler accepts any task (it
+#: runs pickled code) and its dashboard shows the run, so neither is offered to the network
+#: unless asked for (``host="0.0.0.0"``, ``dashboard_address=":8787"``).
+LOCAL_HOST = "127.0.0.1"
+LOCAL_DASHBOARD = f"{LOCAL_HOST}:0"  # a free port, on this machine only
+
+
+def local_cluster(n: int, host: str = LOCAL_HOST,
+                  dashboard_address: str | None = LOCAL_DASHBOARD):
     """A LocalCluster of ``n`` single-threaded worker processes fit for timing (use it in a
-    ``with``)."""
+    ``with``). Scheduler, workers and dashboard listen on ``host`` and
+    ``dashboard_address``: 127.0.0.1 unless the caller asks otherwise (None: no
+    dashboard)."""
     distributed = require()
     import dask
 
@@ -174,8 +184,8 @@ def local_cluster(n: int):
         # Logs silenced: a lost worker is reported in its point's row, and closing the
         # cluster can log harmless heartbeat errors from workers that outlive the scheduler.
         return distributed.LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, memory_limit=0,
-            dashboard_address=":0", silence_logs=logging.CRITICAL,
+            n_workers=n, threads_per_worker=1, processes=True, memory_limit=0, host=host,
+            dashboard_address=dashboard_address, silence_logs=logging.CRITICAL,
             scheduler_kwargs={"allowed_failures": RETRIES})
 
 
