@@ -12,10 +12,10 @@ import os
 import sys
 
 from ..harness.config import ConfigError
-from . import accuracy, compare, fit, listing, plan, plot, run, speed
+from . import accuracy, calibrate, compare, fit, gate, listing, plan, plot, run, speed
 
 #: Subcommand modules in the order ``--help`` lists them.
-SUBCOMMANDS = [run, listing, fit, plot, compare, plan, accuracy, speed]
+SUBCOMMANDS = [run, listing, fit, plot, compare, plan, accuracy, speed, calibrate, gate]
 
 
 def register(module) -> None:
@@ -24,8 +24,16 @@ def register(module) -> None:
         SUBCOMMANDS.append(module)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, except that a usage error is one line too (exit 2), as every
+    other bad input is; the usage itself is one ``--help`` away."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="chainbench",
         description="Measure what automatic differentiation costs on chains of layers.",
     )
@@ -36,8 +44,9 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
+    """Run the command line; bad input prints one line and returns 2, Ctrl-C 130."""
     try:
+        args = make_parser().parse_args(argv)
         return args.handler(args)
     except ConfigError as err:
         print(f"chainbench: error: {err}", file=sys.stderr)
@@ -45,3 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `chainbench list | head -2`: the reader left, nothing is wrong
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:  # Ctrl-C while a subcommand imports or works: no traceback
+        print("chainbench: interrupted", file=sys.stderr)
+        return 130
