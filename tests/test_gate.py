@@ -424,3 +424,16 @@ def test_scaling_cases_are_the_gradient_chain_on_a_root_two_grid():
     f, r, e = scaling_cases([128])
     assert (f.mode, r.mode, e.kind) == ("forward", "reverse", "evaluate")
     assert f.spec == "dense:128 tanh dense:128 tanh dense:128 tanh dense:128 tanh dense:1"
+
+
+def test_trials_and_case_selection_on_a_tiny_case(capsys):
+    from chainbench.cli import main
+
+    root = str(ROOT)
+    code = main(["gate", "--reference-tree", root, "-k", "reverse n32", "--no-guards",
+                 "--trials", "2", "--rounds", "8"])
+    out = capsys.readouterr().out
+    assert "trial  1:" in out and "trial  2:" in out
+    assert ("2 of 2 trials passed" in out) == (code == 0)
+    assert main(["gate", "--reference-tree", root, "-k", "no such case"]) == 2
+    assert "matches no case" in capsys.readouterr().err

@@ -29,6 +29,12 @@ def register(sub):
                    help="record commit REV as the reference (needs --why) and stop")
     p.add_argument("--why", metavar="TEXT", help="why the reference moves (with --set-reference)")
     p.add_argument("--json", type=Path, metavar="PATH", help="also write the run's JSON here")
+    p.add_argument("-k", dest="select", metavar="TEXT",
+                   help="only the cases whose name contains TEXT, e.g. -k 'reverse n128'")
+    p.add_argument("--no-guards", action="store_true", help="compare only; skip the guards")
+    p.add_argument("--trials", type=int, default=1, metavar="N",
+                   help="repeat the whole comparison N times in the same workers and tally "
+                   "the verdicts: how the gate's own error rates are measured (docs/gate.md)")
     return p
 
 
@@ -67,7 +73,8 @@ def _gate(args) -> int:
         print(f"gate: {message}", flush=True)
 
     opts = GateOptions(quick=args.quick, rounds=args.rounds, margin=args.margin,
-                       reference_tree=args.reference_tree)
+                       reference_tree=args.reference_tree, select=args.select,
+                       guards=not args.no_guards, trials=args.trials)
     code, result = run_gate(opts, say)
     print("\n".join(report.table(result)))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")

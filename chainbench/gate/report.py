@@ -59,6 +59,8 @@ def table(result: dict) -> list[str]:
         tag = "skip" if guard["ok"] is None else "ok" if guard["ok"] else "FAIL"
         retried = " (retried)" if guard.get("retried") else ""
         lines += _wrap(f"GUARD {tag:4} {guard['message']}{retried}", indent="           ")
+    for k, trial in enumerate(result.get("trials", ()), 1):  # the table shows the last one
+        lines += _wrap(f"trial {k:2}: {trial['summary']}", indent="           ")
     lines += _wrap(result["summary"])
     return lines
 

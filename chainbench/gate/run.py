@@ -10,6 +10,7 @@ code under test, and a failing guard is re-measured once the same way.
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ class GateOptions:
     profile: object | None = None
     guards: bool = True
     root: Path = reference.REPO_ROOT
+    select: str | None = None  # only the cases whose name contains this
+    trials: int = 1  # whole comparisons (and guards) in the same two workers
 
 
 def _check(opts: GateOptions) -> str:
@@ -62,6 +65,8 @@ def _check(opts: GateOptions) -> str:
                              f"needed for p < {ratios.ALPHA:g}")
     if not 0 < opts.margin < 10:
         raise GateInputError(f"--margin {opts.margin}: must lie between 0 and 10")
+    if opts.trials < 1:
+        raise GateInputError(f"--trials {opts.trials}: must be at least 1")
     flag = os.environ.get(SLOW_ENV, "")
     try:
         parse_slow_flag(flag, chainbench.MODES)
@@ -223,15 +228,39 @@ def run_gate(opts: GateOptions, say=print) -> tuple[int, dict]:
     t0 = time.perf_counter()
     flag = _check(opts)
     ref_root, ref_desc = _reference_root(opts)
-    chosen = tuple(opts.cases) if opts.cases is not None else cases_mod.select(opts.quick)
+    chosen = _chosen(opts)
     plan = _guard_plan(opts, say)
+    meta = _meta(opts, flag, ref_root, ref_desc)
+    trials = []
     with start_pair(opts.root, ref_root, flag) as pair:
         records, calls = _set_up(pair, chosen, plan, say)
-        _compare(pair, records, calls["cases"], opts, say)
-        guards, guard_data = _guards(pair, plan, calls["guards"], say, calls["guard_failure"])
-    result = {"meta": _meta(opts, flag, ref_root, ref_desc), "cases": records,
-              "guards": guards, "guard_data": guard_data}
-    code, result["summary"] = report.summary(result)
-    result["meta"]["wall_s"] = time.perf_counter() - t0
-    result["exit_status"] = code
-    return code, result
+        for k in range(opts.trials):
+            if opts.trials > 1:
+                say(f"trial {k + 1} of {opts.trials}")
+            result = {"meta": meta, "cases": copy.deepcopy(records)}
+            _compare(pair, result["cases"], calls["cases"], opts, say)
+            result["guards"], result["guard_data"] = _guards(pair, plan, calls["guards"], say,
+                                                             calls["guard_failure"])
+            result["exit_status"], result["summary"] = report.summary(result)
+            trials.append(result)
+    result = trials[-1]
+    if opts.trials > 1:  # the gate's own error rates: every trial's verdict is kept
+        result["trials"] = [{"exit_status": t["exit_status"], "summary": t["summary"]}
+                            for t in trials]
+        failed = sum(t["exit_status"] != 0 for t in trials)
+        result["summary"] = f"{opts.trials - failed} of {opts.trials} trials passed, {failed} failed"
+        result["exit_status"] = int(failed > 0)
+    meta["wall_s"] = time.perf_counter() - t0
+    return result["exit_status"], result
+
+
+def _chosen(opts: GateOptions) -> tuple:
+    """The cases to compare: the options' own, else the shipped ones (``--quick``: those
+    marked quick), narrowed to names containing ``select``."""
+    chosen = tuple(opts.cases) if opts.cases is not None else cases_mod.select(opts.quick)
+    if opts.select:
+        chosen = tuple(c for c in chosen if opts.select in c.name)
+        if not chosen:
+            names = ", ".join(c.name for c in cases_mod.select(opts.quick))
+            raise GateInputError(f"-k {opts.select!r} matches no case; the cases: {names}")
+    return chosen
