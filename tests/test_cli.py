@@ -105,6 +105,43 @@ def test_timeout_skips_larger_sizes_of_series(tiny, tmp_path, monkeypatch):
     assert "exceeded the time budget" in fwd.loc[8, "reason"]
 
 
+def test_run_ends_with_the_tally_and_records_it(tiny, tmp_path, monkeypatch, capsys):
+    from chainbench.harness import sweep
+
+    real = sweep.measure_point
+
+    def slow(point, policy):
+        row = real(point, policy)
+        if point.n == 4 and point.mode == "forward" and point.m == 1:
+            row["wall_s"] = 1e6
+        return row
+
+    monkeypatch.setattr(sweep, "measure_point", slow)
+    out = tmp_path / "res"
+    assert main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "points: 4 ok, 1 timeout, 3 skipped, 0 failed" in text  # a series spans m too
+    assert "  timeout ×1 (forward n=4): measuring took" in text
+    assert "  skipped ×3 (forward n=4…8): a smaller point of this series exceeded" in text
+    assert text.index("points: ") < text.index("results: ")
+    run = json.loads((out / "meta.json").read_text())["runs"][-1]
+    assert {k: run["tally"][k] for k in ("ok", "timeout", "skipped", "failed")} == {
+        "ok": 4, "timeout": 1, "skipped": 3, "failed": 0}
+    assert [(p["status"], p["count"]) for p in run["tally"]["problems"]] == [
+        ("timeout", 1), ("skipped", 3)]
+    assert run["profile"]["call_overhead_s"] > 0 and run["profile"]["levels"]
+
+
+def test_a_resumed_run_tallies_its_own_points(tiny, tmp_path):
+    out = tmp_path / "res"
+    assert main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0
+    lines = (out / "points.csv").read_text().splitlines(keepends=True)
+    (out / "points.csv").write_text("".join(lines[:4]))  # as if killed after 3 rows
+    assert main(["run", str(tiny), "--out", str(out), "--resume", "--quiet"]) == 0
+    first, second = json.loads((out / "meta.json").read_text())["runs"]
+    assert first["tally"]["ok"] == 8 and second["tally"]["ok"] == 5
+
+
 def test_fit_prints_and_saves(tmp_path, capsys):
     exp = tmp_path / "scale.toml"
     exp.write_text(TINY.replace("n = [4, 8]", "n = [4, 8, 16, 32]").replace("m = [1, 2]", "m = [1]"))
@@ -115,6 +152,39 @@ def test_fit_prints_and_saves(tmp_path, capsys):
     assert "exponents" in text and "cost_fit" in text
     fits = json.loads((out / "fits.json").read_text())
     assert {r["mode"] for r in fits["exponents"]} == {"forward", "reverse"}
+    assert all(len(line) <= 100 for line in text.splitlines())
+
+
+def test_fit_and_plot_read_the_profile_the_run_recorded(tiny, tmp_path, monkeypatch):
+    """The fit rule needs the machine profile (call overhead, compute-bound regime): both
+    `chainbench fit` and `chainbench plot` take it from meta.json."""
+    from chainbench import plots
+    from chainbench.harness import analysis
+
+    out = tmp_path / "res"
+    assert main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0
+    recorded = json.loads((out / "meta.json").read_text())["runs"][-1]["profile"]
+    assert analysis.load(out).attrs["profile"] == recorded
+    seen = []
+    monkeypatch.setattr(plots, "render_all", lambda df, *a: seen.append(df.attrs) or [])
+    assert main(["plot", str(out)]) == 0
+    assert seen[0]["profile"] == recorded
+
+
+def test_fit_prints_why_instead_of_a_number(tmp_path, capsys):
+    from chainbench.cli.fit import exponent_lines
+
+    rows = [{"mode": mode, "chunk_spec": "default", "snapshots_spec": "default", "depth": 2,
+             "width": "square", "activation": "tanh", "seed": 0, "m_rule": "m=1",
+             "exponent": e, "ci_low": e - 0.1, "ci_high": e + 0.1, "points": k,
+             "n_from": 128, "n_to": 1024, "regime": "L3", "trusted": k >= 3,
+             "note": "" if k >= 3 else "only 2 points above overhead in one regime, need 3 "
+             "(above overhead: L2 2, L3 2, in transitions 3, DRAM 1)"}
+            for mode, e, k in (("forward", 2.97, 6), ("reverse", float("nan"), 2))]
+    lines = exponent_lines(pd.DataFrame(rows))
+    assert all(len(line) <= 100 for line in lines)
+    assert lines[1].startswith("forward m=1 depth 2") and "2.97" in lines[1] and "L3" in lines[1]
+    assert "not fitted: only 2 points" in lines[2] and "nan" not in " ".join(lines[2:])
 
 
 def test_list_shows_shipped_experiments(capsys):
@@ -190,3 +260,29 @@ def test_run_with_fit_prints_and_saves_the_fits(tiny, tmp_path, capsys):
     assert main(["run", str(tiny), "--out", str(out), "--quiet", "--fit"]) == 0
     assert "== cost_fit ==" in capsys.readouterr().out
     assert {"exponents", "cost_fit", "crossovers"} <= set(json.loads((out / "fits.json").read_text()))
+
+
+def test_ctrl_c_names_the_folder_the_run_wrote_to_and_how_to_resume_it(tiny, tmp_path,
+                                                                      monkeypatch, capsys):
+    from chainbench.harness import sweep
+
+    out = tmp_path / "res"
+    assert main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0  # res is taken now
+    real, calls = sweep.measure_point, []
+
+    def interrupted(point, policy):
+        calls.append(point)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(point, policy)
+
+    monkeypatch.setattr(sweep, "measure_point", interrupted)
+    capsys.readouterr()
+    assert main(["run", str(tiny), "--out", str(out), "--quiet"]) == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    second = tmp_path / "res-2"
+    assert f"--out {second} --resume" in err and "kept in " + str(second) in err
+    meta = json.loads((second / "meta.json").read_text())
+    assert meta["runs"][-1]["interrupted"] is True and meta["runs"][-1]["ended_at"]
+    monkeypatch.setattr(sweep, "measure_point", real)
+    assert main(["run", str(tiny), "--out", str(second), "--resume", "--quiet"]) == 0

@@ -55,7 +55,7 @@ def test_shipped_experiments_parse_and_quick_is_small():
     for path in shipped.values():
         assert config.load(path).points()
     quick = config.resolve(None)
-    assert quick.name == "quick" and len(quick.points()) <= 40
+    assert quick.name == "quick" and len(quick.points()) <= 60  # ~15 s warm on 2 cores
 
 
 def test_resolve_by_name_and_errors(tmp_path):

@@ -5,13 +5,18 @@ import math
 import numpy as np
 import pytest
 
+import pandas as pd
+from machine_helpers import synthetic_profile
+
+from chainbench.harness import analysis
 from chainbench.harness.fits import (
+    MIN_POINTS,
     crossover,
     fit_range,
     loglog_slope,
-    memory_level,
     r2_linear,
     scaling_exponent,
+    scaling_fit,
 )
 
 N = np.array([16, 32, 64, 128, 256, 512, 1024, 2048], dtype=float)
@@ -27,31 +32,106 @@ def test_loglog_slope_recovers_the_exponent_and_its_interval():
 
 def test_overhead_points_are_left_out():
     t = 5e-6 + 1e-9 * N**2  # a fixed per-call cost hides the n² at small n
-    mask, rule = fit_range(N, t)
-    assert not mask[0] and mask[-1] and rule.startswith("time ≥ 10×")
+    chosen = fit_range(N, t)
+    assert not chosen.mask[0] and chosen.mask[-1] and chosen.rule.startswith("time ≥ 10×")
     assert scaling_exponent(N, t).slope == pytest.approx(2, abs=0.15)
     assert loglog_slope(N, t).slope < 1.8  # fitting every point would understate it
+
+
+def test_the_profiles_call_overhead_is_a_floor_too():
+    t = 1e-9 * N**2  # no fixed cost in the data: 10× smallest keeps n ≥ 64
+    assert fit_range(N, t).mask.sum() == 6
+    chosen = fit_range(N, t, overhead_s=2e-6)  # but ≥ 10 × 2 µs needs n ≥ 142
+    assert chosen.mask.tolist() == [False] * 4 + [True] * 4 and "call overhead" in chosen.rule
 
 
 def test_a_cache_cliff_is_left_out_when_levels_are_known():
     # n² everywhere, but 8× slower per unit once the working set leaves L3 (from n = 512)
     levels = np.array(["L2"] * 4 + ["L3"] * 1 + ["DRAM"] * 3, dtype=object)
     t = 1e-9 * N**2 * np.where(levels == "DRAM", 8.0, 1.0)
-    mask, rule = fit_range(N, t, levels)
-    assert mask.tolist() == [False] * 5 + [True] * 3 and "DRAM" in rule
+    chosen = fit_range(N, t, levels)
+    assert chosen.mask.tolist() == [False] * 5 + [True] * 3 and chosen.regime == "DRAM"
+    assert "DRAM" in chosen.rule and not chosen.note
     assert scaling_exponent(N, t, levels).slope == pytest.approx(2, abs=1e-9)
-    assert scaling_exponent(N, t).slope > 2.3  # across the cliff the fit is the cache's
+    assert loglog_slope(N, t).slope > 2.3  # across the cliff the fit is the cache's
 
 
-def test_too_few_points_fall_back_to_the_largest_three():
-    mask, rule = fit_range(N[:4], np.ones(4))
-    assert mask.tolist() == [False, True, True, True] and rule == "largest 3 sizes"
+def test_transitions_are_never_a_regime_and_the_fullest_regime_wins():
+    n = 2.0 ** np.arange(4, 15)  # 16 … 16384
+    levels = np.array(["L1"] * 2 + ["L1→L2"] + ["L2"] * 4 + ["L2→L3"] * 2 + ["L3"] * 2,
+                      dtype=object)
+    t = 1e-7 * n**2 * np.where(levels == "L3", 3.0, 1.0)
+    chosen = fit_range(n, t, levels)
+    assert chosen.regime == "L2" and chosen.mask.sum() == 4
+    assert not any("→" in lv for lv in levels[chosen.mask])
+    # as many in L3 as in L2: the regime reaching the larger n
+    levels[-4:-2] = "L3"
+    assert fit_range(n, t, levels).regime == "L3"
 
 
-@pytest.mark.parametrize("size, level", [(1000, "L1d"), (40_000, "L2"), (2**24, "L3"),
-                                         (2**26, "DRAM")])
-def test_memory_level(size, level):
-    assert memory_level(size, {"L1d": 32768, "L2": 2**20, "L3": 2**25}) == level
+def test_fewer_than_three_points_in_a_regime_are_not_fitted():
+    levels = np.array(["L2", "L2", "L2→L3", "L3", "L3", "DRAM"], dtype=object)
+    n = N[:6]
+    fit = scaling_fit(n, 1e-9 * n**3, levels)
+    assert math.isnan(fit.slope.slope) and not fit.trusted
+    assert f"need {MIN_POINTS}" in fit.note and "in one regime" in fit.note
+    fit = scaling_fit(N[:2], np.array([1e-6, 1e-4]))
+    assert math.isnan(fit.slope.slope) and fit.note.startswith("only 1 point")
+
+
+def test_a_wide_interval_is_fitted_but_not_trusted():
+    n = np.array([16, 256, 512, 1024, 2048], dtype=float)
+    t = 1e-9 * n**2 * np.array([1, 1, 4, 0.5, 3])  # four points above overhead, zigzagging
+    fit = scaling_fit(n, t)
+    assert fit.slope.points == 4
+    assert math.isfinite(fit.slope.slope) and not fit.trusted and "interval" in fit.note
+    clean = scaling_fit(N, 1e-9 * N**2)
+    assert clean.trusted and clean.note == ""
+
+
+def _rows(mode, n, t, levels, madds=None, working_set=None):
+    n = np.asarray(n)
+    return pd.DataFrame({"mode": mode, "chunk_spec": "default", "snapshots_spec": "default",
+                         "depth": 2, "width": "square", "activation": "tanh", "seed": 0,
+                         "n": n, "m": 1, "status": "ok", "time_median_s": t,
+                         "madds_predicted": n.astype(float) ** 2, "memory_level": levels,
+                         "madds_counted": 4.0 * n**2 if madds is None else madds,
+                         "working_set_bytes": 16.0 * n**2 if working_set is None else working_set})
+
+
+def test_exponents_fit_inside_one_measured_regime_and_say_when_they_cannot():
+    n = np.array([64, 128, 256, 512, 1024, 2048, 4096])
+    levels = ["L2", "L2", "L2→L3", "L3", "L3", "L3", "L3→DRAM"]
+    t = 1e-9 * n.astype(float) ** 2 * np.array([1, 1, 1.5, 2, 2, 2, 3])
+    few = _rows("forward", n[:4], 1e-12 * n[:4].astype(float) ** 3, levels[:4])
+    df = pd.concat([_rows("reverse", n, t, levels), few])
+    df.attrs["profile"] = synthetic_profile().to_dict()  # call overhead 0.3 µs
+    table = analysis.exponents(df).set_index("mode")
+    rev, fwd = table.loc["reverse"], table.loc["forward"]
+    assert rev["regime"] == "L3" and rev["points"] == 3
+    assert (rev["n_from"], rev["n_to"]) == (512, 2048)
+    assert rev["exponent"] == pytest.approx(2) and rev["trusted"] and rev["note"] == ""
+    assert "call overhead" in rev["range"]
+    assert math.isnan(fwd["exponent"]) and not fwd["trusted"] and "need 3" in fwd["note"]
+
+
+def test_compute_bound_points_share_one_regime_across_memory_levels():
+    """Forward mode multiplies n×n blocks: its time is set by multiply-adds (n³), not by the
+    cache its working set sits in, so its points form one 'compute' regime; reverse mode's
+    matrix-vector products stay in their memory levels."""
+    from chainbench.harness.fits import compute_bound
+
+    profile = synthetic_profile()  # peak 2e10 multiply-adds/s; L1 1.2e11 … DRAM 1.5e10 B/s
+    n = np.array([16, 64, 128, 256, 512, 1024, 2048], dtype=float)
+    assert compute_bound(n**3, 32 * n**2, profile).tolist() == [False] + [True] * 6
+    assert not compute_bound(4 * n**2, 16 * n**2, profile).any()
+    levels = [profile.regime(b) for b in 32 * n**2]
+    assert len({lv for lv in levels if "→" not in lv}) >= 2  # they span memory levels
+    df = _rows("forward", n, n**3 / 2e10 + 1e-6, levels, madds=n**3, working_set=32 * n**2)
+    df.attrs["profile"] = profile.to_dict()
+    fwd = analysis.exponents(df).iloc[0]
+    assert fwd["regime"] == "compute" and fwd["trusted"] and fwd["n_to"] == 2048
+    assert fwd["exponent"] == pytest.approx(3, abs=0.05)
 
 
 def test_crossover_interpolates_in_log_log():

@@ -73,3 +73,32 @@ def test_set_threads_covers_the_blas_numba_calls():
     assert settings["numba_threads"] == 1
     blas = [b for b in after["blas"] if b["library"] != "openmp"]
     assert len(blas) >= 2 and all(b["threads"] == 1 for b in blas)
+
+
+def test_memory_level_is_the_measured_regime_of_the_working_set(tmp_path, monkeypatch):
+    """Rows name the regime the machine profile measured (not sysfs cache sizes)."""
+    from machine_helpers import synthetic_profile
+
+    from chainbench.harness.point import measure_chain
+    from chainbench.machine import profile
+
+    monkeypatch.setattr(profile, "_CURRENT", synthetic_profile())
+    policy = Measure(min_sample_ms=0.1, min_samples=1, min_seconds=1e-3, max_seconds=1e-2)
+    for n in (16, 256):
+        chain = cb.Chain.from_spec(f"dense:{n} tanh dense:{n} tanh dense:1", n=n)
+        row = measure_chain(chain, "reverse", None, policy)
+        assert row["memory_level"] == synthetic_profile().regime(row["working_set_bytes"])
+    assert row["memory_level"] == "L2→L3"  # about 1 MiB: at the synthetic L2's capacity
+
+
+def test_compile_times_are_recorded_beside_the_profile(tmp_path, monkeypatch):
+    from chainbench.harness import timing
+    from chainbench.machine import profile
+
+    monkeypatch.setenv(profile.PROFILE_DIR_ENV, str(tmp_path))
+    assert timing.recorded_compile_s() == {}
+    timing.record_compile_s("forward", timing.COMPILED, 5.91)
+    timing.record_compile_s("forward", timing.LOADED, 0.3)
+    assert timing.recorded_compile_s() == {"forward": {"compiled": 5.91, "loaded": 0.3}}
+    assert timing.compile_record_path().parent == tmp_path
+    assert timing.compile_record_path().name.startswith("compile-")

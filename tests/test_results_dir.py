@@ -27,8 +27,6 @@ from chainbench.harness.results import COLUMNS, DAMAGED, ResultsDir, load_points
 #: issue 14's note asks (ResultsDir.open_for_run(..., experiment=exp.name), `with results:`,
 #: end_run(..., interrupted=True), config.check_threads): strict, so that they say when the
 #: wiring is in and this mark can go.
-needs_wiring = pytest.mark.xfail(
-    strict=True, reason="needs the sweep.py / cli/run.py changes listed in issue 14's note")
 
 ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False
 
@@ -208,7 +206,6 @@ def test_identity_from_the_rows_when_meta_is_gone(folder):
         ResultsDir.open_for_run(folder, resume=True, experiment="other")
 
 
-@needs_wiring
 def test_cli_refuses_to_resume_another_experiment(folder, capsys):
     other = folder.parent / "other.toml"
     other.write_text(TINY.replace('name = "tiny"', 'name = "other"'))
@@ -371,7 +368,6 @@ def test_interrupted_run_leaves_the_folder_free(tiny, tmp_path, monkeypatch):
     assert not (out / "run.lock").exists()
 
 
-@needs_wiring
 def test_interrupted_run_is_marked_in_meta(tiny, tmp_path, monkeypatch):
     from chainbench.harness import sweep
 
@@ -519,7 +515,6 @@ def test_fit_on_an_empty_points_file(folder, capsys):
     _one_line_exit_2(["fit", str(folder)], capsys, "empty, no row written yet", "--resume")
 
 
-@needs_wiring
 def test_more_threads_than_cpus_is_one_line(tiny, tmp_path, capsys):
     cpus = len(os.sched_getaffinity(0))
     _one_line_exit_2(["run", str(tiny), "--threads", str(cpus + 62), "--out",

@@ -1,9 +1,19 @@
-"""``chainbench fit RESULTS_DIR``: exponents, R² against the cost model, crossovers."""
+"""``chainbench fit RESULTS_DIR``: exponents, R² against the cost model, crossovers.
+
+The terminal gets a narrow view (at most ``WIDTH`` columns): an exponent with its interval,
+or, where the points cannot support one, the reason instead of a number. fits.json keeps
+every column."""
 
 from __future__ import annotations
 
 import json
+import math
+import sys
+import textwrap
 from pathlib import Path
+
+#: Widest line printed.
+WIDTH = 100
 
 
 def register(sub):
@@ -21,15 +31,78 @@ def run(args) -> int:
 
 def fit_and_print(folder) -> None:
     """Print the fitted figures of a results folder and save them as fits.json."""
-    from ..harness.analysis import summary
-    from ..harness.results import load_points
+    from ..harness.analysis import load, summary
+    from ..harness.config import ConfigError
+    from ..harness.results import damaged_warning
 
-    tables = summary(load_points(folder))
+    df = load(folder)
+    if warning := damaged_warning(df, folder):
+        print(f"chainbench: warning: {warning}", file=sys.stderr)
+    tables = summary(df)
     for title, table in tables.items():
         print(f"\n== {title} ==")
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
-              if len(table) else "(not enough points for this figure)")
+        if not len(table):
+            print("(not enough points for this figure)")
+        elif title == "exponents":
+            print("\n".join(exponent_lines(table)))
+        else:
+            print(narrow(table))
     out = Path(folder) / "fits.json"
-    out.write_text(json.dumps({k: v.to_dict(orient="records") for k, v in tables.items()},
-                              indent=2, default=float) + "\n")
+    text = json.dumps({k: v.to_dict(orient="records") for k, v in tables.items()},
+                      indent=2, default=float) + "\n"
+    try:
+        out.write_text(text)
+    except OSError as err:
+        raise ConfigError(f"{out}: cannot save the fits ({err.strerror or err}); make "
+                          f"{Path(folder)} writable (the fits are printed above)") from None
     print(f"\nsaved: {out}")
+
+
+def series_label(row) -> str:
+    """'forward m=1 depth 2', plus whatever is not at its default (chunk, width, …)."""
+    parts = [str(row["mode"]), str(row["m_rule"]).replace(" ", ""), f"depth {row['depth']}"]
+    for key, default in (("chunk_spec", "default"), ("snapshots_spec", "default"),
+                         ("width", "square"), ("activation", "tanh"), ("seed", 0)):
+        value = row.get(key, default)
+        if str(value) != str(default):
+            parts.append(f"{key.removesuffix('_spec')} {value}")
+    if "cpu_model" in row:
+        parts.append(f"[{row['cpu_model']}]")
+    return " ".join(parts)
+
+
+def exponent_lines(table) -> list[str]:
+    """One line per series: exponent, 95 % interval, points, n range and regime; the note
+    instead of the figures where the fit is not to be trusted."""
+    rows = [(series_label(r), r) for _, r in table.iterrows()]
+    w = min(max(len("series"), *(len(label) for label, _ in rows)), 34)
+    lines = [f"{'series':<{w}}  exponent  95% interval   pts  n range      regime"]
+    for label, r in rows:
+        label = label if len(label) <= w else label[: w - 1] + "…"
+        if not math.isfinite(r["exponent"]):
+            lines += _wrapped(f"{label:<{w}}  not fitted: {r['note']}", w + 2)
+            continue
+        span = f"{int(r['n_from'])}–{int(r['n_to'])}"
+        line = (f"{label:<{w}}  {r['exponent']:8.2f}  {r['ci_low']:5.2f} … {r['ci_high']:<5.2f}"
+                f"  {int(r['points']):3d}  {span:<11}  {r.get('regime') or '-'}")
+        lines.append(line[:WIDTH])
+        if not r.get("trusted", True):
+            lines += _wrapped(f"{'':<{w}}  not trusted: {r['note']}", w + 2)
+    return lines
+
+
+def _wrapped(text: str, indent: int) -> list[str]:
+    return textwrap.wrap(text, WIDTH, subsequent_indent=" " * (indent + 2)) or [text]
+
+
+def narrow(table) -> str:
+    """``table`` as text no wider than WIDTH, dropping columns from the right if need be
+    (and saying so: fits.json has them all)."""
+    shown = table
+    while True:
+        text = shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        if max(map(len, text.splitlines())) <= WIDTH or shown.shape[1] <= 2:
+            break
+        shown = shown.iloc[:, :-1]
+    dropped = [c for c in table.columns if c not in shown.columns]
+    return text + (f"\n(also in fits.json: {', '.join(dropped)})" if dropped else "")

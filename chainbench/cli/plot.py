@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 
@@ -24,8 +25,18 @@ def run(args) -> int:
 
 def draw(results_dir: Path, out: Path, fmt: str) -> None:
     """Draw the figures of ``results_dir`` into ``out``: one line per figure, saved or why not."""
-    from ..harness.results import load_points
+    from ..harness.analysis import load  # load_points, plus the profile the fits read
+    from ..harness.config import ConfigError
+    from ..harness.results import damaged_warning
     from ..plots import render_all
 
-    for _name, _path, message in render_all(load_points(results_dir), out, fmt):
-        print(message)
+    df = load(results_dir)
+    if warning := damaged_warning(df, results_dir):
+        print(f"chainbench: warning: {warning}", file=sys.stderr)
+    try:
+        for _name, _path, message in render_all(df, out, fmt):
+            print(message)
+    except OSError as err:
+        where = err.filename or out
+        raise ConfigError(f"{where}: cannot save the figures ({err.strerror or err}); "
+                          "give a writable folder with --out") from None

@@ -1,7 +1,10 @@
-"""``chainbench run [EXPERIMENT]``: run an experiment sweep, rows written as points finish."""
+"""``chainbench run [EXPERIMENT]``: run an experiment sweep, rows written as points finish;
+says what takes time besides the points (calibration, the one-time compile) as it starts,
+and ends with the tally of ok, timeout, skipped and failed points and their reasons."""
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -37,32 +40,40 @@ def register(sub):
 
 
 def run(args) -> int:
+    from functools import partial
+
     from ..harness import config, sweep
 
-    if args.threads < 1:
+    if args.scheduler is None:  # a cluster's workers run elsewhere, on their own cores
+        config.check_threads(args.threads)
+    elif args.threads < 1:
         raise ConfigError(f"--threads must be ≥ 1, got {args.threads}")
     exp = config.resolve(args.experiment)
     out = args.out or Path("results") / exp.name
     progress = Progress(quiet=args.quiet or not sys.stderr.isatty())
-    runner = sweep.run
+    runner = partial(sweep.run, announce=progress.announce)
     if args.scheduler is not None or args.local_cluster is not None:
-        from functools import partial
-
         from ..harness import distributed
 
         distributed.require()
         runner = partial(distributed.run, scheduler=args.scheduler,
                          local_workers=args.local_cluster)
     try:
+        if runner.func is not sweep.run:  # a cluster's client calibrates too, announced:
+            sweep.machine_profile(progress.announce)  # its profile prices the guards
         results = runner(exp, out, resume=args.resume, threads=args.threads,
                          progress=progress, argv=sys.argv if argv_is_cli() else None)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         progress.close()
-        print(f"chainbench: interrupted; finished points are kept in {out}; "
-              f"continue with `chainbench run {args.experiment or ''} --out {out} --resume`",
-              file=sys.stderr)
+        folder = getattr(err, "folder", None)  # sweep.Interrupted: the folder it wrote to
+        if folder is None:
+            print("chainbench: interrupted before any point was written", file=sys.stderr)
+        else:
+            print(f"chainbench: interrupted; finished points are kept in {folder}; continue "
+                  f"with `{resume_command(args, folder)}`", file=sys.stderr)
         return 130
     progress.close()
+    print_tally(results)
     print(f"results: {results.points_file}")
     if args.fit:
         fit.fit_and_print(results.path)
@@ -71,15 +82,46 @@ def run(args) -> int:
     return 0
 
 
+def resume_command(args, folder: Path) -> str:
+    """The command that resumes this run in ``folder``: its experiment, --out, the
+    cluster and thread options it had."""
+    words = ["chainbench", "run"] + ([args.experiment] if args.experiment else [])
+    words += ["--out", str(folder), "--resume"]
+    if args.threads != 1:
+        words += ["--threads", str(args.threads)]
+    if args.scheduler is not None:
+        words += ["--scheduler", args.scheduler]
+    if args.local_cluster is not None:
+        words += ["--local-cluster", str(args.local_cluster)]
+    return " ".join(shlex.quote(w) for w in words)
+
+
 def argv_is_cli() -> bool:
     return Path(sys.argv[0]).name in ("chainbench", "__main__.py")
 
 
+def print_tally(results) -> None:
+    """The tally of the run that just ended (meta.json's last entry), reasons grouped."""
+    from ..harness.analysis import tally_lines
+
+    runs = results.read_meta().get("runs") or [{}]
+    if runs[-1].get("tally"):
+        print("\n".join(tally_lines(runs[-1]["tally"])))
+
+
 class Progress:
-    """A tqdm bar with ETA on a terminal; one plain line per point otherwise."""
+    """A tqdm bar with ETA on a terminal; one plain line per point otherwise. Messages
+    (``announce``) print at once, above the bar, so the screen is never blank while the
+    machine is calibrated or kernels compile."""
 
     def __init__(self, quiet: bool):
         self.quiet, self.bar = quiet, None
+
+    def announce(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text)
+        else:
+            print(text, flush=True)
 
     def __call__(self, done, total, point, row):
         from ..harness.sweep import describe

@@ -1,12 +1,18 @@
 """Fitted figures of a results table: scaling exponents per series, R² of time against
-the cost model, and forward/reverse crossovers. Input: points.csv as a DataFrame."""
+the cost model, forward/reverse crossovers, and the tally of a run (how many points were
+measured, and why the others were not). Input: points.csv as a DataFrame (``load_points``
+puts the machine profile its run recorded in ``df.attrs["profile"]``)."""
 
 from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .fits import crossover, fit_range, loglog_slope, r2_linear
+from .fits import COMPUTE, compute_bound, crossover, loglog_slope, r2_linear, scaling_fit
 
 SERIES = ["mode", "chunk_spec", "snapshots_spec", "depth", "width", "activation", "seed"]
 
@@ -25,25 +31,83 @@ def _ok(df: pd.DataFrame) -> pd.DataFrame:
     return ok
 
 
+def load(folder) -> pd.DataFrame:
+    """points.csv of a results folder (``results.load_points``), with the machine profile
+    its latest run recorded (a dict, or None for results older than profiles) in
+    ``df.attrs["profile"]``: fits read the per-call overhead from it."""
+    from .results import load_points
+
+    df = load_points(folder)
+    if not df.attrs.get("profile"):
+        df.attrs["profile"] = recorded_profile(folder)
+    return df
+
+
+def recorded_profile(folder) -> dict | None:
+    """``MachineProfile.to_dict()`` of the latest run in a folder's meta.json that has one."""
+    from .results import META
+
+    try:
+        runs = json.loads((Path(folder) / META).read_text()).get("runs", [])
+    except (OSError, ValueError, AttributeError):
+        return None
+    return next((r["profile"] for r in reversed(runs)
+                 if isinstance(r, dict) and r.get("profile")), None)
+
+
+def profile_of(df: pd.DataFrame):
+    """The ``MachineProfile`` the results recorded (``df.attrs["profile"]``), or None."""
+    from ..machine.profile import MachineProfile
+
+    doc = df.attrs.get("profile")
+    if isinstance(doc, MachineProfile) or not doc:
+        return doc or None
+    try:
+        return MachineProfile.from_dict(doc)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def series_fit(g: pd.DataFrame, profile=None):
+    """``fits.scaling_fit`` of one series' rows (sorted by n): median time against n, each
+    row's regime 'compute' where ``fits.compute_bound`` says so (given a profile), else
+    its ``memory_level``; above the profile's per-call overhead."""
+    levels = g["memory_level"].to_numpy(dtype=object) if "memory_level" in g.columns and \
+        g["memory_level"].notna().any() else None
+    if profile is not None and levels is not None and \
+            {"madds_counted", "working_set_bytes"} <= set(g.columns):
+        bound = compute_bound(g["madds_counted"].to_numpy(float),
+                              g["working_set_bytes"].to_numpy(float), profile)
+        levels = np.where(bound, COMPUTE, levels)
+    return scaling_fit(g["n"].to_numpy(), g["time_median_s"].to_numpy(), levels,
+                       profile.call_overhead_s if profile is not None else None)
+
+
 def exponents(df: pd.DataFrame) -> pd.DataFrame:
     """Log-log slope of median time against n for every series with ≥ 3 sizes of n, over
-    the range ``fits.fit_range`` picks (above overhead, and within one memory level where
-    the rows say which: see its docstring); ``range`` names the rule used."""
+    the points ``fits.fit_range`` picks (one measured regime: compute-bound, or one memory
+    level; above the per-call overhead: see ``series_fit``);
+    ``regime`` and ``range`` say which, ``trusted`` whether the figure stands, ``note`` why
+    not (then ``exponent`` is NaN when too few points qualified)."""
     rows, ok = [], _ok(df)
     keys = _by_cpu(ok, [*SERIES, "m_rule"])
+    profile = profile_of(df)
     for key, g in ok.groupby(keys, sort=False):
         g = g.sort_values("n")
         if g["n"].nunique() < 3:
             continue
-        levels = g["memory_level"].to_numpy() if "memory_level" in g.columns else None
-        mask, rule = fit_range(g["n"].to_numpy(), g["time_median_s"].to_numpy(), levels)
-        used = g[mask]
-        fit = loglog_slope(used["n"], used["time_median_s"])
+        result = series_fit(g, profile)
+        used = g[result.range.mask]
+        fit = result.slope
         work = loglog_slope(used["n"], used["madds_predicted"])
         rows.append({**dict(zip(keys, key)), "exponent": fit.slope,
-                     "ci_low": fit.low, "ci_high": fit.high, "r2": fit.r2, "points": fit.points,
-                     "n_from": int(used["n"].min()), "n_to": int(used["n"].max()),
-                     "work_exponent": work.slope, "range": rule})
+                     "ci_low": fit.low, "ci_high": fit.high, "r2": fit.r2,
+                     "points": int(len(used)),
+                     "n_from": int(used["n"].min()) if len(used) else np.nan,
+                     "n_to": int(used["n"].max()) if len(used) else np.nan,
+                     "work_exponent": work.slope, "regime": result.range.regime,
+                     "range": result.range.rule,
+                     "trusted": result.trusted, "note": result.note})
     return pd.DataFrame(rows)
 
 
@@ -84,3 +148,64 @@ def crossovers(df: pd.DataFrame) -> pd.DataFrame:
 
 def summary(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {"exponents": exponents(df), "cost_fit": cost_fit(df), "crossovers": crossovers(df)}
+
+
+# --- the tally of a run ----------------------------------------------------------------------
+
+STATUSES = ("ok", "timeout", "skipped", "failed")
+
+
+def reason_kind(reason: str) -> str:
+    """A reason with its numbers blanked ('predicted # s per call … > budget # s'), so the
+    same cause at different sizes groups together."""
+    return re.sub(r"\d+(\.\d+)?(e[+-]?\d+)?", "#", str(reason))
+
+
+def _sizes(g: pd.DataFrame) -> str:
+    """'forward n=16…2048, reverse n=4096': which points a group of rows holds."""
+    parts = []
+    for mode, rows in g.groupby("mode", sort=False):
+        lo, hi = int(rows["n"].min()), int(rows["n"].max())
+        parts.append(f"{mode} n={lo}" + (f"…{hi}" if hi != lo else ""))
+    return ", ".join(parts)
+
+
+def tally(df: pd.DataFrame) -> dict:
+    """How many points ended ok, timeout, skipped and failed, and the reasons of those not
+    ok, grouped by cause: [{status, count, reason (the first of its kind), points}, …]."""
+    status = df["status"].astype(str) if len(df) else pd.Series([], dtype=str)
+    out = {s: int((status == s).sum()) for s in STATUSES}
+    others = sorted(set(status) - set(STATUSES))
+    out.update({s: int((status == s).sum()) for s in others})
+    problems = []
+    bad = df[status != "ok"].copy() if len(df) else df
+    if len(bad):
+        bad["reason"] = bad["reason"].fillna("").astype(str)
+        bad["kind"] = bad["reason"].map(reason_kind)
+        for (st, _), g in bad.groupby([bad["status"].astype(str), "kind"], sort=False):
+            problems.append({"status": st, "count": int(len(g)),
+                             "reason": g["reason"].iloc[0] or "(no reason given)",
+                             "points": _sizes(g)})
+    out["problems"] = problems
+    return out
+
+
+def tally_lines(t: dict) -> list[str]:
+    """The tally as lines for a terminal: the counts, then one line per group of reasons."""
+    counts = ", ".join(f"{t.get(s, 0)} {s}" for s in STATUSES)
+    extra = [s for s in t if s not in (*STATUSES, "problems")]
+    counts += "".join(f", {t[s]} {s}" for s in extra)
+    if not t.get("problems"):
+        return [f"points: {counts}"]
+    lines = [f"points: {counts}"]
+    for p in t["problems"]:
+        lines.append(f"  {p['status']} ×{p['count']} ({p['points']}): {p['reason']}")
+    return lines
+
+
+def losses(rows: pd.DataFrame) -> str:
+    """Why ``rows`` (a series, say) have points not measured: '1 timeout: …; 8 skipped: …'."""
+    parts = []
+    for p in tally(rows)["problems"]:
+        parts.append(f"{p['count']} {p['status']}: {p['reason']}")
+    return "; ".join(parts)

@@ -38,7 +38,7 @@ from .config import ConfigError, Experiment, Measure, Point
 from .point import measure_point
 from .provenance import available_memory, machine, now, versions
 from .results import ResultsDir
-from .sweep import Guards, base_row, end_run, ordered, start_run, unmeasured
+from .sweep import Guards, base_row, ordered, owned, start_run, unmeasured
 from .threads import set_threads, thread_settings
 
 MISSING = "install the cluster extra: pip install -e '.[cluster]'"
@@ -316,36 +316,36 @@ def run(exp: Experiment, out: Path, *, scheduler: str | None = None,
             exp, out, resume=resume, argv=argv, threads=_common(w["threads"] for w in warmed),
             scheduler=scheduler or f"local cluster of {local_workers} workers",
             retries_on_lost_worker=retries, workers=list(workers.values()))
-        warnings = crowding(warmed) + trimming(warmed)
-        if retries != RETRIES:
-            warnings.append(f"{now()}: the scheduler retries a point lost with its worker "
-                            f"{retries} times, not {RETRIES} (start it with "
-                            f"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES={RETRIES})")
-        if warnings:
-            meta.setdefault("warnings", []).extend(warnings)
-            results.write_meta(meta)
-            for line in warnings:
-                print(f"chainbench: warning: {line}", file=sys.stderr)
-
-        def admit(info: dict) -> None:
-            """A worker that joined (or was restarted) since the start: checked, recorded."""
-            if info["address"] not in workers:
-                check_workers([*workers.values(), info])
-                workers[info["address"]] = info
-                run_info["workers"] = list(workers.values())
+        with owned(results, meta, run_info):
+            warnings = crowding(warmed) + trimming(warmed)
+            if retries != RETRIES:
+                warnings.append(f"{now()}: the scheduler retries a point lost with its worker "
+                                f"{retries} times, not {RETRIES} (start it with "
+                                f"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES={RETRIES})")
+            if warnings:
+                meta.setdefault("warnings", []).extend(warnings)
                 results.write_meta(meta)
+                for line in warnings:
+                    print(f"chainbench: warning: {line}", file=sys.stderr)
 
-        guards = Guards(exp.measure.budget_s, memory=memory_per_worker(infos))
-        sweep = _Sweep(exp, results, guards, plan, threads, progress, admit,
-                       submit=lambda p, priority: client.submit(
-                           measure_task, p, exp.measure, threads, warmups, measure,
-                           pure=False, resources=resource, priority=priority))
-        try:
-            for future in sweep.as_completed():
-                sweep.receive(future)
-        finally:
-            sweep.cancel()
-        end_run(results, meta, run_info)
+            def admit(info: dict) -> None:
+                """A worker that joined (or was restarted) since the start: checked, recorded."""
+                if info["address"] not in workers:
+                    check_workers([*workers.values(), info])
+                    workers[info["address"]] = info
+                    run_info["workers"] = list(workers.values())
+                    results.write_meta(meta)
+
+            guards = Guards(exp.measure.budget_s, memory=memory_per_worker(infos))
+            sweep = _Sweep(exp, results, guards, plan, threads, progress, admit,
+                           submit=lambda p, priority: client.submit(
+                               measure_task, p, exp.measure, threads, warmups, measure,
+                               pure=False, resources=resource, priority=priority))
+            try:
+                for future in sweep.as_completed():
+                    sweep.receive(future)
+            finally:
+                sweep.cancel()
     return results
 
 

@@ -1,5 +1,6 @@
-"""Fitted figures from measurements: log-log scaling exponents with 95 % intervals, R² of
-time against predicted work, and the crossover where forward mode overtakes reverse."""
+"""Fitted figures from measurements: log-log scaling exponents with 95 % intervals over the
+points that measure the algorithm (one measured memory regime, above the per-call overhead),
+R² of time against predicted work, and the crossover where forward mode overtakes reverse."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import stats
 
-#: A point is in the compute-dominated range when its time is at least this many times the
-#: series' smallest time (which is mostly fixed per-call overhead: dispatch, allocation).
-COMPUTE_FACTOR = 10.0
+#: A point measures work rather than fixed per-call cost (dispatch, allocation) when its time
+#: is at least this many times the per-call overhead the profile measured, and this many
+#: times the series' smallest time (which is mostly that fixed cost when the series starts
+#: small).
+OVERHEAD_FACTOR = 10.0
+#: Fewest points an exponent is fitted over; with fewer it is not fitted (NaN).
+MIN_POINTS = 3
+#: A fitted exponent is trusted when its 95 % interval is at most this wide either side.
+MAX_HALF_WIDTH = 0.5
+
 
 
 @dataclass(frozen=True)
@@ -48,52 +56,125 @@ def loglog_slope(x, y) -> Slope:
                  float(fit.rvalue**2), int(k))
 
 
-def compute_range(times) -> np.ndarray:
-    """Mask of the points whose time is ≥ COMPUTE_FACTOR × the smallest: there the work
-    the cost model counts dominates the fixed per-call overhead."""
+def above_overhead(times, overhead_s: float | None = None) -> np.ndarray:
+    """Mask of the points whose time is ≥ OVERHEAD_FACTOR × the series' smallest and, when
+    the per-call overhead is known, ≥ OVERHEAD_FACTOR × ``overhead_s``: there the work the
+    cost model counts dominates what every call costs anyway."""
     t = np.asarray(times, dtype=float)
     if t.size == 0 or not np.isfinite(t).any():
         return np.zeros(t.shape, dtype=bool)
-    return t >= COMPUTE_FACTOR * np.nanmin(t)
+    keep = t >= OVERHEAD_FACTOR * np.nanmin(t)
+    if overhead_s:
+        keep &= t >= OVERHEAD_FACTOR * overhead_s
+    return keep
 
 
-def memory_level(working_set: float, caches: dict) -> str:
-    """The smallest cache level ('L1d', 'L2', 'L3') that holds ``working_set`` bytes, or
-    'DRAM'. Time per multiply-add jumps where a series crosses a level, so an exponent
-    fitted across that jump is the cache's, not the algorithm's."""
-    for level in ("L1d", "L2", "L3"):
-        size = caches.get(level)
-        if size and working_set <= size:
-            return level
-    return "DRAM"
+#: The regime of a point whose multiply-adds, not its memory traffic, set its time.
+COMPUTE = "compute"
+#: A point is compute-bound when streaming its working set once, at the bandwidth measured
+#: for that size, takes at most this fraction of its multiply-adds' time at the peak GEMM
+#: rate: a dense product reuses each loaded number many times; a matrix-vector product
+#: (reverse mode's gradient) uses it once and is never compute-bound.
+COMPUTE_BOUND = 0.25
 
 
-def fit_range(sizes, times, levels=None) -> tuple[np.ndarray, str]:
-    """Which points an exponent is fitted over, and the rule that chose them:
-    1. above overhead (time ≥ COMPUTE_FACTOR × the smallest) and in the memory level of the
-       largest size, when ≥ 3 points qualify: work dominates and costs the same per unit;
-    2. else above overhead alone, when ≥ 3 points qualify;
-    3. else the largest three sizes."""
+def compute_bound(madds, working_set_bytes, profile) -> np.ndarray:
+    """Mask of the points that are compute-bound on the machine ``profile`` describes
+    (``peak_madds_per_s``, ``bandwidth_at``): see COMPUTE_BOUND."""
+    madds = np.asarray(madds, dtype=float)
+    ws = np.asarray(working_set_bytes, dtype=float)
+    stream_s = np.array([w / profile.bandwidth_at(w) if np.isfinite(w) else np.inf
+                         for w in ws])
+    return stream_s <= COMPUTE_BOUND * madds / profile.peak_madds_per_s
+
+
+def is_transition(level) -> bool:
+    """Whether a regime label names the edge between two levels ('L2→L3') or is unknown."""
+    return not isinstance(level, str) or not level or "→" in level
+
+
+@dataclass(frozen=True)
+class FitRange:
+    """The points an exponent is fitted over (``mask``), the regime they share ('' where the
+    rows name none), the rule that chose them, and ``note``: why there is no trustworthy
+    fit ('' when there is one)."""
+
+    mask: np.ndarray
+    regime: str
+    rule: str
+    note: str = ""
+
+
+def fit_range(sizes, times, levels=None, overhead_s: float | None = None) -> FitRange:
+    """Which points an exponent is fitted over: those above the per-call overhead
+    (``above_overhead``) inside one measured regime (``levels``, one label per point, as
+    ``MachineProfile.regime`` gives them; a transition such as 'L2→L3' is never one), the
+    regime with the most such points, the one reaching the larger n on a tie. With fewer
+    than MIN_POINTS there the mask holds what there is and ``note`` says why it is too few."""
     sizes, times = np.asarray(sizes, dtype=float), np.asarray(times, dtype=float)
-    above = compute_range(times)
-    if levels is not None and len(sizes):
+    above = above_overhead(times, overhead_s)
+    threshold = f"time ≥ {OVERHEAD_FACTOR:g}× smallest" + (
+        f" and ≥ {OVERHEAD_FACTOR:g}× call overhead" if overhead_s else "")
+    if levels is None:
+        mask, regime = above, ""
+    else:
         levels = np.asarray(levels, dtype=object)
-        top = levels[np.argmax(sizes)]
-        same = above & (levels == top)
-        if same.sum() >= 3:
-            return same, f"time ≥ {COMPUTE_FACTOR:g}× smallest, working set in {top}"
-    if above.sum() >= 3:
-        return above, f"time ≥ {COMPUTE_FACTOR:g}× smallest"
-    mask = np.zeros(sizes.shape, dtype=bool)
-    mask[np.argsort(sizes)[-3:]] = True
-    return mask, "largest 3 sizes"
+        counts = {}
+        for level in dict.fromkeys(levels[above]):
+            if not is_transition(level):
+                inside = above & (levels == level)
+                counts[level] = (int(inside.sum()), float(sizes[inside].max()))
+        regime = max(counts, key=counts.get) if counts else ""
+        mask = above & (levels == regime) if regime else np.zeros(sizes.shape, dtype=bool)
+    rule = f"{threshold}, working set in {regime}" if regime else threshold
+    k = int(mask.sum())
+    if k >= MIN_POINTS:
+        return FitRange(mask, regime, rule)
+    note = f"only {k} point{'' if k == 1 else 's'} above overhead"
+    if levels is None:
+        return FitRange(mask, regime, rule, f"{note}, need {MIN_POINTS}")
+    tally = {}
+    for level in levels[above]:
+        name = "in transitions" if is_transition(level) else level
+        tally[name] = tally.get(name, 0) + 1
+    where = f" (above overhead: {', '.join(f'{lv} {c}' for lv, c in tally.items())})" \
+        if tally else ""
+    return FitRange(mask, regime, rule, f"{note} in one regime, need {MIN_POINTS}{where}")
 
 
-def scaling_exponent(sizes, times, levels=None) -> Slope:
-    """Exponent of time against size over ``fit_range``."""
+@dataclass(frozen=True)
+class ScalingFit:
+    """An exponent (``slope``) over ``range``; ``note`` says why it is not to be trusted
+    ('' when it is): too few points (then the slope is NaN) or too wide an interval."""
+
+    slope: Slope
+    range: FitRange
+    note: str
+
+    @property
+    def trusted(self) -> bool:
+        return not self.note
+
+
+def scaling_fit(sizes, times, levels=None, overhead_s: float | None = None) -> ScalingFit:
+    """Exponent of time against size over ``fit_range``, judged: fitted only from at least
+    MIN_POINTS points, trusted only when its 95 % interval is within ± MAX_HALF_WIDTH."""
     sizes, times = np.asarray(sizes, dtype=float), np.asarray(times, dtype=float)
-    mask, _ = fit_range(sizes, times, levels)
-    return loglog_slope(sizes[mask], times[mask])
+    chosen = fit_range(sizes, times, levels, overhead_s)
+    if chosen.note:
+        nan = math.nan
+        return ScalingFit(Slope(nan, nan, nan, nan, int(chosen.mask.sum())), chosen, chosen.note)
+    fit = loglog_slope(sizes[chosen.mask], times[chosen.mask])
+    half = (fit.high - fit.low) / 2
+    note = "" if half <= MAX_HALF_WIDTH else (
+        f"95% interval ±{half:.2g} is wider than ±{MAX_HALF_WIDTH:g}" if np.isfinite(half)
+        else "no interval (the points do not fit a line)")
+    return ScalingFit(fit, chosen, note)
+
+
+def scaling_exponent(sizes, times, levels=None, overhead_s: float | None = None) -> Slope:
+    """Exponent of time against size over ``fit_range`` (NaN when too few points qualify)."""
+    return scaling_fit(sizes, times, levels, overhead_s).slope
 
 
 def r2_linear(predicted, measured) -> float:

@@ -1,8 +1,10 @@
 """Measure one point: build the chain, check its Jacobian by a second method, time the
-first call apart, then the Jacobian and F with adaptive repetition, then memory."""
+first call apart, then the Jacobian and F with adaptive repetition, then memory; and warm a
+kind of point up (``warm_up``): the one-time JIT compile, timed apart from every point."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -12,13 +14,11 @@ from ..chain import Chain
 from ..engines import ENGINES
 from ..errors import Unsupported
 from ..modes import jacobian, jvp, vjp
+from ..machine.profile import current_profile
 from .config import Measure, Point
-from .fits import memory_level
 from .memory import peak_bytes
-from .provenance import cache_sizes, now
+from .provenance import now
 from .timing import first_call, measure
-
-CACHES = cache_sizes()  # of the machine (or Dask worker) that measures
 
 
 def resolve(point: Point) -> tuple[str, int | None, int | None]:
@@ -104,7 +104,7 @@ def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure,
         bytes_tape=stats.bytes_tape, bytes_work=stats.bytes_work,
         bytes_snapshots=stats.bytes_snapshots, layer_steps=stats.layer_steps,
         working_set_bytes=(working := chain.program.params.nbytes + stats.bytes_held + J.nbytes),
-        memory_level=memory_level(working, CACHES),
+        memory_level=current_profile().regime(working),  # measured levels, not sysfs
         madds_accumulate=stats.madds_accumulate, bytes_output=J.nbytes,
         # tracemalloc does not see XLA's or libtorch's buffers: no figure rather than a wrong one
         bytes_measured=peak_bytes(fn) if policy.memory and getattr(
@@ -117,3 +117,21 @@ def _finish(row: dict, start: float) -> dict:
     row["wall_s"] = time.perf_counter() - start
     row["finished_at"] = now()
     return row
+
+
+def warmup_point(point: Point) -> Point:
+    """A tiny point (n = 2, two hidden layers of 2) of the same mode, chunk, snapshots and
+    activation as ``point``: measuring it compiles (or loads from Numba's cache) every kernel
+    ``point`` calls, and takes milliseconds once they are compiled."""
+    return Point(2, 1, 2, "square", (2, 2, 2, 1), point.activation, 0, point.mode,
+                 point.chunk, point.snapshots)
+
+
+def warm_up(point: Point, policy: Measure) -> float:
+    """Measure ``warmup_point(point)`` briefly and discard it; returns its seconds: the
+    one-time JIT compile (or cache load) of what ``point`` runs, a peer's import included."""
+    quick = dataclasses.replace(policy, min_sample_ms=0.1, min_samples=1, min_seconds=1e-3,
+                                max_seconds=1e-2)
+    start = time.perf_counter()
+    measure_point(warmup_point(point), quick)
+    return time.perf_counter() - start

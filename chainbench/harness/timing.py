@@ -1,10 +1,16 @@
 """Timing with adaptive repetition: the first (compiling) call apart, a warm-up, then
-samples of at least ``min_sample_ms`` each until enough samples and seconds are in."""
+samples of at least ``min_sample_ms`` each until enough samples and seconds are in; and the
+record of how long each engine's one-time JIT compile (or Numba cache load) took on this
+machine, kept beside the machine profile so the next run can say how long it will take."""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -63,3 +69,76 @@ def measure(fn, policy: Measure) -> Timing:
     a = np.asarray(samples)
     q1, med, q3 = np.percentile(a, [25, 50, 75])
     return Timing(float(a.min()), float(med), float(q3 - q1), len(samples), inner, tuple(samples))
+
+
+# --- the one-time compile, recorded per machine --------------------------------------------
+
+#: How a first use went: Numba compiled kernels, or loaded every one from its cache.
+COMPILED, LOADED = "compiled", "loaded"
+
+
+def compile_record_path() -> Path:
+    """compile-<machine digest>.json beside the profile cache (``profile_dir()``)."""
+    from ..machine.profile import cache_path
+
+    profile = cache_path()
+    return profile.with_name(profile.name.replace("profile-", "compile-", 1))
+
+
+def recorded_compile_s() -> dict:
+    """{engine: {'compiled': seconds, 'loaded': seconds}} measured before on this machine."""
+    try:
+        doc = json.loads(compile_record_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def record_compile_s(engine: str, how: str, seconds: float) -> None:
+    """Remember that ``engine``'s first use in a process took ``seconds`` (``how``: COMPILED
+    or LOADED). A file that cannot be written only costs the next run its estimate."""
+    doc = recorded_compile_s()
+    doc.setdefault(engine, {})[how] = round(float(seconds), 3)
+    path = compile_record_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _dispatchers(module_prefix: str = "chainbench"):
+    from numba.core.registry import CPUDispatcher
+
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] == module_prefix and module is not None:
+            for value in list(vars(module).values()):
+                if isinstance(value, CPUDispatcher):
+                    yield value
+
+
+def jit_compiles() -> int:
+    """How many times Numba compiled one of chainbench's kernels in this process (cache
+    misses): unchanged across a first use means every kernel came from Numba's cache."""
+    return sum(sum(d.stats.cache_misses.values()) for d in _dispatchers())
+
+
+def kernels_cached(obj) -> bool | None:
+    """Whether Numba's on-disk cache holds kernels of the module that defines ``obj`` (an
+    engine), so its first use will load rather than compile; None when that module defines
+    no kernel. A guess, for messages: an index left by edited source still counts."""
+    import inspect
+
+    from numba.core.registry import CPUDispatcher
+
+    module = inspect.getmodule(obj)
+    name = getattr(module, "__name__", None)
+    kernels = [v for v in (vars(module).values() if module else ())
+               if isinstance(v, CPUDispatcher) and getattr(v.py_func, "__module__", None) == name]
+    if not kernels:
+        return None
+    short = name.rsplit(".", 1)[-1]
+    return any(any(Path(d.stats.cache_path).glob(f"{short}.{d.py_func.__qualname__}-*.nbi"))
+               for d in kernels)

@@ -1,18 +1,23 @@
 """How cost grows with the input size n: time per Jacobian on log-log axes with the fitted
 exponent of every series (the O(n³) forward vs O(n²) reverse story of the slides), and J/F,
-the Jacobian's time in units of one evaluation of F (the cheap-gradient principle)."""
+the Jacobian's time in units of one evaluation of F (the cheap-gradient principle). A series
+the experiment planned but could not measure (timeouts, skips) is named on the figure, with
+the reasons, rather than left out silently."""
 
 from __future__ import annotations
+
+import textwrap
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ..harness.fits import fit_range, loglog_slope
+from ..harness.analysis import losses, profile_of, series_fit
 from ._common import (
     LINESTYLES,
     SERIES_KEYS,
+    SPEC_COLUMNS,
     CannotPlot,
     at_defaults,
     describe,
@@ -41,6 +46,47 @@ def size_series(df: pd.DataFrame, value: str, min_sizes: int) -> pd.DataFrame:
     return rows[sizes >= min_sizes]
 
 
+def missing_notes(df: pd.DataFrame, drawn: pd.DataFrame, min_sizes: int,
+                  rule: str | None = None) -> list[str]:
+    """One line per series of ``df`` (any status, default chunk, m rule ``rule`` when
+    given) that sweeps at least ``min_sizes`` sizes of n but is not among the ``drawn``
+    rows: 'forward: no points measured (1 timeout: …; 8 skipped: …)'."""
+    if "status" not in df.columns or "reason" not in df.columns:
+        return []
+    rows = df.copy()
+    for col in SPEC_COLUMNS:
+        if col in rows.columns:
+            rows[col] = rows[col].astype(str)
+    rows = at_defaults(rows)
+    rows = rows.assign(m_rule=[m_rule(n, m) for n, m in zip(rows["n"], rows["m"])])
+    if rule is not None:
+        rows = rows[rows["m_rule"] == rule]
+    keys = ["mode", *SERIES_KEYS]
+    shown = {tuple(k) for k in drawn[keys].drop_duplicates().itertuples(index=False)}
+    vary = varying(rows) if len(rows) else []
+    notes = []
+    for key, g in rows.groupby(keys, sort=False):
+        if key in shown or g["n"].nunique() < min_sizes:
+            continue
+        ok = g[g["status"].astype(str) == "ok"]["n"].nunique()
+        what = "no points measured" if ok == 0 else \
+            f"only {ok} of {g['n'].nunique()} sizes measured"
+        label = key[0] + (f" ({describe(dict(zip(keys, key)), vary)})" if vary else "")
+        why = losses(g)
+        notes.append(f"{label}: {what}" + (f" ({why})" if why else ""))
+    return notes
+
+
+def _note(ax, notes: list[str], x: float = 0.98, y: float = 0.03) -> None:
+    """The missing series' lines in a box at the lower right of ``ax``."""
+    if not notes:
+        return
+    text = "\n".join(textwrap.fill(line, 70) for line in notes)
+    ax.text(x, y, text, transform=ax.transAxes, ha="right", va="bottom", ma="left",
+            fontsize="small", color="0.15", zorder=5,
+            bbox={"boxstyle": "round", "facecolor": "#fff4f0", "edgecolor": "C3", "alpha": 0.95})
+
+
 def _groups(rows: pd.DataFrame):
     """(key dict, rows sorted by n, line style) per series, modes in a fixed order; the
     colour tells the mode, the line style the rest of the key (depth, width, …)."""
@@ -65,11 +111,15 @@ def _panel_title(rule: str) -> str:
 def time_vs_n(df: pd.DataFrame) -> Figure:
     """Median time per Jacobian against n, log-log, one panel per m rule (m = 1, m = n, …)
     and one line per mode (and depth, width… where those vary), with the exponent fitted
-    by ``fits.scaling_exponent`` in the legend and n², n³ guide lines."""
+    by ``analysis.series_fit`` (as `chainbench fit` does) in the legend, n², n³ guide lines,
+    and a note naming any series planned but not measured, with the reasons."""
+    profile = profile_of(df)
     rows = size_series(df, "time_median_s", min_sizes=3)
     if rows.empty:
+        lost = missing_notes(df, rows, min_sizes=3)
         raise CannotPlot("needs ≥ 3 sizes of n in one series (one mode at its default chunk, "
-                         "same depth and width, m fixed or m = n)")
+                         "same depth and width, m fixed or m = n)" +
+                         (f"; {'; '.join(lost)}" if lost else ""))
     rules = sorted(rows["m_rule"].unique(), key=_panel_order)
     fig = new_figure(6.4 + 3.2 * (len(rules) - 1), 4.6)
     axes = fig.subplots(1, len(rules), squeeze=False, sharey=True)[0]
@@ -77,7 +127,7 @@ def time_vs_n(df: pd.DataFrame) -> Figure:
     for ax, rule in zip(axes, rules):
         panel = rows[rows["m_rule"] == rule]
         for key, g, style in _groups(panel):
-            _draw_series(ax, key, g, vary, style)
+            _draw_series(ax, key, g, vary, style, profile)
         ax.set_ylim(*log_limits(panel["time_median_s"]))
         _guides(ax, panel, powers=(2, 3))
         log2_axis(ax, "x", panel["n"])
@@ -87,8 +137,9 @@ def time_vs_n(df: pd.DataFrame) -> Figure:
         ax.grid(True, which="major", alpha=0.3)
         handles, _ = ax.get_legend_handles_labels()
         handles.append(Line2D([], [], color="0.4", marker="o", mfc="white", ls="none",
-                              label="not in the fit (overhead-dominated)"))
+                              label="not in the fit (overhead, or another regime)"))
         _legend(ax, handles)
+        _note(ax, missing_notes(df, panel, min_sizes=3, rule=rule))
     axes[0].set_ylabel("time per Jacobian (median)")
     fig.suptitle("Time per Jacobian vs n (log-log): fitted slope = scaling exponent")
     return fig
@@ -107,15 +158,22 @@ def _legend(ax, handles) -> None:
               bbox_to_anchor=(0.5, -0.12), borderaxespad=0)
 
 
-def _draw_series(ax, key: dict, g: pd.DataFrame, vary: list[str], ls: str) -> None:
+def _draw_series(ax, key: dict, g: pd.DataFrame, vary: list[str], ls: str,
+                 profile=None) -> None:
     n, t = g["n"].to_numpy(float), g["time_median_s"].to_numpy(float)
-    levels = g["memory_level"].to_numpy() if "memory_level" in g.columns else None
-    used, _ = fit_range(n, t, levels)  # the rule `chainbench fit` uses
-    fit = loglog_slope(n[used], t[used])
+    result = series_fit(g, profile)  # the rule `chainbench fit` uses
+    fit = result.slope
+    used = result.range.mask if np.isfinite(fit.slope) else np.zeros(len(g), dtype=bool)
     color = mode_color(key["mode"])
     label = key["mode"] + (f" ({describe(key, vary)})" if vary else "")
     half = (fit.high - fit.low) / 2
-    label += f": slope {fit.slope:.2f}" + (f" (95% CI ± {half:.2g})" if np.isfinite(half) else "")
+    if np.isfinite(fit.slope):
+        label += f": slope {fit.slope:.2f}" + (f" (95% CI ± {half:.2g})" if np.isfinite(half)
+                                               else "")
+        label += "" if result.trusted else ", not trusted"
+    else:
+        k = int(result.range.mask.sum())
+        label += f": not fitted (only {k} point{'' if k == 1 else 's'} in one regime)"
     ax.plot(n, t, color=color, ls=ls, lw=1.2, marker="o", label=label)
     ax.plot(n[~used], t[~used], color=color, marker="o", mfc="white", ls="none")
     if np.isfinite(fit.slope):  # an OLS line in log-log passes through the mean point
@@ -148,9 +206,11 @@ def j_over_f_vs_n(df: pd.DataFrame) -> Figure:
     small constant, the cheap-gradient principle (3–4 by the theory sheet), drawn as a band."""
     rows = size_series(df, "j_over_f", min_sizes=2)
     rows = rows[rows["m"] == 1]
+    lost = missing_notes(df[df["m"] == 1], rows, min_sizes=2)
     if rows.empty:
         raise CannotPlot("needs ≥ 2 sizes of n with m = 1 in one series (one mode at its "
-                         "default chunk, same depth and width)")
+                         "default chunk, same depth and width)" +
+                         (f"; {'; '.join(lost)}" if lost else ""))
     fig = new_figure()
     ax = fig.subplots()
     vary = varying(rows)
@@ -168,7 +228,11 @@ def j_over_f_vs_n(df: pd.DataFrame) -> Figure:
     ax.set_yscale("log")
     ax.set_xlabel("n (inputs), m = 1 output")
     ax.set_ylabel("J/F = time of Jacobian / time of F")
-    ax.set_title("Gradient cost in evaluations of F: forward ∝ n, reverse ≈ constant")
+    claims = [claim for mode, claim in (("forward", "forward ∝ n"),
+                                        ("reverse", "reverse ≈ constant"))
+              if mode in set(rows["mode"])]
+    ax.set_title("Gradient cost in evaluations of F" + (f": {', '.join(claims)}" if claims else ""))
     ax.grid(True, which="major", alpha=0.3)
     _legend(ax, ax.get_legend_handles_labels()[0])
+    _note(ax, lost)
     return fig
