@@ -2,19 +2,43 @@
 
 Build a ``Chain`` (from layers or a spec string), then differentiate it with ``jvp``,
 ``vjp`` or ``jacobian(mode='forward' | 'reverse' | 'auto')``.
+
+The public names load on first use (PEP 562), so ``chainbench`` on the command line starts
+without importing Numba until a subcommand needs it: a Ctrl-C in that time is then the
+command line's to report in one line.
 """
 
-from .chain import Chain, ChainShape
-from .cost import Prediction, predict
-from .layers import LAYERS, Dense, ReLU, Sigmoid, Sin, Softmax, Softplus, Tanh
-from .modes import MODES, jacobian, jvp, record_tape, vjp
-from .reverse import Tape
-from .stats import EngineStats
+from importlib import import_module
 
 __version__ = "0.1.0"
+
+#: public name -> the module that defines it
+_HOME = {
+    "Chain": "chain", "ChainShape": "chain",
+    "Prediction": "cost", "predict": "cost",
+    "LAYERS": "layers", "Dense": "layers", "ReLU": "layers", "Sigmoid": "layers",
+    "Sin": "layers", "Softmax": "layers", "Softplus": "layers", "Tanh": "layers",
+    "MODES": "modes", "jacobian": "modes", "jvp": "modes", "record_tape": "modes",
+    "vjp": "modes",
+    "Tape": "reverse",
+    "EngineStats": "stats",
+}
 
 __all__ = [
     "Chain", "ChainShape", "Dense", "Tanh", "Sigmoid", "ReLU", "Sin", "Softplus", "Softmax",
     "LAYERS", "MODES", "jacobian", "jvp", "vjp", "record_tape", "Tape", "EngineStats",
     "Prediction", "predict",
 ]
+
+
+def __getattr__(name: str):
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'chainbench' has no attribute {name!r}")
+    value = getattr(import_module(f".{home}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,4 +1,6 @@
-"""Why an engine cannot differentiate a chain at all, as opposed to a bad argument.
+"""The errors chainbench raises on purpose: ``ConfigError`` for input a user must fix (the
+command line prints it in one line and exits 2), and why an engine cannot differentiate a
+chain at all, as opposed to a bad argument.
 
 ``Unsupported`` is what a sweep turns into a skipped point with the message as its reason:
 a chain with a layer the complex step cannot see through, or an optional peer (JAX,
@@ -6,6 +8,10 @@ PyTorch, autograd) that is not installed or has no rule for a layer.
 """
 
 from __future__ import annotations
+
+
+class ConfigError(ValueError):
+    """An experiment file or option that cannot be used; the message names what to fix."""
 
 
 class Unsupported(Exception):

@@ -286,3 +286,25 @@ def test_ctrl_c_names_the_folder_the_run_wrote_to_and_how_to_resume_it(tiny, tmp
     assert meta["runs"][-1]["interrupted"] is True and meta["runs"][-1]["ended_at"]
     monkeypatch.setattr(sweep, "measure_point", real)
     assert main(["run", str(tiny), "--out", str(second), "--resume", "--quiet"]) == 0
+
+
+def test_the_command_line_starts_without_numba_so_ctrl_c_is_one_line():
+    # importing chainbench.cli must not import numba: a Ctrl-C while a subcommand's heavy
+    # imports run is then inside main(), which reports it in one line (exit 130)
+    import subprocess
+    import sys
+
+    probe = "import sys, chainbench.cli; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+def test_ctrl_c_during_a_subcommand_import_is_one_line(monkeypatch, capsys):
+    from chainbench.cli import listing
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(listing, "run", interrupted)
+    assert main(["list"]) == 130
+    assert capsys.readouterr().err.strip() == "chainbench: interrupted"

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from ..harness.config import ConfigError
+from ..errors import ConfigError
 from . import accuracy, calibrate, compare, fit, gate, listing, plan, plot, run, speed
 
 #: Subcommand modules in the order ``--help`` lists them.

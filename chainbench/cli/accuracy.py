@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..harness.config import ConfigError
+from ..errors import ConfigError
 
 
 def register(sub):

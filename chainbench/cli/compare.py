@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..harness.config import ConfigError
+from ..errors import ConfigError
 from ._format import seconds
 
 

@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..harness.config import ConfigError
+from ..errors import ConfigError
 from . import fit, plot
 from ._format import seconds
 

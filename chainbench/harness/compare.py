@@ -6,20 +6,31 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import cost
-from ..chain import Chain
+from ..chain import Chain, ChainShape
 from ..engines import ENGINES
 from .config import ConfigError, Measure
+from .memory import planned_bytes
 from .point import measure_chain
+from .provenance import available_memory
 
 #: Timing for an interactive answer: a few tenths of a second per mode.
 QUICK = Measure(min_sample_ms=5, min_samples=3, min_seconds=0.1, max_seconds=1.0)
 
 
 def build(spec: str, n: int, seed: int = 0) -> Chain:
+    """The chain of ``spec``, refused (ConfigError) when it is malformed or when measuring
+    it could not fit in the memory this process may still use."""
     try:
-        return Chain.from_spec(spec, n, seed=seed)
+        shape = ChainShape.from_spec(spec, n)
     except (ValueError, TypeError) as err:
         raise ConfigError(str(err)) from None
+    need = max(planned_bytes(shape, cost.predict(shape, mode).bytes_held, shape.m)
+               for mode in ("forward", "reverse"))
+    room = available_memory()
+    if room is not None and need > room:
+        raise ConfigError(f"{spec!r} at n={n}: measuring it needs about {need / 2**30:.3g} GiB "
+                          f"and {room / 2**30:.3g} GiB are available; choose smaller widths")
+    return Chain.from_spec(spec, n, seed=seed)
 
 
 def compare(chain: Chain, policy: Measure = QUICK, seed: int = 0) -> pd.DataFrame:

@@ -12,13 +12,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..chain import ChainShape
+from ..errors import ConfigError
 from ..layers import LAYERS
 from ..modes import MODES
-
-
-class ConfigError(ValueError):
-    """An experiment file or option that cannot be used; the message names what to fix."""
-
 
 WIDTH_PROFILES = ("square", "hourglass")
 CHECKPOINTED = ("sqrt-checkpoint", "revolve")

@@ -13,8 +13,8 @@ from .. import cost
 from ..chain import Chain
 from ..engines import ENGINES
 from ..errors import Unsupported
-from ..modes import jacobian, jvp, vjp
 from ..machine.profile import current_profile
+from ..modes import jacobian, jvp, vjp
 from .config import Measure, Point
 from .memory import peak_bytes
 from .provenance import now
@@ -47,10 +47,18 @@ def probe_error(chain: Chain, x: np.ndarray, J: np.ndarray, rng: np.random.Gener
 
 
 def measure_point(point: Point, policy: Measure) -> dict:
-    """All measured figures of one grid point as a row (status 'ok' or 'failed')."""
+    """All measured figures of one grid point as a row (status 'ok' or 'failed'); a point
+    that runs out of memory is 'failed' with that reason, and the sweep goes on."""
     engine, chunk, snapshots = resolve(point)
-    chain = Chain.from_spec(point.spec, point.n, seed=point.seed)
-    return measure_chain(chain, engine, chunk, policy, seed=point.seed, snapshots=snapshots)
+    start = time.perf_counter()
+    try:
+        chain = Chain.from_spec(point.spec, point.n, seed=point.seed)
+        return measure_chain(chain, engine, chunk, policy, seed=point.seed, snapshots=snapshots)
+    except MemoryError as err:
+        row = {"engine": engine, "chunk": chunk if chunk is not None else "",
+               "status": "failed", "reason": f"out of memory ({err or 'MemoryError'}); "
+               "the memory guard admitted it: see docs/experiments.md"}
+        return _finish(row, start)
 
 
 def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure, seed: int = 0,

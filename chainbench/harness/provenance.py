@@ -83,11 +83,55 @@ def _machine() -> dict:
 
 
 def available_memory() -> int | None:
-    """Bytes of memory available to new allocations (MemAvailable), if the OS says."""
+    """Bytes this process may still allocate: the least of what the OS has available
+    (MemAvailable), what its cgroup's limit leaves (v2 memory.max − memory.current, or v1's
+    limit_in_bytes − usage_in_bytes) and what RLIMIT_AS leaves of the address space;
+    None when none of them says."""
+    limits = [_mem_available(), _cgroup_room(), _rlimit_room()]
+    known = [b for b in limits if b is not None]
+    return max(0, min(known)) if known else None
+
+
+def _mem_available() -> int | None:
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemAvailable:"):
                 return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+#: (limit file, usage file) of cgroup v2 and v1, relative to the cgroup mount.
+CGROUP_FILES = (("memory.max", "memory.current"),
+                ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"))
+
+
+def _cgroup_room(root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """The cgroup's memory limit less its usage; None when unlimited or unreadable."""
+    for limit_file, usage_file in CGROUP_FILES:
+        try:
+            limit = (root / limit_file).read_text().strip()
+            usage = int((root / usage_file).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if limit == "max" or int(limit) >= 2**60:  # v1 writes "unlimited" as a huge number
+            return None
+        return int(limit) - usage
+    return None
+
+
+def _rlimit_room() -> int | None:
+    """RLIMIT_AS's soft limit less the address space in use (VmSize); None if unlimited."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft == resource.RLIM_INFINITY:
+            return None
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return soft - int(line.split()[1]) * 1024
+    except (ImportError, OSError, ValueError, IndexError):
         pass
     return None

@@ -10,9 +10,9 @@ meta.json records the machine profile it used and, at the end, the tally of its 
 from __future__ import annotations
 
 import contextlib
-from contextlib import contextmanager
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,7 +22,7 @@ from ..engines import ENGINES
 from ..machine.profile import current_profile
 from ..peers import PEERS
 from ..peers import versions as peer_versions
-from . import timing
+from . import memory, timing
 from .config import Experiment, Point
 from .point import measure_point, resolve, warm_up
 from .provenance import available_memory, git_commit, machine, now, versions
@@ -77,10 +77,8 @@ class Guards:
 
 
 def planned_bytes(point: Point, predicted: cost.Prediction) -> int:
-    """Engine buffers, the Jacobian, the parameters and the reference check's Jacobian."""
-    w = point.widths
-    params = sum(a * b + b for a, b in zip(w[:-1], w[1:]))
-    return predicted.bytes_held + 8 * (2 * point.n * point.m + params)
+    """What measuring ``point`` holds at its peak (``memory.planned_bytes``)."""
+    return memory.planned_bytes(point.shape, predicted.bytes_held, point.m)
 
 
 def ordered(points: list[Point]) -> list[tuple[Point, cost.Prediction]]:

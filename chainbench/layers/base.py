@@ -53,6 +53,11 @@ class Layer:
         return np.empty(0)
 
     @classmethod
+    def parameters(cls, in_width: int, out_width: int) -> int:
+        """float64 entries of ``params`` at these widths (none by default)."""
+        return 0
+
+    @classmethod
     def cost(cls, in_width: int, out_width: int) -> LayerCost:
         """Multiply-adds and saved floats at these widths (a class method: the cost model
         predicts from shapes alone, before any parameter is drawn)."""

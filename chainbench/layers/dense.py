@@ -60,6 +60,14 @@ class Dense(Layer):
         return p
 
     @classmethod
+    def parameters(cls, in_width: int, out_width: int) -> int:
+        """Entries of ``params``: W and b, and Wᵀ (from its aligned offset) when small."""
+        size = out_width * in_width
+        if size > SMALL:
+            return size + out_width
+        return transpose_offset.py_func(in_width, out_width) + size
+
+    @classmethod
     def cost(cls, in_width: int, out_width: int) -> LayerCost:
         return LayerCost(
             value=out_width * in_width,
