@@ -3,9 +3,8 @@
 import math
 
 import numpy as np
-import pytest
-
 import pandas as pd
+import pytest
 from machine_helpers import synthetic_profile
 
 from chainbench.harness import analysis

@@ -11,9 +11,9 @@ import numba
 import numpy as np
 import pytest
 from machine_helpers import (
+    SYNTHETIC_LEVELS,
     KiB,
     MiB,
-    SYNTHETIC_LEVELS,
     stream_sizes,
     synthetic_profile,
     synthetic_rates,

@@ -83,8 +83,9 @@ CASES = (
     jac("fd-central", 64, 16, rtol=1e-8, oracle_rtol=1e-6, quick=True),
 )
 
-#: Sizes the guards choose from: a √2 grid, 64 … 2896.
-GRID = tuple(int(round(64 * 2 ** (k / 2))) for k in range(12))
+#: Sizes the guards choose from: quarter octaves, 64 … 4096, so that even a narrow memory
+#: level holds several.
+GRID = tuple(int(round(64 * 2 ** (k / 4))) for k in range(25))
 
 #: The scaling series the benchmark suite records (the guards pick theirs from GRID).
 SCALING_N = (64, 128, 256, 512, 1024)

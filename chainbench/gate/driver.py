@@ -95,6 +95,7 @@ class WorkerProcess:
 class Pair:
     head: WorkerProcess
     ref: WorkerProcess
+    own_cpus: set | None = None  # this process's CPUs before share_one_cpu, to restore
 
     def setup(self, cases: list[dict], head_only: list[dict] = ()) -> tuple[dict, dict]:
         """Set up ``cases`` in both workers at once (they compile in parallel) and
@@ -103,13 +104,37 @@ class Pair:
         self.ref.send(cmd="setup", cases=list(cases))
         return self.head.receive()["cases"], self.ref.receive()["cases"]
 
+    def share_one_cpu(self) -> int | None:
+        """Pin both workers to one CPU (and this process to the others), for the timing
+        after the set-up: on a VM one vCPU can run slower than another for seconds at a
+        time (a neighbour on its host core), which a pair on different CPUs reads as a
+        difference between the trees. Returns the CPU, or None where affinity is not
+        available."""
+        try:
+            cpus = sorted(os.sched_getaffinity(0))
+            cpu = cpus[-1]
+            for worker in (self.head, self.ref):
+                os.sched_setaffinity(worker.proc.pid, {cpu})
+            if len(cpus) > 1:
+                self.own_cpus = set(cpus)
+                os.sched_setaffinity(0, set(cpus) - {cpu})
+        except (AttributeError, OSError):
+            return None
+        return cpu
+
+    def restore_cpus(self) -> None:
+        """Give this process back the CPUs it had before ``share_one_cpu``."""
+        if self.own_cpus:
+            os.sched_setaffinity(0, self.own_cpus)
+            self.own_cpus = None
+
 
 @contextmanager
 def start_pair(head_root: Path, ref_root: Path, slow_flag: str = ""):
     """Both workers started and ready; the slow flag goes to the code under test only.
     A worker that cannot start is bad input (GateInputError); one that dies later raises
     WorkerFailed (a failure of that tree)."""
-    workers = []
+    workers, pair = [], None
     try:
         try:
             workers.append(WorkerProcess("code-under-test", head_root, slow_flag))
@@ -118,8 +143,11 @@ def start_pair(head_root: Path, ref_root: Path, slow_flag: str = ""):
                 w.receive()
         except (WorkerFailed, OSError) as err:
             raise GateInputError(str(err)) from None
-        yield Pair(*workers)
+        pair = Pair(*workers)
+        yield pair
     finally:
+        if pair is not None:
+            pair.restore_cpus()
         for w in workers:
             w.close()
 

@@ -11,8 +11,8 @@ over sizes where the algorithm, not the machine's memory hierarchy, sets the slo
 - forward/reverse time grows with n (theory ∝ n): log-log slope ≥ 0.5 over forward's
   sizes whose gradient weights lie inside one level.
 
-Sizes come from the √2 grid ``cases.GRID``: for reverse the highest memory level with 3
-candidates, for the ratio the forward sizes whose gradients share one level (fewer than 3
+Sizes come from the quarter-octave grid ``cases.GRID``: for reverse the highest memory level
+with 3 candidates, for the ratio compute-bound sizes whose gradients share one level (fewer than 3
 anywhere: the guard is skipped, with the reason, rather than fitted across a cache edge).
 """
 
@@ -30,7 +30,7 @@ DEPTH = 4
 EXPONENTS = {"forward": (3.0, 0.5), "reverse": (2.0, 0.5)}
 JF_BOUND = 4.0
 RATIO_SLOPE_MIN = 0.5
-MIN_SIZES, MAX_SIZES = 3, 4
+MIN_SIZES, MAX_SIZES = 3, 5
 #: A guard size's predicted time must be this many profile call overheads (a trivial jitted
 #: call): a Jacobian's own Python path costs ~20 of those (5 µs against 0.27 µs on a 2-core
 #: EPYC), and it should weigh < 10 % at the smallest size, or it flattens the fitted slope
@@ -96,30 +96,36 @@ def reverse_sizes(profile, grid=GRID) -> SizeChoice:
     return SizeChoice(sizes, level, f"weights {_mib(sizes[0])}..{_mib(sizes[-1])} inside {level}")
 
 
-def ratio_sizes(profile, forward: SizeChoice) -> SizeChoice:
-    """The forward guard's sizes whose gradient weights share one memory level (the level
-    holding most of them, ≥ MIN_SIZES): reverse time stepping up at a cache edge would
-    flatten forward/reverse for a reason that is the machine's, not the algorithm's."""
-    if not forward.sizes:
-        return SizeChoice((), None, forward.reason)
-    by_level: dict[str, list[int]] = {}
-    for level, low, high in profile.bands():
-        by_level[level] = [n for n in forward.sizes if low <= weights_bytes(n) <= high]
-    level, sizes = max(by_level.items(), key=lambda item: len(item[1]))
+def ratio_sizes(profile, grid=GRID) -> SizeChoice:
+    """Compute-bound, affordable forward sizes (``_forward_candidates``) whose gradient
+    weights share one memory level — the level holding most of them, at least MIN_SIZES,
+    the largest MAX_SIZES of them: reverse time stepping up at a cache edge would flatten
+    forward/reverse for a reason that is the machine's, not the algorithm's."""
+    candidates = _forward_candidates(profile, grid)
+    by_level = {level: [n for n in candidates if low <= weights_bytes(n) <= high]
+                for level, low, high in profile.bands()}
+    level, sizes = max(by_level.items(), key=lambda item: len(item[1]),
+                       default=(None, []))
     if len(sizes) < MIN_SIZES:
-        return SizeChoice((), None, f"no memory level holds {MIN_SIZES} of the forward sizes "
-                          f"{', '.join(map(str, forward.sizes))} safely inside it")
-    return SizeChoice(tuple(sizes), level, f"compute-bound forward, gradient weights "
+        return SizeChoice((), None, f"no memory level holds {MIN_SIZES} of the compute-bound "
+                          f"sizes {', '.join(map(str, candidates)) or '(none)'} safely inside it")
+    sizes = tuple(sizes[-MAX_SIZES:])
+    return SizeChoice(sizes, level, f"compute-bound forward, gradient weights "
                       f"{_mib(sizes[0])}..{_mib(sizes[-1])} inside {level}")
 
 
-def forward_sizes(profile, grid=GRID) -> SizeChoice:
-    """The MAX_SIZES largest affordable grid sizes where GEMM runs at ≥ COMPUTE_BOUND of
-    its peak (compute-bound) and the call is well above the per-call overhead."""
+def _forward_candidates(profile, grid=GRID) -> list[int]:
+    """Grid sizes where GEMM runs at ≥ COMPUTE_BOUND of its peak and the forward call is
+    well above the per-call overhead and at most CALL_MAX_S."""
     peak = profile.peak_madds_per_s
     floor = OVERHEAD_FACTOR * profile.call_overhead_s
-    fits = [n for n in grid if gemm_rate(profile, n) >= COMPUTE_BOUND * peak
+    return [n for n in grid if gemm_rate(profile, n) >= COMPUTE_BOUND * peak
             and floor <= predicted_forward_s(profile, n) <= CALL_MAX_S]
+
+
+def forward_sizes(profile, grid=GRID) -> SizeChoice:
+    """The MAX_SIZES largest of ``_forward_candidates``: compute-bound and affordable."""
+    fits = _forward_candidates(profile, grid)
     if len(fits) < MIN_SIZES:
         return SizeChoice((), None, f"only {len(fits)} grid size(s) are compute-bound and "
                           f"affordable (GEMM ≥ {COMPUTE_BOUND:.0%} of peak, call ≤ {CALL_MAX_S} s)")
@@ -145,10 +151,9 @@ class GuardPlan:
 
 def plan_guards(profile) -> GuardPlan:
     """The guards' sizes and cases from the machine profile (or why they are skipped)."""
-    fwd, rev = forward_sizes(profile), reverse_sizes(profile)
-    ratio = ratio_sizes(profile, fwd)
+    fwd, rev, ratio = forward_sizes(profile), reverse_sizes(profile), ratio_sizes(profile)
     cases = {c.name: c for c in scaling_cases(fwd.sizes, ("forward",))}
-    cases.update({c.name: c for c in scaling_cases(ratio.sizes, ("reverse",))})
+    cases.update({c.name: c for c in scaling_cases(ratio.sizes, ("forward", "reverse"))})
     cases.update({c.name: c for c in scaling_cases(rev.sizes, ("reverse", "F"))})
     return GuardPlan(fwd, rev, tuple(cases.values()), ratio=ratio)
 

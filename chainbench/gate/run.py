@@ -100,9 +100,9 @@ def _guard_plan(opts: GateOptions, say) -> guards_mod.GuardPlan:
             say(f"guards skipped: no machine profile ({err})")
             return guards_mod.GuardPlan(none, none, (), skipped=f"no machine profile ({err})")
     plan = guards_mod.plan_guards(profile)
-    say(f"guards: forward at n={list(plan.forward.sizes)} ({plan.forward.reason}); reverse, "
-        f"J/F, ratio at n={list(plan.reverse.sizes)} ({plan.reverse.regime}: "
-        f"{plan.reverse.reason})")
+    say(f"guards: forward at n={list(plan.forward.sizes)} ({plan.forward.reason}); reverse "
+        f"and J/F at n={list(plan.reverse.sizes)} ({plan.reverse.reason}); ratio at "
+        f"n={list(plan.ratio.sizes)} ({plan.ratio.reason})")
     return plan
 
 
@@ -112,8 +112,10 @@ def _set_up(pair, chosen, plan, say) -> tuple[list[dict], dict]:
     names = {c.name for c in chosen}
     head, ref = pair.setup([c.request() for c in chosen],
                            [c.request() for c in plan.cases if c.name not in names])
+    cpu = pair.share_one_cpu()
     say(f"set up {len(chosen)} case(s) in both trees and {len(plan.cases)} guard point(s) "
-        f"in {time.perf_counter() - t0:.1f} s (JIT compile included)")
+        f"in {time.perf_counter() - t0:.1f} s (JIT compile included)"
+        + (f"; both workers now share CPU {cpu}" if cpu is not None else ""))
     records, calls = [], {}
     for case in chosen:
         h, r = head[case.name], ref[case.name]
@@ -248,7 +250,8 @@ def run_gate(opts: GateOptions, say=print) -> tuple[int, dict]:
         result["trials"] = [{"exit_status": t["exit_status"], "summary": t["summary"]}
                             for t in trials]
         failed = sum(t["exit_status"] != 0 for t in trials)
-        result["summary"] = f"{opts.trials - failed} of {opts.trials} trials passed, {failed} failed"
+        result["summary"] = (f"{opts.trials - failed} of {opts.trials} trials passed, "
+                             f"{failed} failed")
         result["exit_status"] = int(failed > 0)
     meta["wall_s"] = time.perf_counter() - t0
     return result["exit_status"], result

@@ -17,6 +17,9 @@ from pathlib import Path
 #: A working set within this factor of a level's capacity is in a transition between two
 #: levels: bandwidth changes gradually there, so fits leave such points out.
 EDGE = 1.5
+#: A working set is on a level's plateau while the measured rate there is within this
+#: factor of the level's bandwidth.
+PLATEAU = 1.15
 #: Where profiles are cached unless CHAINBENCH_PROFILE_DIR says otherwise.
 PROFILE_DIR_ENV = "CHAINBENCH_PROFILE_DIR"
 SCHEMA = 1
@@ -68,14 +71,42 @@ class MachineProfile:
 
     def bands(self, edge: float = EDGE) -> list[tuple[str, float, float]]:
         """(level name, smallest, largest working set) safely inside each level: at least
-        ``edge`` × the capacity of the level below and at most the capacity / ``edge``."""
+        ``edge`` × the capacity of the level below and at most the capacity / ``edge``, and
+        narrowed further to where the measured streaming rate is within PLATEAU of the
+        level's bandwidth (a cache keeps serving part of a working set somewhat larger than
+        itself, so the rate settles on the next level's plateau only past that)."""
         out, low = [], 0.0
         for level in self.levels:
             high = float("inf") if level.capacity_bytes is None else level.capacity_bytes / edge
+            low, high = self._on_plateau(level, low, high)
             if high > low:
                 out.append((level.name, low, high))
             low = (level.capacity_bytes or float("inf")) * edge
         return out
+
+    def _on_plateau(self, level: MemoryLevel, low: float, high: float) -> tuple[float, float]:
+        """Above a level below it, ``low`` raised past the measured sizes still faster than
+        this level's plateau (by more than PLATEAU); below a level above it, ``high``
+        lowered past the sizes already slower than it. Scans from the edges inward."""
+        inside = sorted((s, r) for s, r in self.stream if low <= s <= high)
+        near_low = 4 * low  # only sizes near an edge are the neighbour's: the rest is this
+        near_high = high / 4  # level's own (or overhead-bound, at the smallest sizes)
+
+        def fast(sample):
+            return sample[0] <= near_low and sample[1] > level.bandwidth_Bps * PLATEAU
+
+        def slow(sample):
+            return sample[0] >= near_high and sample[1] < level.bandwidth_Bps / PLATEAU
+
+        if low > 0 and inside and fast(inside[0]):
+            while inside and fast(inside[0]):
+                inside.pop(0)
+            low = inside[0][0] if inside else high
+        if level.capacity_bytes is not None and inside and slow(inside[-1]):
+            while inside and slow(inside[-1]):
+                inside.pop()
+            high = inside[-1][0] if inside else low
+        return low, high
 
     def regime(self, nbytes: float, edge: float = EDGE) -> str:
         """The level a working set of ``nbytes`` lives in ('L3'), or 'L2→L3' when it lies
@@ -132,6 +163,7 @@ def machine_key() -> dict:
     import numba
     import numpy
     import scipy
+
     # numba's np.dot calls scipy's BLAS, a library apart from numpy's; threadpool_info only
     # lists libraries already loaded, so load it first or the key would depend on whether
     # something in this process had touched scipy.linalg yet
