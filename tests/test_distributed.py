@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from experiment_helpers import TINY
 
 from chainbench.cli import main
 from chainbench.harness import analysis, config
@@ -22,6 +21,7 @@ from chainbench.harness import distributed as dist
 from chainbench.harness.config import ConfigError
 from chainbench.harness.point import measure_point
 from chainbench.harness.results import COLUMNS, KEY_COLUMNS
+
 
 @pytest.fixture(scope="module")
 def cluster():
