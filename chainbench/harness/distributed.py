@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .config import ConfigError, Experiment, Measure, Point
-from .point import measure_point
+from .point import measure_point, warmup_point
 from .provenance import available_memory, machine, now, versions
 from .results import ResultsDir
 from .sweep import Guards, base_row, ordered, owned, start_run, unmeasured
@@ -150,9 +150,8 @@ def warmup_points(points: list[Point]) -> list[Point]:
     """One tiny point (n = 2, two hidden layers of 2) per distinct mode, chunk, snapshots
     and activation of ``points``: measuring it compiles (or loads from Numba's cache) every
     kernel those points call, in milliseconds once compiled."""
-    kinds = dict.fromkeys((p.mode, p.chunk, p.snapshots, p.activation) for p in points)
-    return [Point(2, 1, 2, "square", (2, 2, 2, 1), act, 0, mode, chunk, snaps)
-            for mode, chunk, snaps, act in kinds]
+    kinds = {(p.mode, p.chunk, p.snapshots, p.activation): p for p in points}
+    return [warmup_point(p) for p in kinds.values()]
 
 
 # --- on the client -------------------------------------------------------------------------
