@@ -14,19 +14,19 @@ __version__ = "0.1.0"
 
 #: public name -> the module that defines it
 _HOME = {
-    "Chain": "chain", "ChainShape": "chain",
-    "Prediction": "cost", "predict": "cost",
-    "LAYERS": "layers", "Dense": "layers", "ReLU": "layers", "Sigmoid": "layers",
-    "Sin": "layers", "Softmax": "layers", "Softplus": "layers", "Tanh": "layers",
-    "MODES": "modes", "jacobian": "modes", "jvp": "modes", "record_tape": "modes",
-    "vjp": "modes",
-    "Tape": "reverse",
-    "EngineStats": "stats",
+    "Chain": "model.chain", "ChainShape": "model.chain",
+    "Prediction": "cost.predictions", "predict": "cost.predictions",
+    "LAYERS": "model.layers", "Layer": "model.layers", "Dense": "model.layers", "ReLU": "model.layers",
+    "Sigmoid": "model.layers", "Sin": "model.layers", "Softmax": "model.layers",
+    "Softplus": "model.layers", "Tanh": "model.layers",
+    "MODES": "api", "jacobian": "api", "jvp": "api", "record_tape": "api", "vjp": "api",
+    "Tape": "engines.reverse",
+    "EngineStats": "model.counters",
 }
 
 __all__ = [
     "Chain", "ChainShape", "Dense", "Tanh", "Sigmoid", "ReLU", "Sin", "Softplus", "Softmax",
-    "LAYERS", "MODES", "jacobian", "jvp", "vjp", "record_tape", "Tape", "EngineStats",
+    "LAYERS", "Layer", "MODES", "jacobian", "jvp", "vjp", "record_tape", "Tape", "EngineStats",
     "Prediction", "predict",
 ]
 

@@ -2,6 +2,10 @@
 
 from numba import njit
 
+from . import _cache
+
+_cache.install()  # before any kernel is decorated: its cache stamp sees what it inlines
+
 # cache=True: a second process loads machine code instead of compiling again.
 # error_model="numpy": division by zero gives inf/NaN like numpy instead of raising,
 # so NaN inputs propagate through a chain rather than crash it.

@@ -252,10 +252,10 @@ def test_step_beyond_one_is_refused_with_the_range(step):
 
 
 def test_a_layer_the_kernels_do_not_run_is_refused():
-    class Custom(cb.layers.Layer):  # op code -1: no kernel for it, once NaN at every entry
+    class Custom(cb.Layer):  # op code -1: no kernel for it, once NaN at every entry
         name = "custom"
 
-    class Impostor(cb.layers.Layer):  # tanh's op code on a class that is not Tanh
+    class Impostor(cb.Layer):  # tanh's op code on a class that is not Tanh
         name, op = "impostor", cb.Tanh.op
 
     with pytest.raises(TypeError, match=r"layer 1 \(Custom\) has op code -1, which the "

@@ -6,7 +6,7 @@ import pytest
 from chain_helpers import random_chain
 
 import chainbench as cb
-from chainbench.checkpoint import ADVANCE, REVERSE, every, revolve, revolve_extra
+from chainbench.cost.checkpoint import ADVANCE, REVERSE, every, revolve, revolve_extra
 
 FIELDS = ("sweeps_forward", "sweeps_backward", "madds_value", "madds_adjoint", "bytes_tape",
           "bytes_work", "bytes_snapshots", "layer_steps")

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import chainbench as cb
-from chainbench import cost
+from chainbench.cost import predictions as cost
 
 FIELDS = ("mode", "chunk", "sweeps_forward", "sweeps_backward", "madds_value", "madds_tangent",
           "madds_adjoint", "madds_accumulate", "bytes_tape", "bytes_work")

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import chainbench as cb
 from chainbench import LAYERS
-from chainbench.layers import Elementwise
+from chainbench.model.layers import Elementwise
 
 CHAINS = seeded_chains(60)
 

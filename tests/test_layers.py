@@ -15,9 +15,9 @@ from chain_helpers import (
 
 import chainbench as cb
 from chainbench import LAYERS
-from chainbench.layers import Elementwise
-from chainbench.layers.dense import SMALL, transpose_offset
-from chainbench.layers.dispatch import layer_explicit
+from chainbench.model.layers import Elementwise
+from chainbench.model.layers.dense import SMALL, transpose_offset
+from chainbench.model.layers.dispatch import layer_explicit
 
 
 def _softmax(z):

@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from chainbench.chain import ChainShape
+from chainbench.model.chain import ChainShape
 from chainbench.harness import point as point_mod
 from chainbench.harness import provenance
 from chainbench.harness.memory import parameter_bytes, planned_bytes
@@ -80,7 +80,7 @@ def test_planned_bytes_are_within_1_3x_of_the_peak_rss_measured(mode):
 
 
 def test_parameter_bytes_count_only_layers_with_parameters():
-    from chainbench.chain import Chain
+    from chainbench.model.chain import Chain
 
     spec = "dense:100 tanh dense:100 softmax dense:1"
     total, largest = parameter_bytes(ChainShape.from_spec(spec, 100))

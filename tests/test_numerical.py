@@ -20,7 +20,7 @@ from chainbench.harness import accuracy
 from chainbench.harness.config import Measure, parse
 from chainbench.harness.point import measure_chain
 from chainbench.harness.sweep import run
-from chainbench.numerical import EPS, METHODS
+from chainbench.engines.numerical import EPS, METHODS
 
 CHAINS = seeded_chains(42)
 SAFE = [c for c in CHAINS if all(type(layer).complex_safe for layer in c.layers)]
@@ -101,7 +101,7 @@ def test_every_layer_is_complex_safe_or_says_it_is_not(name):
 
 @pytest.mark.parametrize("name", [k for k in KINDS if LAYERS[k].complex_safe])
 def test_complex_rule_is_the_real_rule_on_the_real_axis(name):
-    from chainbench.layers.dispatch import layer_value_complex
+    from chainbench.model.layers.dispatch import layer_value_complex
 
     token = f"{name}:6" if LAYERS[name].takes_width else name
     chain = cb.Chain.from_spec(token, n=6, seed=3)

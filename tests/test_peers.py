@@ -17,7 +17,7 @@ from chain_helpers import KINDS, assert_same_jacobian, seeded_chains
 
 import chainbench as cb
 from chainbench import LAYERS, plots
-from chainbench.cost import predict_forward, predict_reverse
+from chainbench.cost.predictions import predict_forward, predict_reverse
 from chainbench.errors import PeerUnavailable, Unsupported
 from chainbench.harness.config import Measure, parse
 from chainbench.harness.point import measure_chain

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from chainbench.layers import vecmath
+from chainbench.model.layers import vecmath
 
 MAX_ULP = 4  # measured: 3 at most over these draws
 

@@ -16,8 +16,8 @@ def register(sub):
 
 
 def run(args) -> int:
-    from ..chain import ChainShape
-    from ..plan import engine_costs, plan, pure_costs, pure_engine
+    from ..cost.plan import engine_costs, plan, pure_costs, pure_engine
+    from ..model.chain import ChainShape
 
     try:
         shape = ChainShape.from_spec(args.spec, args.n)

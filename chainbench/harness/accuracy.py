@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..chain import Chain
+from ..api import jacobian
+from ..engines.numerical import EPS, refuse_unless_complex_safe
 from ..errors import NotComplexSafe
-from ..modes import jacobian
-from ..numerical import EPS, refuse_unless_complex_safe
+from ..model.chain import Chain
 from .config import ConfigError
 from .provenance import git_commit, machine, now, versions
 

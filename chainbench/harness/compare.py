@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import cost
-from ..chain import Chain, ChainShape
-from ..engines import ENGINES
+from ..cost import predictions as cost
+from ..engines.registry import ENGINES
+from ..model.chain import Chain, ChainShape
 from .config import ConfigError, Measure
 from .memory import planned_bytes
 from .point import measure_chain

@@ -11,10 +11,10 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from ..chain import ChainShape
+from ..api import MODES
 from ..errors import ConfigError
-from ..layers import LAYERS
-from ..modes import MODES
+from ..model.chain import ChainShape
+from ..model.layers import LAYERS
 
 WIDTH_PROFILES = ("square", "hourglass")
 CHECKPOINTED = ("sqrt-checkpoint", "revolve")

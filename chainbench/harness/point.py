@@ -9,12 +9,12 @@ import time
 
 import numpy as np
 
-from .. import cost
-from ..chain import Chain
-from ..engines import ENGINES
+from ..api import jacobian, jvp, vjp
+from ..cost import predictions as cost
+from ..engines.registry import ENGINES
 from ..errors import Unsupported
 from ..machine.profile import current_profile
-from ..modes import jacobian, jvp, vjp
+from ..model.chain import Chain
 from .config import Measure, Point
 from .memory import peak_bytes
 from .provenance import now

@@ -12,7 +12,7 @@ from functools import partial
 
 import numpy as np
 
-from ..modes import jacobian
+from ..api import jacobian
 from .config import Measure
 from .handwritten import numpy_forward, numpy_reverse, standard_chain
 from .timing import measure

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .. import cost
-from ..engines import ENGINES
+from ..cost import predictions as cost
+from ..engines.registry import ENGINES
 from ..machine.profile import current_profile
 from ..peers import PEERS
 from ..peers import versions as peer_versions

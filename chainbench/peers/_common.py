@@ -7,7 +7,7 @@ import weakref
 
 import numpy as np
 
-from ..layers.dispatch import P_OFF, W_IN, W_OUT
+from ..model.layers.dispatch import P_OFF, W_IN, W_OUT
 
 
 def unpack(program) -> list[tuple[str, tuple[np.ndarray, ...]]]:

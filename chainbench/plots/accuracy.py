@@ -10,8 +10,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, LogFormatterSciNotation, NullLocator
 
+from ..engines.numerical import EPS
 from ..harness.accuracy import BEST_STEP
-from ..numerical import EPS
 from ._common import CannotPlot, figure, new_figure
 
 STYLE = {  # method -> (colour, marker, label)

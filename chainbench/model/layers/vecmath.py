@@ -16,7 +16,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from .._jit import kernel
+from ..._jit import kernel
 
 
 def _cody_waite_ln2() -> tuple[float, float]:

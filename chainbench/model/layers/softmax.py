@@ -5,7 +5,7 @@ from __future__ import annotations
 import cmath
 import math
 
-from .._jit import inlined
+from ..._jit import inlined
 from .base import Layer, LayerCost
 
 

@@ -19,11 +19,11 @@ import math
 
 import numpy as np
 
-from ._jit import kernel
-from .errors import NotComplexSafe
-from .forward import _advance
-from .layers.dispatch import W_OUT, layer_value_complex
-from .stats import BYTES_WORK, EVALUATIONS, LAYER_STEPS, MADDS_VALUE, SWEEPS_FORWARD
+from .._jit import kernel
+from ..errors import NotComplexSafe
+from ..model.counters import BYTES_WORK, EVALUATIONS, LAYER_STEPS, MADDS_VALUE, SWEEPS_FORWARD
+from ..model.layers.dispatch import W_OUT, layer_value_complex
+from ..model.program import advance
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -34,7 +34,7 @@ EPS = float(np.finfo(np.float64).eps)
 @kernel
 def _evaluate(table, params, x, vals, counts):
     """f(x) by one value sweep, counted as one evaluation; returns a view into vals."""
-    y = _advance(table, params, 0, table.shape[0], x, vals, counts)
+    y = advance(table, params, 0, table.shape[0], x, vals, counts)
     counts[SWEEPS_FORWARD] += 1
     counts[EVALUATIONS] += 1
     return y

@@ -10,30 +10,11 @@ from typing import Sequence
 import numpy as np
 
 from .layers import LAYERS, Layer
-from .layers.dispatch import OP, P_OFF, S_OFF, W_IN, W_OUT
+from .program import Program, bind_evaluate, compile_program
 
 
 def known_tokens() -> str:
     return ", ".join(f"{name}:WIDTH" if cls.takes_width else name for name, cls in LAYERS.items())
-
-
-@dataclass(frozen=True)
-class Program:
-    """A chain in the kernels' terms.
-
-    table   int64 (K, 5): per layer op code, input width, output width, offset of its
-            parameters in ``params``, offset of its slot on the tape
-    params  float64, every layer's parameters back to back
-    tape_size  float64 entries a reverse-mode tape needs
-    max_width  the widest vector in the chain (input included)
-    shape      the layer kinds and widths (for planners)
-    """
-
-    table: np.ndarray
-    params: np.ndarray
-    tape_size: int
-    max_width: int
-    shape: ChainShape
 
 
 @dataclass(frozen=True)
@@ -197,25 +178,7 @@ class Chain:
     @cached_property
     def program(self) -> Program:
         """The compiled form; built once per chain (layers are treated as immutable)."""
-        K = len(self.layers)
-        table = np.zeros((K, 5), dtype=np.int64)
-        chunks, p_off, s_off = [], 0, 0
-        for k, layer in enumerate(self.layers):
-            w_in, w_out = self.widths[k], self.widths[k + 1]
-            p = layer.params
-            table[k, OP], table[k, W_IN], table[k, W_OUT] = layer.op, w_in, w_out
-            table[k, P_OFF], table[k, S_OFF] = p_off, s_off
-            chunks.append((p_off, p))
-            p_off += -(-p.size // ALIGN_FLOATS) * ALIGN_FLOATS  # next layer starts aligned
-            saved = layer.cost(w_in, w_out).saved
-            # engines size per-layer scratch by the output width (forward mode parks layer
-            # 0's saved values in a value buffer): a layer saving more would overrun it
-            assert saved <= w_out, f"{layer!r} saves {saved} floats, more than its {w_out} outputs"
-            s_off += saved
-        params = aligned_zeros(max(p_off, 1))
-        for off, p in chunks:
-            params[off : off + p.size] = p
-        return Program(table, params, s_off, max(self.widths), self.shape)
+        return compile_program(self.layers, self.widths, self.shape)
 
     def __getstate__(self) -> dict:
         # the resolved engine calls hold closures and kernels: rebuilt on use, not pickled
@@ -238,7 +201,6 @@ class Chain:
     def bound_evaluate(self):
         """The value sweep bound to this chain (x -> f(x)), resolved once: at small n a call
         takes a few µs, and F is the denominator of every J/F."""
-        from .forward import bind_evaluate  # engines import chain, not the reverse, at load
 
         return bind_evaluate(self.program)
 
@@ -256,18 +218,6 @@ def _freeze(layers) -> None:
 
 
 _F64 = np.dtype(np.float64)
-
-#: Each layer's parameters start on a 64-byte boundary (8 floats). Vector loads that straddle
-#: cache lines made a small gradient 15 % slower, and which it got depended on where malloc
-#: happened to put the buffer: one of two speeds per process.
-ALIGN_FLOATS = 8
-
-
-def aligned_zeros(size: int) -> np.ndarray:
-    """A float64 zero vector whose first entry sits on a 64-byte boundary."""
-    raw = np.zeros(size + ALIGN_FLOATS)
-    skip = (-raw.ctypes.data % (8 * ALIGN_FLOATS)) // 8
-    return raw[skip : skip + size]
 
 
 def check_input(x, n: int, what: str = "x") -> np.ndarray:

@@ -7,17 +7,16 @@ from functools import partial
 
 import numpy as np
 
-from ._jit import kernel
-from .layers.dispatch import W_OUT, layer_explicit, layer_jvp, layer_record, layer_value
-from .stats import (
+from .._jit import kernel
+from ..model.counters import (
     BYTES_WORK,
     LAYER_STEPS,
     MADDS_ACCUMULATE,
     MADDS_TANGENT,
     MADDS_VALUE,
-    N_COUNTERS,
     SWEEPS_FORWARD,
 )
+from ..model.layers.dispatch import W_OUT, layer_explicit, layer_jvp, layer_record
 
 LANES = "n"  # chunk counts input directions
 
@@ -29,32 +28,6 @@ def default_chunk(max_width: int, n: int) -> int:
     """All n inputs in one sweep while the lane block fits in LANE_BYTES_CAP, else the
     largest chunk that does (matrix-matrix products beat n matrix-vector ones)."""
     return max(1, min(n, LANE_BYTES_CAP // (8 * max_width)))
-
-
-@kernel
-def _advance(table, params, lo, hi, x, vals, counts):
-    """Values through layers lo..hi-1 (no tangents, no tape); returns a view of the
-    output. The value sweep every engine shares."""
-    v = x
-    for k in range(lo, hi):
-        y = vals[k % 2][: table[k, W_OUT]]
-        counts[MADDS_VALUE] += layer_value(table[k], params, v, y)
-        v = y
-    counts[LAYER_STEPS] += hi - lo
-    return v
-
-
-@kernel
-def _evaluate(table, params, max_width, x):
-    """f(x) by a plain value sweep."""
-    vals = np.empty((2, max_width))
-    counts = np.zeros(N_COUNTERS, dtype=np.int64)
-    return _advance(table, params, 0, table.shape[0], x, vals, counts).copy()
-
-
-def bind_evaluate(program):
-    """``evaluate`` with the chain bound: a callable x -> f(x)."""
-    return partial(_evaluate, program.table, program.params, program.max_width)
 
 
 @kernel

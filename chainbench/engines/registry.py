@@ -7,8 +7,8 @@ Numerical differentiation (``numerical``) and the optional peers (``peers``) sit
 AD engines, so sweeps, counters and figures treat them all alike.
 """
 
+from ..peers import PEERS
 from . import checkpointed, forward, mixed, numerical, reverse
-from .peers import PEERS
 
 ENGINES = {
     "forward": forward,

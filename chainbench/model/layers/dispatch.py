@@ -6,7 +6,7 @@ engines knows which layers exist. A new non-elementwise layer adds one branch to
 
 from __future__ import annotations
 
-from .._jit import inlined
+from ..._jit import inlined
 from .dense import (
     Dense,
     dense_explicit,

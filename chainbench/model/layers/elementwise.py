@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .._jit import inlined, kernel
+from ..._jit import inlined, kernel
 from . import vecmath
 from .base import Layer, LayerCost
 

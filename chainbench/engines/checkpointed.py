@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._jit import kernel
+from ..cost.checkpoint import ADVANCE, Schedule, schedule
+from ..model.counters import (
+    BYTES_SNAPSHOTS,
+    BYTES_TAPE,
+    BYTES_WORK,
+    SWEEPS_BACKWARD,
+    SWEEPS_FORWARD,
+)
+from ..model.layers.dispatch import S_OFF, W_IN
+from ..model.program import advance
 from . import reverse
-from ._jit import kernel
-from .checkpoint import ADVANCE, Schedule, schedule
-from .forward import _advance
-from .layers.dispatch import S_OFF, W_IN
-from .reverse import _pull_range, _pull_seeded, _record_range
-from .stats import BYTES_SNAPSHOTS, BYTES_TAPE, BYTES_WORK, SWEEPS_BACKWARD, SWEEPS_FORWARD
+from ._sweeps import pull_range, pull_seeded, record_range
 
 
 def tape_floats(table: np.ndarray, full_tape: int, sched: Schedule) -> int:
@@ -35,15 +41,15 @@ def _sweep(table, params, actions, slots, i0, r, tape, adj, vals, counts):
         op, a, b, src, dst = actions[i, 0], actions[i, 1], actions[i, 2], actions[i, 3], actions[i, 4]
         x = slots[src][: table[a, W_IN]]
         if op == ADVANCE:
-            y = _advance(table, params, a, b, x, vals, counts)
+            y = advance(table, params, a, b, x, vals, counts)
             slots[dst][: y.shape[0]] = y
         else:
             base = table[a, S_OFF]
-            _record_range(table, params, a, b, x, tape, base, counts, vals)
+            record_range(table, params, a, b, x, tape, base, counts, vals)
             if b == table.shape[0]:
-                Y_bar = _pull_seeded(table, params, a, tape, base, i0, r, adj, counts)
+                Y_bar = pull_seeded(table, params, a, tape, base, i0, r, adj, counts)
             else:
-                Y_bar = _pull_range(table, params, a, b, tape, base, Y_bar, adj, counts)
+                Y_bar = pull_range(table, params, a, b, tape, base, Y_bar, adj, counts)
     counts[SWEEPS_FORWARD] += 1
     counts[SWEEPS_BACKWARD] += 1
     return Y_bar

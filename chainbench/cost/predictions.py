@@ -17,9 +17,9 @@ from math import ceil
 
 import numpy as np
 
-from .chain import Chain, ChainShape
-from .engines import ENGINES
-from .stats import Counts
+from ..engines.registry import ENGINES
+from ..model.chain import Chain, ChainShape
+from ..model.counters import Counts
 
 F64 = 8
 

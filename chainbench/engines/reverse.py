@@ -8,19 +8,15 @@ from functools import partial
 
 import numpy as np
 
-from ._jit import inlined, kernel
-from .layers.dispatch import S_OFF, W_IN, W_OUT, layer_explicit, layer_record, layer_vjp
-from .stats import (
+from .._jit import inlined, kernel
+from ..model.counters import (
     BYTES_TAPE,
     BYTES_WORK,
-    LAYER_STEPS,
-    MADDS_ACCUMULATE,
-    MADDS_ADJOINT,
-    MADDS_VALUE,
     SWEEPS_BACKWARD,
     SWEEPS_FORWARD,
-    TAPE_ENTRIES,
 )
+from ..model.layers.dispatch import S_OFF
+from ._sweeps import pull_range, pull_seeded, record_range
 
 LANES = "m"  # chunk counts output rows
 
@@ -55,69 +51,23 @@ class Tape:
         return self.values.nbytes
 
 
-@inlined
-def _record_range(table, params, lo, hi, x, tape, base, counts, vals):
-    """Values through layers lo..hi-1, each writing its VJP needs into its tape slot, which
-    starts at tape[S_OFF - base] (base 0: a whole tape; S_OFF of lo: a segment's tape).
-    Returns a view of the output."""
-    v = x
-    for k in range(lo, hi):
-        y = vals[k % 2][: table[k, W_OUT]]
-        counts[MADDS_VALUE] += layer_record(table[k], params, v, y, tape[table[k, S_OFF] - base :])
-        v = y
-    counts[LAYER_STEPS] += hi - lo
-    counts[TAPE_ENTRIES] += hi - lo
-    return v
-
-
 @kernel
 def _record(table, params, max_width, x, tape, counts):
     """Forward sweep that writes each layer's VJP needs into its tape slot; returns f(x)."""
     vals = np.empty((2, max_width))
-    y = _record_range(table, params, 0, table.shape[0], x, tape, 0, counts, vals)
+    y = record_range(table, params, 0, table.shape[0], x, tape, 0, counts, vals)
     counts[SWEEPS_FORWARD] += 1
     counts[BYTES_TAPE] += tape.size * 8
     counts[BYTES_WORK] += vals.size * 8
     return y.copy()
 
 
-@inlined
-def _pull_range(table, params, lo, hi, tape, base, U, adj, counts):
-    """Cotangent rows U (r, n_hi) back through layers hi-1..lo, tape slots placed as in
-    ``_record_range``; returns a view of U J[lo:hi] (r, n_lo)."""
-    r = U.shape[0]
-    Y_bar = U
-    for k in range(hi - 1, lo - 1, -1):
-        w = table[k, W_IN]
-        X_bar = adj[k % 2][: r * w].reshape((r, w))
-        counts[MADDS_ADJOINT] += layer_vjp(table[k], params, tape[table[k, S_OFF] - base :],
-                                           Y_bar, X_bar)
-        Y_bar = X_bar
-    return Y_bar
-
-
 @kernel
 def _pull(table, params, tape, U, adj, counts):
     """One backward sweep of cotangent rows U (r, m); returns a view of U J (r, n)."""
-    X_bar = _pull_range(table, params, 0, table.shape[0], tape, 0, U, adj, counts)
+    X_bar = pull_range(table, params, 0, table.shape[0], tape, 0, U, adj, counts)
     counts[SWEEPS_BACKWARD] += 1
     return X_bar
-
-
-@inlined
-def _pull_seeded(table, params, lo, tape, base, i0, r, adj, counts):
-    """Rows i0..i0+r of J[lo:K], tape slots placed as in ``_record_range``; returns a view.
-
-    The first step of a backward sweep from basis rows needs no product: its result is the
-    rows of the last layer's Jacobian (for a dense layer, rows of W), written out directly.
-    Pulling the identity through instead costs r·out·in multiply-adds, a whole extra
-    matrix product when m = n."""
-    k = table.shape[0] - 1
-    w = table[k, W_IN]
-    X_bar = adj[k % 2][: r * w].reshape((r, w))  # where _pull_range's step k would write
-    counts[MADDS_ACCUMULATE] += layer_explicit(table[k], params, tape[table[k, S_OFF] - base :],
-                                               i0, 0, X_bar)
-    return _pull_range(table, params, lo, k, tape, base, X_bar, adj, counts)
 
 
 @kernel
@@ -152,13 +102,13 @@ def _jacobian(table, params, max_width, tape_size, chunk, x, J, counts):
     tape = buffer[:tape_size]
     vals = buffer[tape_end : tape_end + 2 * val_row].reshape((2, val_row))
     adj = buffer[tape_end + 2 * val_row :].reshape((2, adj_row))
-    _record_range(table, params, 0, table.shape[0], x, tape, 0, counts, vals)
+    record_range(table, params, 0, table.shape[0], x, tape, 0, counts, vals)
     counts[SWEEPS_FORWARD] += 1
     counts[BYTES_TAPE] += tape_size * 8
     counts[BYTES_WORK] += (2 * max_width + 2 * max_width * chunk) * 8  # padding not counted
     for i0 in range(0, m, chunk):
         r = min(chunk, m - i0)
-        rows = _pull_seeded(table, params, 0, tape, 0, i0, r, adj, counts)
+        rows = pull_seeded(table, params, 0, tape, 0, i0, r, adj, counts)
         for l in range(r):  # loops: numba's 2-D slice assignment costs ~150 ns at this size
             for j in range(n):
                 J[i0 + l, j] = rows[l, j]
@@ -167,7 +117,7 @@ def _jacobian(table, params, max_width, tape_size, chunk, x, J, counts):
 
 def jacobian(program, x: np.ndarray, chunk: int, J: np.ndarray, counts: np.ndarray) -> None:
     """Fill J (m, n) row block by row block, ``chunk`` rows per backward sweep, each
-    seeded with rows of the last layer's Jacobian (``_pull_seeded``)."""
+    seeded with rows of the last layer's Jacobian (``pull_seeded``)."""
     bind(program, chunk)(x, J, counts)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._jit import inlined, kernel, kernel_reassoc
+from ..._jit import inlined, kernel, kernel_reassoc
 from .base import Layer, LayerCost
 
 #: Up to this many entries of W, a matrix-vector product (one lane or row) is a loop here:

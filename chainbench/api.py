@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import cost, forward, reverse
-from .chain import Chain, check_input, check_not_masked
-from .engines import ENGINES
-from .numerical import check_step
-from .stats import EngineStats, new_counters
+from .cost import predictions as cost
+from .engines import forward, reverse
+from .engines.numerical import check_step
+from .engines.registry import ENGINES
+from .model.chain import Chain, check_input, check_not_masked
+from .model.counters import EngineStats, new_counters
 
 MODES = (*ENGINES, "auto")
 

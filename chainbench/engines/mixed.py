@@ -8,12 +8,19 @@ from functools import partial
 
 import numpy as np
 
+from .._jit import kernel
+from ..cost.plan import Step, plan, pure_engine
+from ..model.counters import (
+    BYTES_WORK,
+    MADDS_ACCUMULATE,
+    MADDS_TANGENT,
+    SWEEPS_BACKWARD,
+    SWEEPS_FORWARD,
+)
+from ..model.layers.dispatch import S_OFF, W_IN, W_OUT, layer_explicit, layer_tangent
 from . import forward, reverse
-from ._jit import kernel
-from .layers.dispatch import S_OFF, W_IN, W_OUT, layer_explicit, layer_tangent
-from .plan import Step, plan, pure_engine
-from .reverse import _pull_range, _record
-from .stats import BYTES_WORK, MADDS_ACCUMULATE, MADDS_TANGENT, SWEEPS_BACKWARD, SWEEPS_FORWARD
+from ._sweeps import pull_range
+from .reverse import _record
 
 LANES = None  # mixed mode takes no chunk: each step moves all its lanes at once
 
@@ -48,7 +55,7 @@ def _pull_block(table, params, lo, hi, tape, U, max_width, counts):
     """Cotangent rows U (r, n_hi) back through layers hi-1..lo from the recorded tape."""
     adj = np.empty((2, max_width * U.shape[0]))
     counts[BYTES_WORK] += adj.size * 8
-    X_bar = _pull_range(table, params, lo, hi, tape, 0, U, adj, counts)
+    X_bar = pull_range(table, params, lo, hi, tape, 0, U, adj, counts)
     counts[SWEEPS_BACKWARD] += 1
     out = X_bar.copy()
     counts[BYTES_WORK] += out.size * 8

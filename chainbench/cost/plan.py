@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .chain import Chain, ChainShape
+from ..model.chain import Chain, ChainShape
 
 KINDS = ("explicit", "tangents", "adjoints", "product")
 
@@ -125,7 +125,7 @@ def engine_costs(chain: Chain | ChainShape) -> tuple[int, int]:
     """Derivative multiply-adds of chainbench's own pure modes, which start from J_1's
     columns (forward) or J_K's rows (reverse): the plans fwd[2..K](J1) and rev[1..K-1](JK),
     as the cost model predicts them."""
-    from .cost import predict_forward, predict_reverse  # cost imports the engines, they plan
+    from .predictions import predict_forward, predict_reverse  # cost imports the engines, they plan
 
     shape = _shape(chain)
     fwd, rev = predict_forward(shape), predict_reverse(shape)
