@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 _HOME = {
     "Chain": "model.chain", "ChainShape": "model.chain",
     "Prediction": "cost.predictions", "predict": "cost.predictions",
-    "LAYERS": "model.layers", "Layer": "model.layers", "Dense": "model.layers", "ReLU": "model.layers",
+    "LAYERS": "model.layers", "Layer": "model.layers", "ELU": "model.layers", "Dense": "model.layers", "ReLU": "model.layers",
     "Sigmoid": "model.layers", "Sin": "model.layers", "Softmax": "model.layers",
     "Softplus": "model.layers", "Tanh": "model.layers",
     "MODES": "api", "jacobian": "api", "jvp": "api", "record_tape": "api", "vjp": "api",
@@ -25,7 +25,7 @@ _HOME = {
 }
 
 __all__ = [
-    "Chain", "ChainShape", "Dense", "Tanh", "Sigmoid", "ReLU", "Sin", "Softplus", "Softmax",
+    "Chain", "ChainShape", "Dense", "Tanh", "Sigmoid", "ReLU", "Sin", "Softplus", "Softmax", "ELU",
     "LAYERS", "Layer", "MODES", "jacobian", "jvp", "vjp", "record_tape", "Tape", "EngineStats",
     "Prediction", "predict",
 ]

@@ -32,6 +32,7 @@ REFERENCE = {
     "relu": lambda z: np.maximum(z, 0.0),
     "sin": np.sin,
     "softplus": lambda z: np.log1p(np.exp(z)),
+    "elu": lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0.0))),
     "softmax": _softmax,
 }
 

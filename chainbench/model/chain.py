@@ -110,8 +110,8 @@ class Chain:
                     f"Chain: layer {k} ({type(layer).__name__}) has op code {layer.op!r}, "
                     f"which the kernels do not run"
                     + (f" (it is {registered.__name__}'s)" if registered else "")
-                    + "; a new layer needs its rules and a line in chainbench.layers "
-                    "(LAYERS, and its branch in layers.dispatch)"
+                    + "; a new layer needs its rules and a line in the registry "
+                    "(LAYERS in chainbench/model/layers/__init__.py)"
                 )
         first = layers[0].in_width()
         if n is None:

@@ -23,6 +23,7 @@ RULES = {
     "relu": lambda p, x: anp.where(x > 0, x, 0.0),  # derivative 0 at 0, as chainbench's
     "sin": lambda p, x: anp.sin(x),
     "softplus": lambda p, x: anp.logaddexp(0.0, x),
+    "elu": lambda p, x: anp.where(x > 0, x, anp.expm1(anp.minimum(x, 0.0))),
     "softmax": lambda p, x: _softmax(x),
 }
 

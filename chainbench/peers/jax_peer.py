@@ -26,6 +26,7 @@ RULES = {
     "relu": lambda p, x: jnp.where(x > 0, x, 0.0),  # derivative 0 at 0, as chainbench's
     "sin": lambda p, x: jnp.sin(x),
     "softplus": lambda p, x: jax.nn.softplus(x),
+    "elu": lambda p, x: jax.nn.elu(x),
     "softmax": lambda p, x: _softmax(x),
 }
 

@@ -18,6 +18,7 @@ RULES = {
     "relu": lambda p, x: torch.where(x > 0, x, torch.zeros_like(x)),  # derivative 0 at 0
     "sin": lambda p, x: torch.sin(x),
     "softplus": lambda p, x: torch.nn.functional.softplus(x),
+    "elu": lambda p, x: torch.nn.functional.elu(x),
     "softmax": lambda p, x: torch.softmax(x, dim=0),
 }
 

@@ -1,29 +1,36 @@
-"""The layer registry: every layer chainbench knows, by spec name.
+"""The layer registry: every layer chainbench knows, by spec name, and its op code.
 
-Each layer's module holds its class (width, cost) and its rules (value, JVP, VJP) side by
-side; ``dispatch`` routes the engines' op codes to those rules. Tests iterate over
-``LAYERS``, so a registered layer is checked without a new test.
+A layer's module holds its class, its cost and its rules; registering it here is all the
+rest needs: the op code is its place in ``LAYERS``, the kernels' dispatch is generated
+from this registry (``dispatch``), and the tests iterate over ``LAYERS``, so a registered
+layer is checked against finite differences, the other engines and the cost model without
+a new test.
 """
 
-from .base import Layer, LayerCost
+from __future__ import annotations
+
+from .base import Layer, LayerCost, Rules
 from .dense import Dense
-from .elementwise import Elementwise, ReLU, Sigmoid, Sin, Softplus, Tanh
+from .elementwise import ELU, Elementwise, ReLU, Sigmoid, Sin, Softplus, Tanh, build_rules
 from .softmax import Softmax
 
-LAYERS: dict[str, type[Layer]] = {
-    cls.name: cls for cls in (Dense, Tanh, Sigmoid, ReLU, Sin, Softplus, Softmax)
-}
 
-__all__ = [
-    "LAYERS",
-    "Layer",
-    "LayerCost",
-    "Dense",
-    "Elementwise",
-    "Tanh",
-    "Sigmoid",
-    "ReLU",
-    "Sin",
-    "Softplus",
-    "Softmax",
-]
+def register(*classes: type[Layer]) -> dict[str, type[Layer]]:
+    """Name -> class, each class given its op code (its position here); the activations
+    get the rules they share, over an op-code table generated for them."""
+    for op, cls in enumerate(classes):
+        cls.op = op
+    build_rules([cls for cls in classes if issubclass(cls, Elementwise)])
+    registry = {}
+    for cls in classes:
+        if cls.rules is None or cls.name in registry:
+            raise TypeError(f"{cls.__name__}: a layer needs rules and a name of its own")
+        registry[cls.name] = cls
+    return registry
+
+
+#: The registry, one line per layer; op codes follow this order.
+LAYERS: dict[str, type[Layer]] = register(Dense, Tanh, Sigmoid, ReLU, Sin, Softplus, ELU, Softmax)
+
+__all__ = ["LAYERS", "Layer", "LayerCost", "Rules", "Dense", "Elementwise", "Softmax", "Tanh",
+           "Sigmoid", "ReLU", "Sin", "Softplus", "ELU"]

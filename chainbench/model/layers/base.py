@@ -1,10 +1,45 @@
-"""What every layer provides: a name, an op code for the kernels, its width and its cost."""
+"""What every layer provides: a name, its width, its cost and its rules; the registry gives
+it an op code, by which the generated dispatch (``dispatch``) calls its rules."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
+
+# Columns of a compiled program row (see model.program.Program): the layer's op code, its
+# input and output widths, where its parameters start in the flat buffer, and where its
+# slot starts on the tape.
+OP, W_IN, W_OUT, P_OFF, S_OFF = 0, 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A layer's kernels, as the engines call them. Each takes the layer's program ``row``
+    and the chain's flat ``params`` first (a rule reads its widths and parameters from
+    them), and ``saved`` is the layer's tape slot onward.
+
+    value(row, params, x, y)                  y = f(x); returns multiply-adds
+    value_complex(row, params, x, y)          the same for complex x (the complex step)
+    jvp(row, params, x, X_dot, y, Y_dot)      y and Y_dot = J X_dot; (value, tangent) madds
+    record(row, params, x, y, saved)          y, and what the VJP needs into saved
+    vjp(row, params, saved, Y_bar, X_bar)     X_bar = Y_bar J from the tape
+    tangent(row, params, saved, X_dot, Y_dot) Y_dot = J X_dot from the tape
+    explicit(row, params, saved, i0, j0, J)   J = J_k[i0:i0+R, j0:j0+C]; entries written
+    """
+
+    value: Callable
+    value_complex: Callable
+    jvp: Callable
+    record: Callable
+    vjp: Callable
+    tangent: Callable
+    explicit: Callable
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(cls.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -27,15 +62,16 @@ class LayerCost:
 
 
 class Layer:
-    """Base of all layers. Subclasses set ``name`` and ``op`` and write their rules
-    (value, JVP, VJP) as kernels in the same module, beside the class."""
+    """Base of all layers. A subclass sets ``name``, its ``cost`` and its ``rules`` (kernels
+    written in its module, before the class); ``register`` gives it its ``op`` code."""
 
     name: str = ""
-    op: int = -1
+    op: int = -1  # set by the registry (layers/__init__.py); -1: not registered
+    rules: Rules | None = None
     #: True when the spec token takes a width argument (``dense:WIDTH``).
     takes_width: bool = False
-    #: True when the layer has a complex value rule (``*_value_complex``) that is the analytic
-    #: continuation of its real one, so the complex step Im f(x + ih)/h sees its derivative.
+    #: True when the layer's ``value_complex`` rule is the analytic continuation of its real
+    #: value, so the complex step Im f(x + ih)/h sees its derivative.
     #: Off by default: a layer without such a rule is refused, never differentiated wrongly.
     complex_safe: bool = False
 

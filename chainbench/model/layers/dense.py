@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..._jit import inlined, kernel, kernel_reassoc
-from .base import Layer, LayerCost
+from .base import P_OFF, W_IN, W_OUT, Layer, LayerCost, Rules
 
 #: Up to this many entries of W, a matrix-vector product (one lane or row) is a loop here:
 #: a BLAS call costs ~100 ns before its first multiply-add (8×8: 17 ns by loop, 83 by BLAS;
@@ -13,13 +13,139 @@ from .base import Layer, LayerCost
 SMALL = 64 * 64
 
 
+def _as_float_array(a, what: str) -> np.ndarray:
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"Dense: {what} must hold real numbers convertible to float64, got dtype {arr.dtype}"
+        )
+    return arr.astype(np.float64)
+
+
+# --- rules; p is the layer's flat parameters: W row-major, b, (small W) Wᵀ row-major --------
+
+
+@kernel
+def _unpack(p, w_in, w_out):
+    W = p[: w_out * w_in].reshape((w_out, w_in))
+    b = p[w_out * w_in : w_out * w_in + w_out]
+    return W, b
+
+
+@kernel
+def transpose_offset(w_in, w_out):
+    """Where a small layer's Wᵀ starts in its parameters: after W and b, rounded up to
+    8 floats so that it starts 64-byte aligned when the layer's block does."""
+    return (w_out * w_in + w_out + 7) // 8 * 8
+
+
+@kernel_reassoc
+def _small_matvec(p, off, rows, cols, v, y):
+    """y = A v for A (rows, cols) stored row-major in p from ``off``, by loops."""
+    for i in range(rows):
+        # index a row slice by j ≥ 0 only: with p[off + i·cols + j], numba's wraparound
+        # check for negative indices stays in the loop and it does not vectorise (7× slower)
+        a = p[off + i * cols : off + (i + 1) * cols]
+        s = 0.0
+        for j in range(cols):
+            s += a[j] * v[j]
+        y[i] = s
+
+
+@inlined
+def _layer(row, params):
+    """The layer's parameters (from its offset) and its widths, from its program row."""
+    return params[row[P_OFF] :], row[W_IN], row[W_OUT]
+
+
+@inlined
+def dense_value(row, params, x, y):
+    """y = W x + b. Returns multiply-adds."""
+    p, w_in, w_out = _layer(row, params)
+    if w_out * w_in <= SMALL:
+        _small_matvec(p, 0, w_out, w_in, x, y)
+        for i in range(w_out):
+            y[i] += p[w_out * w_in + i]
+    else:
+        W, b = _unpack(p, w_in, w_out)
+        np.dot(W, x, y)
+        y += b
+    return w_out * w_in
+
+
+@inlined
+def dense_jvp(row, params, x, X_dot, y, Y_dot):
+    """y = W x + b and Y_dot = W X_dot for c tangent lanes (X_dot is (in, c)).
+    Returns (value multiply-adds, tangent multiply-adds)."""
+    # the tangent rule's tape slot goes unused (W is a parameter): x stands in for it
+    return dense_value(row, params, x, y), dense_tangent(row, params, x, X_dot, Y_dot)
+
+
+@inlined
+def dense_tangent(row, params, saved, X_dot, Y_dot):
+    """Y_dot = W X_dot (the JVP needs nothing from the tape). Returns multiply-adds."""
+    p, w_in, w_out = _layer(row, params)
+    W, b = _unpack(p, w_in, w_out)
+    np.dot(W, X_dot, Y_dot)
+    return w_out * w_in * X_dot.shape[1]
+
+
+@inlined
+def dense_record(row, params, x, y, saved):
+    """Forward sweep of reverse mode: nothing to save, W is read-only."""
+    return dense_value(row, params, x, y)
+
+
+@inlined
+def dense_vjp(row, params, saved, Y_bar, X_bar):
+    """X_bar = Y_bar W for r cotangent rows (Y_bar is (r, out)). Returns multiply-adds."""
+    p, w_in, w_out = _layer(row, params)
+    if Y_bar.shape[0] == 1 and w_out * w_in <= SMALL:  # x = Wᵀ u, with Wᵀ after b
+        _small_matvec(p, transpose_offset(w_in, w_out), w_in, w_out, Y_bar[0], X_bar[0])
+    else:
+        W, b = _unpack(p, w_in, w_out)
+        np.dot(Y_bar, W, X_bar)
+    return Y_bar.shape[0] * w_out * w_in
+
+
+@inlined
+def dense_explicit(row, params, saved, i0, j0, J):
+    """J = W[i0:i0+R, j0:j0+C], the block of W that J (R, C) has room for.
+    Returns entries written."""
+    p, w_in, w_out = _layer(row, params)
+    R, C = J.shape
+    for i in range(R):  # loops: numba's 2-D slice assignment costs ~150 ns before copying
+        row = (i0 + i) * w_in + j0
+        for j in range(C):
+            J[i, j] = p[row + j]
+    return R * C
+
+
+@inlined
+def dense_value_complex(row, params, x, y):
+    """y = W x + b for complex x (real W and b): the complex step's value rule.
+    Returns multiply-adds, counted as for a real value."""
+    p, w_in, w_out = _layer(row, params)
+    W, b = _unpack(p, w_in, w_out)
+    for i in range(w_out):
+        s = complex(b[i], 0.0)
+        for j in range(w_in):
+            s += W[i, j] * x[j]
+        y[i] = s
+    return w_out * w_in
+
+
+# --- the layer ------------------------------------------------------------------------------
+
+
 class Dense(Layer):
     """Affine map ``y = W @ x + b``; ``W`` is (out, in), ``b`` is (out,), both float64."""
 
     name = "dense"
-    op = 0
     takes_width = True
     complex_safe = True
+    rules = Rules(dense_value, dense_value_complex, dense_jvp, dense_record, dense_vjp,
+                  dense_tangent, dense_explicit)
 
     def __init__(self, W, b=None):
         W = _as_float_array(W, "W")
@@ -90,113 +216,3 @@ class Dense(Layer):
 
     def spec(self) -> str:
         return f"dense:{self.W.shape[0]}"
-
-
-def _as_float_array(a, what: str) -> np.ndarray:
-    arr = np.asarray(a)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"Dense: {what} must hold real numbers convertible to float64, got dtype {arr.dtype}"
-        )
-    return arr.astype(np.float64)
-
-
-# --- rules; p is the layer's flat parameters: W row-major, b, (small W) Wᵀ row-major --------
-
-
-@kernel
-def _unpack(p, w_in, w_out):
-    W = p[: w_out * w_in].reshape((w_out, w_in))
-    b = p[w_out * w_in : w_out * w_in + w_out]
-    return W, b
-
-
-@kernel
-def transpose_offset(w_in, w_out):
-    """Where a small layer's Wᵀ starts in its parameters: after W and b, rounded up to
-    8 floats so that it starts 64-byte aligned when the layer's block does."""
-    return (w_out * w_in + w_out + 7) // 8 * 8
-
-
-@kernel_reassoc
-def _small_matvec(p, off, rows, cols, v, y):
-    """y = A v for A (rows, cols) stored row-major in p from ``off``, by loops."""
-    for i in range(rows):
-        # index a row slice by j ≥ 0 only: with p[off + i·cols + j], numba's wraparound
-        # check for negative indices stays in the loop and it does not vectorise (7× slower)
-        a = p[off + i * cols : off + (i + 1) * cols]
-        s = 0.0
-        for j in range(cols):
-            s += a[j] * v[j]
-        y[i] = s
-
-
-@inlined
-def dense_value(p, w_in, w_out, x, y):
-    """y = W x + b. Returns multiply-adds."""
-    if w_out * w_in <= SMALL:
-        _small_matvec(p, 0, w_out, w_in, x, y)
-        for i in range(w_out):
-            y[i] += p[w_out * w_in + i]
-    else:
-        W, b = _unpack(p, w_in, w_out)
-        np.dot(W, x, y)
-        y += b
-    return w_out * w_in
-
-
-@inlined
-def dense_jvp(p, w_in, w_out, x, X_dot, y, Y_dot):
-    """y = W x + b and Y_dot = W X_dot for c tangent lanes (X_dot is (in, c)).
-    Returns (value multiply-adds, tangent multiply-adds)."""
-    return dense_value(p, w_in, w_out, x, y), dense_tangent(p, w_in, w_out, X_dot, Y_dot)
-
-
-@inlined
-def dense_tangent(p, w_in, w_out, X_dot, Y_dot):
-    """Y_dot = W X_dot (the JVP needs nothing from the tape). Returns multiply-adds."""
-    W, b = _unpack(p, w_in, w_out)
-    np.dot(W, X_dot, Y_dot)
-    return w_out * w_in * X_dot.shape[1]
-
-
-@inlined
-def dense_record(p, w_in, w_out, x, y, saved):
-    """Forward sweep of reverse mode: nothing to save, W is read-only."""
-    return dense_value(p, w_in, w_out, x, y)
-
-
-@inlined
-def dense_vjp(p, w_in, w_out, saved, Y_bar, X_bar):
-    """X_bar = Y_bar W for r cotangent rows (Y_bar is (r, out)). Returns multiply-adds."""
-    if Y_bar.shape[0] == 1 and w_out * w_in <= SMALL:  # x = Wᵀ u, with Wᵀ after b
-        _small_matvec(p, transpose_offset(w_in, w_out), w_in, w_out, Y_bar[0], X_bar[0])
-    else:
-        W, b = _unpack(p, w_in, w_out)
-        np.dot(Y_bar, W, X_bar)
-    return Y_bar.shape[0] * w_out * w_in
-
-
-@inlined
-def dense_explicit(p, w_in, w_out, i0, j0, J):
-    """J = W[i0:i0+R, j0:j0+C], the block of W that J (R, C) has room for.
-    Returns entries written."""
-    R, C = J.shape
-    for i in range(R):  # loops: numba's 2-D slice assignment costs ~150 ns before copying
-        row = (i0 + i) * w_in + j0
-        for j in range(C):
-            J[i, j] = p[row + j]
-    return R * C
-
-
-@inlined
-def dense_value_complex(p, w_in, w_out, x, y):
-    """y = W x + b for complex x (real W and b): the complex step's value rule.
-    Returns multiply-adds, counted as for a real value."""
-    W, b = _unpack(p, w_in, w_out)
-    for i in range(w_out):
-        s = complex(b[i], 0.0)
-        for j in range(w_in):
-            s += W[i, j] * x[j]
-        y[i] = s
-    return w_out * w_in

@@ -1,6 +1,8 @@
-"""Elementwise activations y_i = g(x_i): each is a scalar rule returning (g, g'),
-and one set of array kernels turns g' into the JVP (g'·x_dot) and the VJP (y_bar·g').
-Beside each real rule, where g is analytic, its complex continuation (for the complex step)."""
+"""Elementwise activations y_i = g(x_i). An activation is a class with its scalar rule
+``scalar(z) -> (g(z), g'(z))`` and, where g is analytic, ``scalar_complex(z) -> g(z)`` (for
+the complex step). The registry builds from them the op-code table of vectorising loops all
+activations share (``build_rules``), and the array rules on top of it: JVP g'·x_dot, VJP
+y_bar·g', the diagonal Jacobian."""
 
 from __future__ import annotations
 
@@ -8,14 +10,29 @@ import cmath
 import math
 
 import numpy as np
+from numba import njit
 
 from ..._jit import inlined, kernel
 from . import vecmath
-from .base import Layer, LayerCost
+from .base import OP, W_OUT, Layer, LayerCost, Rules
+
+# The generated table is compiled where a kernel that uses it compiles: not cached on its
+# own, the engine kernels that inline it are. The same options as ``_jit``.
+_table = njit(nogil=True, error_model="numpy")
+_inline = njit(nogil=True, error_model="numpy", inline="always")
 
 
 class Elementwise(Layer):
-    """An activation applied to each entry; its Jacobian is diag(g'(x))."""
+    """An activation applied to each entry; its Jacobian is diag(g'(x)).
+
+    Subclasses set ``name``, ``scalar`` and, when g is analytic, ``scalar_complex``."""
+
+    scalar = None
+    scalar_complex = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.complex_safe = cls.scalar_complex is not None
 
     @classmethod
     def cost(cls, in_width: int, out_width: int) -> LayerCost:
@@ -24,32 +41,124 @@ class Elementwise(Layer):
                          explicit=out_width * out_width)
 
 
+# --- the op-code table of the activations, generated from the registry ----------------------
+
+
+def table_source(activations) -> str:
+    """Source of ``apply(op, x, y, d, want_d)``: y_i = g(x_i) for activation ``op``, and
+    d_i = g'(x_i) if ``want_d``; and of ``apply_complex(op, z)``. One loop per activation,
+    so branch-free rules (tanh) vectorise (a branch on op per entry keeps every loop scalar);
+    want_d is loop-invariant, so value-only loops skip g' entirely."""
+    lines = ["def apply(op, x, y, d, want_d):", "    n = x.shape[0]"]
+    for cls in activations:
+        lines += [f"    if op == {cls.op}:", "        for i in range(n):",
+                  f"            y[i], g1 = g_{cls.op}(x[i])",
+                  "            if want_d:", "                d[i] = g1", "        return"]
+    lines += ["    y[:n] = math.nan", "    if want_d:", "        d[:n] = math.nan", "",
+              "def apply_complex(op, z):"]
+    for cls in activations:
+        if cls.scalar_complex is not None:
+            lines += [f"    if op == {cls.op}:", f"        return g_complex_{cls.op}(z)"]
+    lines.append("    return complex(math.nan, math.nan)  # refused before it gets here")
+    return "\n".join(lines) + "\n"
+
+
+def build_rules(activations) -> Rules:
+    """Give the registered ``activations`` (op codes set) the rules they share: the array
+    rules below, over the op-code table generated for them."""
+    namespace = {"math": math}
+    for cls in activations:
+        namespace[f"g_{cls.op}"] = cls.scalar
+        namespace[f"g_complex_{cls.op}"] = cls.scalar_complex
+    exec(compile(table_source(activations), "<chainbench activation table>", "exec"), namespace)
+    rules = _array_rules(_table(namespace["apply"]), _table(namespace["apply_complex"]))
+    for cls in activations:
+        cls.rules = rules
+    return rules
+
+
+def _array_rules(apply, apply_complex) -> Rules:
+    """The layer rules of every activation, given the op-code table."""
+
+    @_inline
+    def value(row, params, x, y):
+        apply(row[OP], x, y, y, False)  # d unused: g' is not computed
+        return x.shape[0]
+
+    @_inline
+    def value_complex(row, params, x, y):
+        for i in range(x.shape[0]):
+            y[i] = apply_complex(row[OP], x[i])
+        return x.shape[0]  # counted as for a real value
+
+    @_inline
+    def record(row, params, x, y, saved):
+        """The tape keeps g'(x_i), all the VJP needs."""
+        apply(row[OP], x, y, saved[: row[W_OUT]], True)
+        return x.shape[0]
+
+    @_inline
+    def jvp(row, params, x, X_dot, y, Y_dot):
+        d = np.empty(x.shape[0])
+        apply(row[OP], x, y, d, True)
+        return x.shape[0], elementwise_tangent(row, params, d, X_dot, Y_dot)
+
+    return Rules(value, value_complex, jvp, record, elementwise_vjp, elementwise_tangent,
+                 elementwise_explicit)
+
+
+@inlined
+def elementwise_vjp(row, params, saved, Y_bar, X_bar):
+    """X_bar[r, i] = Y_bar[r, i] g'(x_i). Returns multiply-adds."""
+    for r in range(Y_bar.shape[0]):
+        for i in range(Y_bar.shape[1]):
+            X_bar[r, i] = Y_bar[r, i] * saved[i]
+    return Y_bar.shape[0] * Y_bar.shape[1]
+
+
+@inlined
+def elementwise_tangent(row, params, saved, X_dot, Y_dot):
+    """Y_dot[i, :] = g'(x_i) X_dot[i, :] from the tape. Returns multiply-adds."""
+    for i in range(X_dot.shape[0]):
+        for l in range(X_dot.shape[1]):
+            Y_dot[i, l] = saved[i] * X_dot[i, l]
+    return X_dot.shape[0] * X_dot.shape[1]
+
+
+@inlined
+def elementwise_explicit(row, params, saved, i0, j0, J):
+    """J = diag(g'(x))[i0:i0+R, j0:j0+C] for J of shape (R, C). Returns entries written."""
+    R, C = J.shape
+    for i in range(R):
+        for j in range(C):
+            J[i, j] = 0.0
+    for i in range(max(i0, j0), min(i0 + R, j0 + C)):
+        J[i - i0, i - j0] = saved[i]
+    return R * C
+
+
 # --- the activations: value and derivative side by side -----------------------------------
 
 
-class Tanh(Elementwise):
-    name, op = "tanh", 2
-    complex_safe = True
-
-
 @kernel
-def tanh(z):
+def tanh_rule(z):
     y = vecmath.tanh(z)  # not math.tanh: a libm call per entry, never vectorised
     return y, 1.0 - y * y
 
 
 @kernel
-def tanh_complex(z):
+def tanh_complex_rule(z):
     return cmath.tanh(z)
 
 
-class Sigmoid(Elementwise):
-    name, op = "sigmoid", 3
-    complex_safe = True
+class Tanh(Elementwise):
+    name = "tanh"
+    scalar = tanh_rule
+    scalar_complex = tanh_complex_rule
 
 
 @kernel
-def sigmoid(z):
+def sigmoid_rule(z):
     # two branches so exp never overflows
     if z >= 0.0:
         y = 1.0 / (1.0 + math.exp(-z))
@@ -60,7 +169,7 @@ def sigmoid(z):
 
 
 @kernel
-def sigmoid_complex(z):
+def sigmoid_complex_rule(z):
     # the same two branches, chosen by the real part: both are 1/(1 + e^-z), so analytic
     if z.real >= 0.0:
         return 1.0 / (1.0 + cmath.exp(-z))
@@ -68,15 +177,14 @@ def sigmoid_complex(z):
     return e / (1.0 + e)
 
 
-class ReLU(Elementwise):
-    name, op = "relu", 4
-    # max(z, 0) has no analytic continuation (it is not differentiable at 0), so the
-    # complex step cannot differentiate it: refused rather than wrong.
-    complex_safe = False
+class Sigmoid(Elementwise):
+    name = "sigmoid"
+    scalar = sigmoid_rule
+    scalar_complex = sigmoid_complex_rule
 
 
 @kernel
-def relu(z):
+def relu_rule(z):
     # written so that NaN stays NaN in value and derivative
     if z > 0.0:
         return z, 1.0
@@ -85,36 +193,39 @@ def relu(z):
     return z, z
 
 
-class Sin(Elementwise):
-    name, op = "sin", 5
-    complex_safe = True
+class ReLU(Elementwise):
+    name = "relu"
+    # max(z, 0) has no analytic continuation (it is not differentiable at 0), so the
+    # complex step cannot differentiate it: refused rather than wrong.
+    scalar = relu_rule
 
 
 @kernel
-def sin(z):
+def sin_rule(z):
     return math.sin(z), math.cos(z)
 
 
 @kernel
-def sin_complex(z):
+def sin_complex_rule(z):
     return cmath.sin(z)
 
 
-class Softplus(Elementwise):
-    name, op = "softplus", 6
-    complex_safe = True
+class Sin(Elementwise):
+    name = "sin"
+    scalar = sin_rule
+    scalar_complex = sin_complex_rule
 
 
 @kernel
-def softplus(z):
+def softplus_rule(z):
     # log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large |z|
     y = 0.5 * (z + abs(z)) + math.log1p(math.exp(-abs(z)))
-    s, _ = sigmoid(z)
+    s, _ = sigmoid_rule(z)
     return y, s
 
 
 @kernel
-def softplus_complex(z):
+def softplus_complex_rule(z):
     # |z| is not analytic; branch on the real part instead: z + log(1 + e^-z) for Re z > 0,
     # log(1 + e^z) otherwise, the same function, with e^∓z never overflowing
     if z.real > 0.0:
@@ -130,121 +241,23 @@ def _log1p_complex(e):
     return complex(0.5 * math.log1p(a * (2.0 + a) + b * b), math.atan2(b, 1.0 + a))
 
 
-@kernel
-def activations(op, x, y, d, want_d):
-    """y_i = g(x_i) over the vector x for activation ``op``, and d_i = g'(x_i) if ``want_d``
-    (else d is not touched): the op-code table of the elementwise layers. One loop per
-    activation, so the branch-free rules (tanh) vectorise; a branch on op per entry keeps
-    every loop scalar. want_d is loop-invariant, so value-only loops skip g' entirely."""
-    n = x.shape[0]
-    if op == 2:
-        for i in range(n):
-            y[i], g1 = tanh(x[i])
-            if want_d:
-                d[i] = g1
-    elif op == 3:
-        for i in range(n):
-            y[i], g1 = sigmoid(x[i])
-            if want_d:
-                d[i] = g1
-    elif op == 4:
-        for i in range(n):
-            y[i], g1 = relu(x[i])
-            if want_d:
-                d[i] = g1
-    elif op == 5:
-        for i in range(n):
-            y[i], g1 = sin(x[i])
-            if want_d:
-                d[i] = g1
-    elif op == 6:
-        for i in range(n):
-            y[i], g1 = softplus(x[i])
-            if want_d:
-                d[i] = g1
-    else:
-        y[:n] = math.nan
-        if want_d:
-            d[:n] = math.nan
+class Softplus(Elementwise):
+    name = "softplus"
+    scalar = softplus_rule
+    scalar_complex = softplus_complex_rule
 
 
 @kernel
-def activation_complex(op, z):
-    """g(z) for complex z, the op-code table of the complex-safe activations (NaN for the
-    others, which the complex-step engine refuses before it gets here)."""
-    if op == 2:
-        return tanh_complex(z)
-    if op == 3:
-        return sigmoid_complex(z)
-    if op == 5:
-        return sin_complex(z)
-    if op == 6:
-        return softplus_complex(z)
-    return complex(math.nan, math.nan)
+def elu_rule(z):
+    # α = 1: z for z > 0, e^z - 1 below, by expm1 so small |z| keeps its digits; NaN stays NaN
+    if z > 0.0:
+        return z, 1.0
+    e = math.expm1(z)
+    return e, e + 1.0
 
 
-# --- array rules shared by all activations ------------------------------------------------
+class ELU(Elementwise):
+    """ELU with α = 1 (Clevert et al. 2016). Piecewise, so not analytic: no complex rule."""
 
-
-@inlined
-def elementwise_value(op, x, y):
-    """y_i = g(x_i). Returns multiply-adds."""
-    activations(op, x, y, y, False)  # d unused: g' is not computed
-    return x.shape[0]
-
-
-@inlined
-def elementwise_value_complex(op, x, y):
-    """y_i = g(x_i) for complex x. Returns multiply-adds, counted as for a real value."""
-    for i in range(x.shape[0]):
-        y[i] = activation_complex(op, x[i])
-    return x.shape[0]
-
-
-@inlined
-def elementwise_jvp(op, x, X_dot, y, Y_dot):
-    """y_i = g(x_i), Y_dot[i, :] = g'(x_i) X_dot[i, :]. Returns (value, tangent) multiply-adds."""
-    c = X_dot.shape[1]
-    d = np.empty(x.shape[0])
-    activations(op, x, y, d, True)
-    for i in range(x.shape[0]):
-        for l in range(c):
-            Y_dot[i, l] = d[i] * X_dot[i, l]
-    return x.shape[0], x.shape[0] * c
-
-
-@inlined
-def elementwise_record(op, x, y, saved):
-    """y_i = g(x_i); the tape keeps g'(x_i), all the VJP needs. Returns multiply-adds."""
-    activations(op, x, y, saved, True)
-    return x.shape[0]
-
-
-@inlined
-def elementwise_vjp(saved, Y_bar, X_bar):
-    """X_bar[r, i] = Y_bar[r, i] g'(x_i). Returns multiply-adds."""
-    for r in range(Y_bar.shape[0]):
-        for i in range(Y_bar.shape[1]):
-            X_bar[r, i] = Y_bar[r, i] * saved[i]
-    return Y_bar.shape[0] * Y_bar.shape[1]
-
-
-@inlined
-def elementwise_tangent(saved, X_dot, Y_dot):
-    """Y_dot[i, :] = g'(x_i) X_dot[i, :] from the tape. Returns multiply-adds."""
-    for i in range(X_dot.shape[0]):
-        for l in range(X_dot.shape[1]):
-            Y_dot[i, l] = saved[i] * X_dot[i, l]
-    return X_dot.shape[0] * X_dot.shape[1]
-
-
-@inlined
-def elementwise_explicit(saved, i0, j0, J):
-    """J = diag(g'(x))[i0:i0+R, j0:j0+C] for J of shape (R, C). Returns entries written."""
-    R, C = J.shape
-    for i in range(R):
-        for j in range(C):
-            J[i, j] = 0.0
-    for i in range(max(i0, j0), min(i0 + R, j0 + C)):
-        J[i - i0, i - j0] = saved[i]
-    return R * C
+    name = "elu"
+    scalar = elu_rule

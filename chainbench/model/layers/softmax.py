@@ -6,26 +6,11 @@ import cmath
 import math
 
 from ..._jit import inlined
-from .base import Layer, LayerCost
-
-
-class Softmax(Layer):
-    """Softmax over the whole vector; the VJP needs y saved on the tape."""
-
-    name, op = "softmax", 1
-    complex_safe = True
-
-    @classmethod
-    def cost(cls, in_width: int, out_width: int) -> LayerCost:
-        # value: exp-and-sum pass, scale pass; tangent/adjoint per lane: y·v, then y*(v - s)
-        return LayerCost(
-            value=2 * out_width, tangent=2 * out_width, adjoint=2 * out_width, saved=out_width,
-            explicit=out_width * out_width,
-        )
+from .base import W_OUT, Layer, LayerCost, Rules
 
 
 @inlined
-def softmax_value(x, y):
+def softmax_value(row, params, x, y):
     """y = exp(x - max x) / sum. Returns multiply-adds."""
     w = x.shape[0]
     top = -math.inf
@@ -42,7 +27,7 @@ def softmax_value(x, y):
 
 
 @inlined
-def softmax_value_complex(x, y):
+def softmax_value_complex(row, params, x, y):
     """y = exp(x - c) / sum for complex x, c the largest real part: softmax does not depend
     on the shift, so the result is analytic though c is not. Returns multiply-adds."""
     w = x.shape[0]
@@ -60,15 +45,16 @@ def softmax_value_complex(x, y):
 
 
 @inlined
-def softmax_jvp(x, X_dot, y, Y_dot):
+def softmax_jvp(row, params, x, X_dot, y, Y_dot):
     """Y_dot[:, l] = y * (X_dot[:, l] - y·X_dot[:, l]). Returns (value, tangent) multiply-adds."""
-    value = softmax_value(x, y)
-    return value, softmax_tangent(y, X_dot, Y_dot)
+    value = softmax_value(row, params, x, y)
+    return value, softmax_tangent(row, params, y, X_dot, Y_dot)
 
 
 @inlined
-def softmax_tangent(y, X_dot, Y_dot):
+def softmax_tangent(row, params, saved, X_dot, Y_dot):
     """Y_dot[:, l] = y * (X_dot[:, l] - y·X_dot[:, l]), y from the tape. Returns multiply-adds."""
+    y = saved[: row[W_OUT]]
     w, c = X_dot.shape
     for l in range(c):
         s = 0.0
@@ -80,15 +66,15 @@ def softmax_tangent(y, X_dot, Y_dot):
 
 
 @inlined
-def softmax_record(x, y, saved):
+def softmax_record(row, params, x, y, saved):
     """Value; the tape keeps y."""
-    value = softmax_value(x, y)
-    saved[:] = y
+    value = softmax_value(row, params, x, y)
+    saved[: row[W_OUT]] = y
     return value
 
 
 @inlined
-def softmax_vjp(saved, Y_bar, X_bar):
+def softmax_vjp(row, params, saved, Y_bar, X_bar):
     """X_bar[r] = y * (Y_bar[r] - Y_bar[r]·y). Returns multiply-adds."""
     rows, w = Y_bar.shape
     for r in range(rows):
@@ -101,8 +87,9 @@ def softmax_vjp(saved, Y_bar, X_bar):
 
 
 @inlined
-def softmax_explicit(y, i0, j0, J):
+def softmax_explicit(row, params, saved, i0, j0, J):
     """J = (diag(y) - y yᵀ)[i0:i0+R, j0:j0+C] for J of shape (R, C). Returns entries written."""
+    y = saved
     R, C = J.shape
     for i in range(R):
         for j in range(C):
@@ -110,3 +97,20 @@ def softmax_explicit(y, i0, j0, J):
         if j0 <= i0 + i < j0 + C:
             J[i, i0 + i - j0] += y[i0 + i]
     return R * C
+
+
+class Softmax(Layer):
+    """Softmax over the whole vector; the VJP needs y saved on the tape."""
+
+    name = "softmax"
+    complex_safe = True
+    rules = Rules(softmax_value, softmax_value_complex, softmax_jvp, softmax_record,
+                  softmax_vjp, softmax_tangent, softmax_explicit)
+
+    @classmethod
+    def cost(cls, in_width: int, out_width: int) -> LayerCost:
+        # value: exp-and-sum pass, scale pass; tangent/adjoint per lane: y·v, then y*(v - s)
+        return LayerCost(
+            value=2 * out_width, tangent=2 * out_width, adjoint=2 * out_width, saved=out_width,
+            explicit=out_width * out_width,
+        )

@@ -1,0 +1,84 @@
+"""What an engine is to the rest of chainbench: one ``Engine`` record per mode.
+
+The API, the harness and the figures read these fields and never branch on a mode's name:
+how to bind the engine to a compiled chain, what its chunk counts, which options it takes,
+how the cost model predicts it, how closely to check it, and whether the memory
+measurement can see its buffers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Literal
+
+import numpy as np
+
+#: run(x, J, counts): fill J (m, n) with the Jacobian at x, adding to the int64 counters.
+Run = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+
+
+def all_lanes(max_width: int, limit: int) -> int:
+    """The default chunk of an engine that moves every lane at once."""
+    return limit
+
+
+def one_lane(max_width: int, limit: int) -> int:
+    """The default chunk of an engine that moves one lane at a time."""
+    return 1
+
+
+@dataclass(frozen=True, eq=False)
+class Engine:
+    """One differentiation mode.
+
+    name           the mode, as ``jacobian(mode=...)`` and experiment files spell it
+    summary        one line: what it does (``chainbench list modes``)
+    bind           (program, chunk, **options) -> Run; raises ``Unsupported`` when it
+                   cannot differentiate that chain here (a missing peer, a layer the
+                   complex step cannot see through)
+    predict        (shape, chunk=None, **options) -> ``cost.predictions.Prediction``, the
+                   counters it should fill (for a peer: the work of the algorithm it runs)
+    lanes          what its chunk counts: 'n' input directions, 'm' output rows, or None
+                   when it takes no chunk
+    default_chunk  (widest layer, lanes there are) -> the chunk it takes by default
+    options        the keyword options it takes beyond chunk: 'snapshots', 'step'
+    algorithm      'forward' or 'reverse' when it runs that pure mode's sweeps (the slides'
+                   formula for it, the J/F claims), None otherwise
+    family         how figures and tables group it: 'ad', 'numerical' or 'peer'
+    counts         whether it fills the counters (peers do not)
+    memory_visible whether tracemalloc sees its buffers (numpy's yes; XLA's, libtorch's no)
+    check_tol      the relative error it is checked to (numerical methods are approximate)
+    snapshots      (program, snapshots) -> the snapshots its schedule keeps, for engines
+                   that take them; None otherwise
+    prepare        called once before its first timed call (a peer's framework import), or
+                   None
+    """
+
+    name: str
+    summary: str
+    bind: Callable[..., Run]
+    predict: Callable
+    lanes: Literal["n", "m"] | None = None
+    default_chunk: Callable[[int, int], int] = all_lanes
+    options: tuple[str, ...] = ()
+    algorithm: Literal["forward", "reverse"] | None = None
+    family: Literal["ad", "numerical", "peer"] = "ad"
+    counts: bool = True
+    memory_visible: bool = True
+    check_tol: float = 0.0
+    snapshots: Callable | None = None
+    prepare: Callable[[], None] | None = None
+
+    def __repr__(self) -> str:
+        return f"Engine({self.name!r})"
+
+    def chunk_for(self, shape) -> int | None:
+        """The default chunk on a chain of ``shape``; None for an engine without lanes."""
+        if self.lanes is None:
+            return None
+        return self.default_chunk(max(shape.widths), self.lane_count(shape))
+
+    def lane_count(self, shape) -> int:
+        """How many lanes there are to move: n for an engine whose chunk counts input
+        directions, else m."""
+        return shape.n if self.lanes == "n" else shape.m
