@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 #: public name -> the module that defines it
 _HOME = {
     "Chain": "model.chain", "ChainShape": "model.chain",
-    "Prediction": "cost.predictions", "predict": "cost.predictions",
+    "Prediction": "cost.predictions", "predict": "api",
     "LAYERS": "model.layers", "Layer": "model.layers", "ELU": "model.layers", "Dense": "model.layers", "ReLU": "model.layers",
     "Sigmoid": "model.layers", "Sin": "model.layers", "Softmax": "model.layers",
     "Softplus": "model.layers", "Tanh": "model.layers",

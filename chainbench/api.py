@@ -1,4 +1,5 @@
-"""The public differentiation API: jvp, vjp, jacobian (with a mode) and record_tape.
+"""The public differentiation API: jvp, vjp, jacobian (with a mode), record_tape, and
+predict (what a mode's counters should read).
 
 Validates at the edge, allocates outputs, and hands flat arrays to an engine.
 """
@@ -7,23 +8,69 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cost import predictions as cost
+from .cost.predictions import Prediction, cheapest
 from .engines import forward, reverse
+from .engines.contract import Engine
 from .engines.numerical import check_step
-from .engines.registry import ENGINES
+from .engines.registry import ENGINES, engine
 from .model.chain import Chain, check_input, check_not_masked
 from .model.counters import EngineStats, new_counters
 
 MODES = (*ENGINES, "auto")
 
 
-def resolve_mode(chain: Chain, mode: str) -> str:
-    """The engine name for ``mode``; 'auto' picks the lower predicted cost."""
-    if isinstance(mode, str) and mode in ENGINES:
-        return mode
+def resolve_mode(chain, mode: str) -> str:
+    """The engine name for ``mode`` on ``chain`` (a Chain or ChainShape); 'auto' picks the
+    pure mode with the lower predicted cost."""
     if isinstance(mode, str) and mode == "auto":
-        return cost.cheapest(chain).mode
-    raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
+        return cheapest(chain).mode
+    return engine(mode).name
+
+
+def check_chunk(chunk, limit: int, impl: Engine) -> int:
+    """``chunk`` as an int in 1..limit, or a clear error (modes without lanes take none)."""
+    if impl.lanes is None:
+        raise ValueError(f"mode {impl.name!r} takes no chunk; leave chunk=None")
+    if isinstance(chunk, bool) or not isinstance(chunk, int | np.integer):
+        raise TypeError(f"chunk must be an integer or None, got {chunk!r}")
+    if not 1 <= chunk <= limit:
+        what = "inputs n" if impl.lanes == "n" else "outputs m"
+        raise ValueError(f"chunk must be between 1 and the number of {what} = {limit}, got {chunk}")
+    return int(chunk)
+
+
+def _options(impl: Engine, snapshots, step) -> dict:
+    """The options given, checked against those ``impl`` takes."""
+    options = {k: v for k, v in (("snapshots", snapshots), ("step", step)) if v is not None}
+    for key in options:  # each engine names the options it takes
+        if key not in impl.options:
+            takers = [k for k, e in ENGINES.items() if key in e.options]
+            raise ValueError(f"mode {impl.name!r} takes no {key}; leave {key}=None ({key} is "
+                             f"for {', '.join(takers)})")
+    if isinstance(options.get("snapshots"), np.integer):  # as chunk takes np.int64(2)
+        options["snapshots"] = int(options["snapshots"])
+    if "step" in options:
+        options["step"] = _check_step(options["step"])
+    return options
+
+
+def predict(chain, mode: str, chunk: int | None = None,
+            snapshots: int | None = None) -> Prediction:
+    """The counters ``mode`` should fill on ``chain`` (a Chain or ChainShape), from layer
+    kinds and widths alone ('auto': the pure mode the cost model finds cheaper at default
+    chunks, then predicted at ``chunk``)."""
+    shape = chain.shape if isinstance(chain, Chain) else chain
+    impl = ENGINES[resolve_mode(shape, mode)]
+    if chunk is not None:
+        chunk = check_chunk(chunk, impl.lane_count(shape), impl)
+    options = {"snapshots": snapshots} if snapshots is not None else {}
+    return impl.predict(shape, chunk, **options)
+
+
+def default_chunk(chain, mode: str) -> int | None:
+    """Lanes per sweep ``mode`` takes by default on ``chain``; None for modes without."""
+    shape = chain.shape if isinstance(chain, Chain) else chain
+    return ENGINES[resolve_mode(shape, mode)].chunk_for(shape)
 
 
 def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
@@ -39,18 +86,18 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
         'forward' pushes ``chunk`` tangent lanes per sweep (⌈n/chunk⌉ sweeps), 'reverse'
         records a tape once and pulls ``chunk`` cotangent rows per backward sweep (⌈m/chunk⌉
         sweeps); 'optimal' executes the cheapest bracketing of the Jacobian chain (see
-        ``chainbench.plan``); 'auto' takes the pure mode the cost model predicts cheaper.
+        ``chainbench.cost.plan``); 'auto' takes the pure mode the cost model predicts cheaper.
         'fd-forward', 'fd-central' and 'complex-step' approximate J numerically (n + 1, 2n
-        and n evaluations of f; see ``chainbench.numerical``); 'jax-jacfwd', 'jax-jacrev',
+        and n evaluations of f; see ``chainbench.engines.numerical``); 'jax-jacfwd', 'jax-jacrev',
         'torch-jacfwd', 'torch-jacrev' and 'autograd' hand the chain to an optional peer AD
         tool (see ``chainbench.peers``).
     chunk : int, optional
         Lanes per sweep, 1 ≤ chunk ≤ n (forward) or m (reverse). Default: all of them while
-        the lane block stays within 16 MiB (see ``forward.default_chunk``).
+        the lane block stays within 16 MiB (see ``cost.predictions.default_lanes``).
     snapshots : int, optional
         Checkpointed reverse modes only: 'sqrt-checkpoint' keeps this many segment starts
         (default ⌈√K⌉), 'revolve' this many snapshot slots, the input's included (default
-        ⌈√K⌉); see ``chainbench.checkpoint``.
+        ⌈√K⌉); see ``chainbench.cost.checkpoint``.
     return_stats : bool
         Also return an ``EngineStats`` with the engine's counters.
     step : float, optional
@@ -74,19 +121,9 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
     counts = new_counters() if return_stats else _UNREAD
     if snapshots is None and step is None:
         run(x, J, counts)
-    else:
-        engine = ENGINES[name]
-        options = {k: v for k, v in (("snapshots", snapshots), ("step", step)) if v is not None}
-        for key in options:  # each engine names the options it takes in OPTIONS
-            if key not in getattr(engine, "OPTIONS", ()):
-                takers = [k for k, e in ENGINES.items() if key in getattr(e, "OPTIONS", ())]
-                raise ValueError(f"mode {name!r} takes no {key}; leave {key}=None ({key} is "
-                                 f"for {', '.join(takers)})")
-        if isinstance(options.get("snapshots"), np.integer):  # as chunk takes np.int64(2)
-            options["snapshots"] = int(options["snapshots"])
-        if "step" in options:
-            options["step"] = _check_step(options["step"])
-        engine.jacobian(chain.program, x, chunk, J, counts, **options)
+    else:  # bound anew: the options are not part of the cached call's key
+        impl = ENGINES[name]
+        impl.bind(chain.program, chunk, **_options(impl, snapshots, step))(x, J, counts)
     if return_stats:
         return J, EngineStats.from_counters(name, chunk, counts)
     return J
@@ -114,20 +151,15 @@ def _bind(chain: Chain, mode, chunk) -> tuple:
     """(engine name, chunk, run, J's shape) for ``mode`` and ``chunk`` on ``chain``, where
     run(x, J, counts) fills J; validated, then cached in ``chain.bound_calls``: a small
     Jacobian takes a few µs, so resolving the mode and chunk anew on every call would show."""
-    name = resolve_mode(chain, mode)
-    engine = ENGINES[name]
-    limit = chain.n if engine.LANES == "n" else chain.m
-    if chunk is None:
-        lanes = engine.default_chunk(chain.program.max_width, limit)
+    impl = ENGINES[resolve_mode(chain, mode)]
+    if chunk is None:  # what the counters report, also for an engine without lanes
+        lanes = impl.default_chunk(chain.program.max_width, impl.lane_count(chain.shape))
     else:
-        lanes = cost.check_chunk(chunk, limit, engine.LANES, name)
-    if hasattr(engine, "bind"):
-        run = engine.bind(chain.program, lanes)
-    else:
-        def run(x, J, counts, engine=engine, program=chain.program, lanes=lanes):
-            engine.jacobian(program, x, lanes, J, counts)
+        lanes = check_chunk(chunk, impl.lane_count(chain.shape), impl)
+    run = impl.bind(chain.program, lanes)
     # keyed by chunk's type too: 3.0 == 3 and True == 1 hash alike, and must stay refused
-    bound = chain.bound_calls[mode, chunk, type(chunk)] = (name, lanes, run, (chain.m, chain.n))
+    bound = chain.bound_calls[mode, chunk, type(chunk)] = (impl.name, lanes, run,
+                                                           (chain.m, chain.n))
     return bound
 
 

@@ -194,6 +194,19 @@ def test_list_shows_shipped_experiments(capsys):
         assert name in text
 
 
+def test_list_layers_and_modes_read_the_registries(capsys):
+    import chainbench as cb
+
+    assert main(["list", "layers"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(cb.LAYERS) and lines[0].startswith("dense:WIDTH")
+    assert any(line.startswith("elu") and "refuses" in line for line in lines)
+    assert main(["list", "modes"]) == 0
+    modes = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert modes == list(cb.MODES)
+    assert main(["list", "everything"]) == 2
+
+
 def test_compare_marks_fastest(capsys):
     assert main(["compare", "dense:64 tanh dense:1", "--n", "64"]) == 0
     text = capsys.readouterr().out

@@ -12,10 +12,10 @@ import textwrap
 
 import pytest
 
-from chainbench.model.chain import ChainShape
 from chainbench.harness import point as point_mod
 from chainbench.harness import provenance
 from chainbench.harness.memory import parameter_bytes, planned_bytes
+from chainbench.model.chain import ChainShape
 
 #: A fresh process measures one point and reports its peak RSS (VmHWM, reset through
 #: /proc/self/clear_refs once everything is imported and compiled by a tiny point of the

@@ -8,7 +8,8 @@ import pytest
 from chain_helpers import random_chain
 
 import chainbench as cb
-from chainbench.cost.plan import KINDS, engine_costs, plan, pure_costs, pure_engine
+from chainbench.cost.plan import KINDS, plan, pure_costs
+from chainbench.cost.predictions import engine_costs, pure_engine
 
 
 def _all_totals(shape, lo, hi, allow):

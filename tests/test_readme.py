@@ -33,3 +33,12 @@ def test_every_command_in_the_cheat_sheet_is_a_subcommand():
 
 def test_readme_stays_short():
     assert len(README.read_bytes()) < 12 * 1024
+
+
+def test_readme_and_the_engines_page_name_every_layer():
+    import chainbench as cb
+
+    readme, engines_page = README.read_text(), (README.parent / "docs" / "engines.md").read_text()
+    for name, cls in cb.LAYERS.items():
+        token = f"`{name}:WIDTH`" if cls.takes_width else f"`{name}`"
+        assert token in readme and token in engines_page, f"{token} missing from the docs"

@@ -16,7 +16,8 @@ def register(sub):
 
 
 def run(args) -> int:
-    from ..cost.plan import engine_costs, plan, pure_costs, pure_engine
+    from ..cost.plan import plan, pure_costs
+    from ..cost.predictions import engine_costs, pure_engine
     from ..model.chain import ChainShape
 
     try:

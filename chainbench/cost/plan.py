@@ -121,32 +121,6 @@ def _plan(shape: ChainShape, allow: tuple[str, ...]) -> Step:
     return best[(0, K)]
 
 
-def engine_costs(chain: Chain | ChainShape) -> tuple[int, int]:
-    """Derivative multiply-adds of chainbench's own pure modes, which start from J_1's
-    columns (forward) or J_K's rows (reverse): the plans fwd[2..K](J1) and rev[1..K-1](JK),
-    as the cost model predicts them."""
-    from .predictions import predict_forward, predict_reverse  # cost imports the engines, they plan
-
-    shape = _shape(chain)
-    fwd, rev = predict_forward(shape), predict_reverse(shape)
-    return fwd.madds - fwd.madds_value, rev.madds - rev.madds_value
-
-
-@lru_cache(maxsize=256)
-def _pure_engine(shape: ChainShape) -> str | None:
-    fwd, rev = engine_costs(shape)
-    if min(fwd, rev) > _plan(shape, KINDS).total:
-        return None
-    return "forward" if fwd <= rev else "reverse"
-
-
-def pure_engine(chain: Chain | ChainShape) -> str | None:
-    """'forward' or 'reverse' when that engine's own sweeps already cost the optimum (square
-    chains, gradients), so that mode='optimal' runs the engine instead of the plan, sparing
-    its block copies; None when the plan beats both."""
-    return _pure_engine(_shape(chain))
-
-
 def pure_costs(chain: Chain | ChainShape) -> tuple[int, int]:
     """Derivative multiply-adds of textbook pure forward (n·Σ T) and pure reverse (m·Σ A),
     from the identity seed (the theory sheet's figures)."""

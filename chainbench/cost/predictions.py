@@ -12,14 +12,13 @@ layer K in reverse) and write that layer's Jacobian columns (rows) out instead: 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import lru_cache
 from math import ceil
 
-import numpy as np
-
-from ..engines.registry import ENGINES
 from ..model.chain import Chain, ChainShape
 from ..model.counters import Counts
+from .checkpoint import ADVANCE, schedule
+from .plan import KINDS, _plan, plan
 
 F64 = 8
 
@@ -37,20 +36,22 @@ def _costs(shape: ChainShape):
     return [cls.cost(shape.widths[k], shape.widths[k + 1]) for k, cls in enumerate(shape.layers)]
 
 
-def default_chunk(chain: Chain | ChainShape, mode: str) -> int | None:
-    """Lanes per sweep an engine takes by default; None for modes without a chunk."""
-    shape = _shape(chain)
-    engine = ENGINES[mode]
-    if engine.LANES is None:
-        return None
-    return engine.default_chunk(max(shape.widths), shape.n if engine.LANES == "n" else shape.m)
+#: The lanes of a sweep (tangent lanes forward, cotangent rows in reverse) are capped so
+#: that the (widest layer × lanes) block stays within this many bytes.
+LANE_BYTES_CAP = 16 * 2**20
+
+
+def default_lanes(max_width: int, limit: int) -> int:
+    """All ``limit`` lanes in one sweep while the lane block fits in LANE_BYTES_CAP, else the
+    most that do (matrix-matrix products beat many matrix-vector ones)."""
+    return max(1, min(limit, LANE_BYTES_CAP // (8 * max_width)))
 
 
 def predict_forward(chain: Chain | ChainShape, chunk: int | None = None) -> Prediction:
     """Dual-number forward mode: ⌈n/c⌉ sweeps; J_1's n columns written out, then
     n·Σ_{k>1} T_k tangent multiply-adds."""
     shape = _shape(chain)
-    c = chunk or default_chunk(shape, "forward")
+    c = chunk or default_lanes(max(shape.widths), shape.n)
     costs, w, n = _costs(shape), max(shape.widths), shape.n
     sweeps = ceil(n / c)
     return Prediction(
@@ -69,7 +70,7 @@ def predict_reverse(chain: Chain | ChainShape, chunk: int | None = None) -> Pred
     """Tape reverse mode: one recording sweep, ⌈m/r⌉ backward sweeps; J_K's m rows written
     out, then m·Σ_{k<K} A_k adjoint multiply-adds."""
     shape = _shape(chain)
-    r = chunk or default_chunk(shape, "reverse")
+    r = chunk or default_lanes(max(shape.widths), shape.m)
     costs, w, m = _costs(shape), max(shape.widths), shape.m
     return Prediction(
         "reverse", r, 1, ceil(m / r),
@@ -86,12 +87,11 @@ def predict_reverse(chain: Chain | ChainShape, chunk: int | None = None) -> Pred
 def predict_optimal(chain: Chain | ChainShape, chunk: int | None = None) -> Prediction:
     """Mixed mode: one recording sweep, then the optimal plan's steps (``plan.plan``); or,
     where a pure engine's sweeps already cost the optimum, that engine's prediction."""
-    from .plan import plan, pure_engine
-
     shape = _shape(chain)
     engine = pure_engine(shape)
     if engine is not None:
-        return replace(PREDICTORS[engine](shape), mode="optimal", chunk=0)
+        pure = predict_forward if engine == "forward" else predict_reverse
+        return replace(pure(shape), mode="optimal", chunk=0)
     costs, w, maxw = _costs(shape), shape.widths, max(shape.widths)
     madds = {"tangents": 0, "adjoints": 0, "explicit": 0, "product": 0}
     sweeps = {"tangents": 0, "adjoints": 0}
@@ -126,10 +126,8 @@ def predict_checkpointed(chain: Chain | ChainShape, chunk: int | None = None,
     """Checkpointed reverse mode: each of ⌈m/r⌉ backward sweeps replays the schedule
     (``checkpoint.schedule``): ADVANCE stretches evaluate values, REVERSE stretches record
     then pull r rows. Memory: snapshot slots (+ scratch), the longest stretch's tape."""
-    from .checkpoint import ADVANCE, schedule
-
     shape = _shape(chain)
-    r = chunk or default_chunk(shape, "reverse")
+    r = chunk or default_lanes(max(shape.widths), shape.m)
     costs, w, m = _costs(shape), max(shape.widths), shape.m
     sched = schedule(kind, shape.depth, snapshots)
     value = steps = tape = 0
@@ -178,57 +176,16 @@ def predict_numerical(chain: Chain | ChainShape, chunk: int | None = None,
     )
 
 
-def predict_peer(chain: Chain | ChainShape, chunk: int | None = None,
-                 mode: str = "jax-jacrev") -> Prediction:
-    """A peer AD tool: the work of the chainbench mode whose algorithm it runs (jacfwd:
-    forward with all n lanes; jacrev: reverse with all m rows; autograd: reverse one row
-    per sweep). Peers count nothing, so this is what the sweep's guards plan with."""
+def predict_mirror(chain: Chain | ChainShape, chunk: int | None = None, *, mode: str,
+                   algorithm: str, all_lanes: bool) -> Prediction:
+    """A peer AD tool: the work of the chainbench ``algorithm`` it runs, with all its lanes
+    at once or one per sweep (jacfwd: forward, all n; jacrev: reverse, all m; autograd:
+    reverse, one row per sweep). Peers count nothing, so this is what the sweep's guards
+    plan with."""
     shape = _shape(chain)
-    peer = ENGINES[mode]
-    lanes = shape.n if peer.MIRRORS == "forward" else shape.m
-    base = PREDICTORS[peer.MIRRORS](shape, lanes if peer.MIRROR_CHUNK == "all" else 1)
-    return replace(base, mode=mode)
-
-
-PREDICTORS = {
-    "forward": predict_forward, "reverse": predict_reverse, "optimal": predict_optimal,
-    "sqrt-checkpoint": lambda chain, chunk=None, snapshots=None: predict_checkpointed(
-        chain, chunk, snapshots, "sqrt"),
-    "revolve": lambda chain, chunk=None, snapshots=None: predict_checkpointed(
-        chain, chunk, snapshots, "revolve"),
-    **{method: partial(predict_numerical, method=method) for method in EVALUATIONS},
-    **{mode: partial(predict_peer, mode=mode)
-       for mode, engine in ENGINES.items() if hasattr(engine, "MIRRORS")},
-}
-
-
-def check_chunk(chunk, limit: int, lanes: str | None, mode: str) -> int:
-    """``chunk`` as an int in 1..limit, or a clear error (modes without lanes take none)."""
-    if lanes is None:
-        raise ValueError(f"mode {mode!r} takes no chunk; leave chunk=None")
-    if isinstance(chunk, bool) or not isinstance(chunk, int | np.integer):
-        raise TypeError(f"chunk must be an integer or None, got {chunk!r}")
-    if not 1 <= chunk <= limit:
-        what = "inputs n" if lanes == "n" else "outputs m"
-        raise ValueError(f"chunk must be between 1 and the number of {what} = {limit}, got {chunk}")
-    return int(chunk)
-
-
-def predict(chain: Chain | ChainShape, mode: str, chunk: int | None = None,
-            snapshots: int | None = None) -> Prediction:
-    """Prediction for ``mode`` (any of ``chainbench.MODES``; 'auto': the pure mode the cost
-    model finds cheaper at default chunks, then predicted at ``chunk``)."""
-    if mode == "auto":
-        mode = cheapest(chain).mode
-    if mode not in PREDICTORS:
-        raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join([*PREDICTORS, 'auto'])}")
-    if chunk is not None:
-        shape = _shape(chain)
-        lanes = ENGINES[mode].LANES
-        chunk = check_chunk(chunk, shape.n if lanes == "n" else shape.m, lanes, mode)
-    if snapshots is not None:
-        return PREDICTORS[mode](chain, chunk, snapshots)
-    return PREDICTORS[mode](chain, chunk)
+    pure = predict_forward if algorithm == "forward" else predict_reverse
+    lanes = shape.n if algorithm == "forward" else shape.m
+    return replace(pure(shape, lanes if all_lanes else 1), mode=mode)
 
 
 def cheapest(chain: Chain | ChainShape) -> Prediction:
@@ -242,3 +199,30 @@ def slides_formula(widths) -> tuple[int, int]:
     (reverse), treating every layer as a full matrix product."""
     products = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
     return widths[0] * products, widths[-1] * products
+
+
+# --- chainbench's own pure modes against the optimal plan ----------------------------------
+
+
+def engine_costs(chain: Chain | ChainShape) -> tuple[int, int]:
+    """Derivative multiply-adds of chainbench's own pure modes, which start from J_1's
+    columns (forward) or J_K's rows (reverse): the plans fwd[2..K](J1) and rev[1..K-1](JK),
+    as the cost model predicts them."""
+    shape = _shape(chain)
+    fwd, rev = predict_forward(shape), predict_reverse(shape)
+    return fwd.madds - fwd.madds_value, rev.madds - rev.madds_value
+
+
+@lru_cache(maxsize=256)
+def _pure_engine(shape: ChainShape) -> str | None:
+    fwd, rev = engine_costs(shape)
+    if min(fwd, rev) > _plan(shape, KINDS).total:
+        return None
+    return "forward" if fwd <= rev else "reverse"
+
+
+def pure_engine(chain: Chain | ChainShape) -> str | None:
+    """'forward' or 'reverse' when that engine's own sweeps already cost the optimum (square
+    chains, gradients), so that mode='optimal' runs the engine instead of the plan, sparing
+    its block copies; None when the plan beats both."""
+    return _pure_engine(_shape(chain))

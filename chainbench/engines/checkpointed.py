@@ -4,10 +4,13 @@ alone, and pulls the cotangent rows through it. Same Jacobian, less memory, more
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from .._jit import kernel
 from ..cost.checkpoint import ADVANCE, Schedule, schedule
+from ..cost.predictions import default_lanes, predict_checkpointed
 from ..model.counters import (
     BYTES_SNAPSHOTS,
     BYTES_TAPE,
@@ -17,8 +20,8 @@ from ..model.counters import (
 )
 from ..model.layers.dispatch import S_OFF, W_IN
 from ..model.program import advance
-from . import reverse
 from ._sweeps import pull_range, pull_seeded, record_range
+from .contract import Engine, Run
 
 
 def tape_floats(table: np.ndarray, full_tape: int, sched: Schedule) -> int:
@@ -56,7 +59,7 @@ def _sweep(table, params, actions, slots, i0, r, tape, adj, vals, counts):
 
 
 @kernel
-def _jacobian(table, params, max_width, actions, n_slots, tape_size, x, chunk, J, counts):
+def _jacobian(table, params, max_width, actions, n_slots, tape_size, x, J, counts, chunk):
     m = J.shape[0]
     slots = np.empty((n_slots + 1, max_width))  # + the scratch slot
     tape = np.empty(tape_size)
@@ -71,25 +74,26 @@ def _jacobian(table, params, max_width, actions, n_slots, tape_size, x, chunk, J
         J[i0 : i0 + r, :] = _sweep(table, params, actions, slots, i0, r, tape, adj, vals, counts)
 
 
-class Checkpointed:
-    """An engine for one kind of schedule ('sqrt' or 'revolve')."""
-
-    LANES = "m"
-    OPTIONS = ("snapshots",)
-
-    def __init__(self, kind: str):
-        self.kind = kind
-        self.default_chunk = reverse.default_chunk
-
-    def schedule(self, program, snapshots: int | None) -> Schedule:
-        return schedule(self.kind, program.table.shape[0], snapshots)
-
-    def jacobian(self, program, x, chunk, J, counts, snapshots: int | None = None) -> None:
-        sched = self.schedule(program, snapshots)
-        size = tape_floats(program.table, program.tape_size, sched)
-        _jacobian(program.table, program.params, program.max_width, sched.actions, sched.slots,
-                  size, x, chunk, J, counts)
+def bind(kind: str, program, chunk: int, snapshots: int | None = None) -> Run:
+    """Fill J (m, n) row block by row block under a ``kind`` schedule ('sqrt' or 'revolve')
+    with ``snapshots`` (default ⌈√K⌉; see ``cost.checkpoint.schedule``)."""
+    sched = schedule(kind, program.table.shape[0], snapshots)
+    size = tape_floats(program.table, program.tape_size, sched)
+    return partial(_jacobian, program.table, program.params, program.max_width, sched.actions,
+                   sched.slots, size, chunk=chunk)
 
 
-SQRT = Checkpointed("sqrt")
-REVOLVE = Checkpointed("revolve")
+def _engine(name: str, kind: str, summary: str) -> Engine:
+    return Engine(
+        name, summary, bind=partial(bind, kind),
+        predict=partial(predict_checkpointed, kind=kind), lanes="m",
+        default_chunk=default_lanes, options=("snapshots",), algorithm="reverse",
+        snapshots=lambda program, snapshots: schedule(kind, program.table.shape[0],
+                                                      snapshots).snapshots,
+    )
+
+
+SQRT = _engine("sqrt-checkpoint", "sqrt",
+               "reverse mode keeping ⌈√K⌉ segment starts, each segment recomputed once")
+REVOLVE = _engine("revolve", "revolve",
+                  "binomial checkpointing: the fewest recomputed layers for s snapshot slots")

@@ -8,6 +8,7 @@ from functools import partial
 import numpy as np
 
 from .._jit import kernel
+from ..cost.predictions import default_lanes, predict_forward
 from ..model.counters import (
     BYTES_WORK,
     LAYER_STEPS,
@@ -17,17 +18,7 @@ from ..model.counters import (
     SWEEPS_FORWARD,
 )
 from ..model.layers.dispatch import W_OUT, layer_explicit, layer_jvp, layer_record
-
-LANES = "n"  # chunk counts input directions
-
-#: Tangent lanes are capped so the (widest layer × chunk) block stays within this many bytes.
-LANE_BYTES_CAP = 16 * 2**20
-
-
-def default_chunk(max_width: int, n: int) -> int:
-    """All n inputs in one sweep while the lane block fits in LANE_BYTES_CAP, else the
-    largest chunk that does (matrix-matrix products beat n matrix-vector ones)."""
-    return max(1, min(n, LANE_BYTES_CAP // (8 * max_width)))
+from .contract import Engine, Run
 
 
 @kernel
@@ -85,14 +76,16 @@ def _jacobian(table, params, max_width, chunk, x, J, counts):
         J[:, j0 : j0 + c] = T
 
 
-def jacobian(program, x: np.ndarray, chunk: int, J: np.ndarray, counts: np.ndarray) -> None:
-    """Fill J (m, n) column block by column block, ``chunk`` columns per sweep. A sweep
-    from basis directions starts at columns j0..j0+c of layer 0's Jacobian (for a dense
-    layer, columns of W): pushing the identity through it would cost c·out·in
-    multiply-adds, a whole extra matrix product when m = n."""
-    bind(program, chunk)(x, J, counts)
-
-
-def bind(program, chunk: int):
-    """``jacobian`` with the chain and chunk bound: a callable (x, J, counts)."""
+def bind(program, chunk: int) -> Run:
+    """Fill J (m, n) column block by column block, ``chunk`` columns per sweep. A sweep from
+    basis directions starts at columns j0..j0+c of layer 0's Jacobian (for a dense layer,
+    columns of W): pushing the identity through it would cost c·out·in multiply-adds, a
+    whole extra matrix product when m = n."""
     return partial(_jacobian, program.table, program.params, program.max_width, chunk)
+
+
+ENGINE = Engine(
+    "forward", "dual numbers: a value vector and c tangent lanes pushed together; ⌈n/c⌉ sweeps",
+    bind=bind, predict=predict_forward, lanes="n", default_chunk=default_lanes,
+    algorithm="forward",
+)

@@ -9,7 +9,8 @@ from functools import partial
 import numpy as np
 
 from .._jit import kernel
-from ..cost.plan import Step, plan, pure_engine
+from ..cost.plan import Step, plan
+from ..cost.predictions import default_lanes, predict_optimal, pure_engine
 from ..model.counters import (
     BYTES_WORK,
     MADDS_ACCUMULATE,
@@ -20,13 +21,8 @@ from ..model.counters import (
 from ..model.layers.dispatch import S_OFF, W_IN, W_OUT, layer_explicit, layer_tangent
 from . import forward, reverse
 from ._sweeps import pull_range
+from .contract import Engine, Run
 from .reverse import _record
-
-LANES = None  # mixed mode takes no chunk: each step moves all its lanes at once
-
-
-def default_chunk(max_width: int, limit: int) -> int:
-    return limit
 
 
 @kernel
@@ -104,20 +100,15 @@ def run_step(step: Step, program, tape: np.ndarray, counts: np.ndarray) -> np.nd
     return _pull_block(table, params, step.lo, last, tape, U, program.max_width, counts)
 
 
-def jacobian(program, x: np.ndarray, chunk: int, J: np.ndarray, counts: np.ndarray) -> None:
-    """Fill J (m, n) by the optimal plan for the chain's shape (``chunk`` is unused), or by
-    the pure engine whose sweeps already cost the optimum (``plan.pure_engine``)."""
-    bind(program, chunk)(x, J, counts)
-
-
-def bind(program, chunk: int):
-    """``jacobian`` with the chain bound: a callable (x, J, counts); where a pure engine's
-    sweeps cost the optimum, that engine's own bound kernel."""
+def bind(program, chunk: None = None) -> Run:
+    """Fill J (m, n) by the optimal plan for the chain's shape, or, where a pure engine's
+    sweeps already cost the optimum (``cost.predictions.pure_engine``), by that engine's own
+    bound kernel, sparing the plan's block copies."""
     engine = pure_engine(program.shape)
     if engine == "forward":
-        return forward.bind(program, forward.default_chunk(program.max_width, program.shape.n))
+        return forward.bind(program, default_lanes(program.max_width, program.shape.n))
     if engine == "reverse":
-        return reverse.bind(program, reverse.default_chunk(program.max_width, program.shape.m))
+        return reverse.bind(program, default_lanes(program.max_width, program.shape.m))
     return partial(_run_plan, program)
 
 
@@ -125,3 +116,9 @@ def _run_plan(program, x: np.ndarray, J: np.ndarray, counts: np.ndarray) -> None
     tape = np.empty(program.tape_size)
     _record(program.table, program.params, program.max_width, x, tape, counts)
     J[:, :] = run_step(plan(program.shape), program, tape, counts)
+
+
+ENGINE = Engine(
+    "optimal", "the cheapest bracketing of the Jacobian chain: tangents, adjoints and products",
+    bind=bind, predict=predict_optimal,
+)

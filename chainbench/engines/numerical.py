@@ -16,14 +16,17 @@ complex numbers (``Layer.complex_safe``) and refuses a chain with a layer that h
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 
 from .._jit import kernel
+from ..cost.predictions import predict_numerical
 from ..errors import NotComplexSafe
 from ..model.counters import BYTES_WORK, EVALUATIONS, LAYER_STEPS, MADDS_VALUE, SWEEPS_FORWARD
 from ..model.layers.dispatch import W_OUT, layer_value_complex
 from ..model.program import advance
+from .contract import Engine, Run, one_lane
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -141,36 +144,42 @@ def refuse_unless_complex_safe(shape) -> None:
 
 
 class Numerical:
-    """A numerical-differentiation engine: one method, its default relative step, and the
-    probe tolerance the harness should check it with (its expected accuracy, loosely)."""
-
-    LANES = None  # one input direction per evaluation (pair): no chunk to choose
-    OPTIONS = ("step",)
+    """A numerical-differentiation method: its kernel, its default relative step, and the
+    tolerance the harness checks it to (its expected accuracy, loosely)."""
 
     def __init__(self, name: str, kernel_, default_step: float, check_tol: float,
-                 is_complex: bool = False):
+                 evaluations: str, is_complex: bool = False):
         self.name, self._kernel = name, kernel_
-        self.default_step, self.CHECK_TOL, self.is_complex = default_step, check_tol, is_complex
+        self.default_step, self.check_tol, self.is_complex = default_step, check_tol, is_complex
+        self.engine = Engine(
+            name, f"numerical: {evaluations} evaluations of f, J column by column",
+            bind=self.bind, predict=partial(predict_numerical, method=name),
+            default_chunk=one_lane, options=("step",), family="numerical",
+            check_tol=check_tol,
+        )
 
     def __repr__(self) -> str:
         return f"Numerical({self.name!r}, default_step={self.default_step:.3g})"
 
-    def default_chunk(self, max_width: int, limit: int) -> int:
-        return 1
-
-    def jacobian(self, program, x: np.ndarray, chunk: int, J: np.ndarray, counts: np.ndarray,
-                 step: float | None = None) -> None:
+    def bind(self, program, chunk: None = None, step: float | None = None) -> Run:
         """Fill J (m, n) column by column; ``step`` is relative: h_j = step·max(1, |x_j|)."""
         step = self.default_step if step is None else check_step(step)
         if self.is_complex:
             refuse_unless_complex_safe(program.shape)
-        self._kernel(program.table, program.params, program.max_width, x, step, J, counts)
+
+        def run(x, J, counts):  # the kernel looked up per call, so a test can stand in for it
+            self._kernel(program.table, program.params, program.max_width, x, step, J, counts)
+
+        return run
 
 
 #: Steps that balance truncation against rounding (theory sheet): √ε ≈ 1.5e-8 for forward
 #: differences, ε^(1/3) ≈ 6e-6 for central ones; the complex step has no rounding term.
-FD_FORWARD = Numerical("fd-forward", _forward_differences, math.sqrt(EPS), check_tol=1e-5)
-FD_CENTRAL = Numerical("fd-central", _central_differences, EPS ** (1 / 3), check_tol=1e-7)
-COMPLEX_STEP = Numerical("complex-step", _complex_step, 1e-20, check_tol=0.0, is_complex=True)
+FD_FORWARD = Numerical("fd-forward", _forward_differences, math.sqrt(EPS), check_tol=1e-5,
+                       evaluations="n + 1")
+FD_CENTRAL = Numerical("fd-central", _central_differences, EPS ** (1 / 3), check_tol=1e-7,
+                       evaluations="2n")
+COMPLEX_STEP = Numerical("complex-step", _complex_step, 1e-20, check_tol=0.0,
+                         evaluations="n complex", is_complex=True)
 
 METHODS = {e.name: e for e in (FD_FORWARD, FD_CENTRAL, COMPLEX_STEP)}

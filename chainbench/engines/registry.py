@@ -1,21 +1,30 @@
-"""The engine registry: mode name -> engine.
+"""The registry: mode name -> ``Engine``.
 
-Every engine has ``jacobian(program, x, chunk, J, counts)`` (checkpointed ones also take
-``snapshots``, numerical ones ``step``), ``default_chunk(max_width, lanes)`` and ``LANES``:
-what its chunk counts ('n' input directions, 'm' output rows, None when it takes no chunk).
-Numerical differentiation (``numerical``) and the optional peers (``peers``) sit beside the
-AD engines, so sweeps, counters and figures treat them all alike.
+AD engines first (forward, reverse, optimal bracketing, two checkpointed reverse modes),
+then numerical differentiation (finite differences, the complex step) and the optional
+peers (JAX, PyTorch, autograd), so that sweeps, counters and figures treat them all alike.
 """
+
+from __future__ import annotations
 
 from ..peers import PEERS
 from . import checkpointed, forward, mixed, numerical, reverse
+from .contract import Engine
 
-ENGINES = {
-    "forward": forward,
-    "reverse": reverse,
-    "optimal": mixed,
-    "sqrt-checkpoint": checkpointed.SQRT,
-    "revolve": checkpointed.REVOLVE,
-    **numerical.METHODS,
-    **PEERS,
+ENGINES: dict[str, Engine] = {
+    engine.name: engine
+    for engine in (
+        forward.ENGINE, reverse.ENGINE, mixed.ENGINE, checkpointed.SQRT, checkpointed.REVOLVE,
+        *(method.engine for method in numerical.METHODS.values()),
+        *(peer.engine for peer in PEERS.values()),
+    )
 }
+
+
+def engine(mode: str) -> Engine:
+    """The engine for ``mode``, or a ValueError listing the modes there are."""
+    try:
+        return ENGINES[mode]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown mode {mode!r}; choose one of: "
+                         f"{', '.join([*ENGINES, 'auto'])}") from None

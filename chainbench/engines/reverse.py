@@ -9,6 +9,7 @@ from functools import partial
 import numpy as np
 
 from .._jit import inlined, kernel
+from ..cost.predictions import default_lanes, predict_reverse
 from ..model.counters import (
     BYTES_TAPE,
     BYTES_WORK,
@@ -17,16 +18,7 @@ from ..model.counters import (
 )
 from ..model.layers.dispatch import S_OFF
 from ._sweeps import pull_range, pull_seeded, record_range
-
-LANES = "m"  # chunk counts output rows
-
-#: Cotangent rows are capped so the (rows × widest layer) block stays within this many bytes.
-ROW_BYTES_CAP = 16 * 2**20
-
-
-def default_chunk(max_width: int, m: int) -> int:
-    """All m output rows in one backward sweep while the block fits in ROW_BYTES_CAP."""
-    return max(1, min(m, ROW_BYTES_CAP // (8 * max_width)))
+from .contract import Engine, Run
 
 
 @dataclass(frozen=True)
@@ -115,14 +107,9 @@ def _jacobian(table, params, max_width, tape_size, chunk, x, J, counts):
         counts[SWEEPS_BACKWARD] += 1
 
 
-def jacobian(program, x: np.ndarray, chunk: int, J: np.ndarray, counts: np.ndarray) -> None:
-    """Fill J (m, n) row block by row block, ``chunk`` rows per backward sweep, each
-    seeded with rows of the last layer's Jacobian (``pull_seeded``)."""
-    bind(program, chunk)(x, J, counts)
-
-
-def bind(program, chunk: int):
-    """``jacobian`` with the chain and chunk bound: a callable (x, J, counts)."""
+def bind(program, chunk: int) -> Run:
+    """Fill J (m, n) row block by row block, ``chunk`` rows per backward sweep, each seeded
+    with rows of the last layer's Jacobian (``_sweeps.pull_seeded``)."""
     return partial(_jacobian, program.table, program.params, program.max_width,
                    program.tape_size, chunk)
 
@@ -134,3 +121,10 @@ def record(chain, x: np.ndarray, counts: np.ndarray) -> Tape:
     y = _record(program.table, program.params, program.max_width, x, values, counts)
     offsets = np.append(program.table[:, S_OFF], program.tape_size)
     return Tape(tuple(layer.name for layer in chain.layers), offsets, values, y)
+
+
+ENGINE = Engine(
+    "reverse", "one forward sweep records a tape; ⌈m/c⌉ backward sweeps pull c rows each",
+    bind=bind, predict=predict_reverse, lanes="m", default_chunk=default_lanes,
+    algorithm="reverse",
+)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..cost import predictions as cost
+from .. import api
+from ..cost.predictions import cheapest
 from ..engines.registry import ENGINES
 from ..model.chain import Chain, ChainShape
 from .config import ConfigError, Measure
@@ -24,7 +25,7 @@ def build(spec: str, n: int, seed: int = 0) -> Chain:
         shape = ChainShape.from_spec(spec, n)
     except (ValueError, TypeError) as err:
         raise ConfigError(str(err)) from None
-    need = max(planned_bytes(shape, cost.predict(shape, mode).bytes_held, shape.m)
+    need = max(planned_bytes(shape, api.predict(shape, mode).bytes_held, shape.m)
                for mode in ("forward", "reverse"))
     room = available_memory()
     if room is not None and need > room:
@@ -37,12 +38,12 @@ def compare(chain: Chain, policy: Measure = QUICK, seed: int = 0) -> pd.DataFram
     """A row per engine (default chunk) plus what 'auto' would pick, fastest marked."""
     rows = []
     for engine in ENGINES:
-        chunk = cost.default_chunk(chain, engine)
+        chunk = api.default_chunk(chain, engine)
         rows.append({"mode": engine, **measure_chain(chain, engine, chunk, policy, seed=seed)})
     df = pd.DataFrame(rows)
     ok = df["status"] == "ok"
     df["fastest"] = False
     if ok.any():
         df.loc[df.loc[ok, "time_median_s"].idxmin(), "fastest"] = True
-    df["auto_pick"] = df["mode"] == cost.cheapest(chain).mode
+    df["auto_pick"] = df["mode"] == cheapest(chain).mode
     return df

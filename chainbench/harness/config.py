@@ -12,12 +12,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..api import MODES
+from ..engines.registry import ENGINES
 from ..errors import ConfigError
 from ..model.chain import ChainShape
 from ..model.layers import LAYERS
 
 WIDTH_PROFILES = ("square", "hourglass")
-CHECKPOINTED = ("sqrt-checkpoint", "revolve")
 # "none": dense layers only, the chains of the bracketing literature
 ACTIVATIONS = (*(name for name, cls in LAYERS.items() if not cls.takes_width), "none")
 
@@ -130,8 +130,8 @@ def expand(grid: Grid) -> list[Point]:
         label = "-".join(map(str, width)) if isinstance(width, list | tuple) else str(width)
         depth_ = len(hidden)
         for mode in grid.modes:
-            chunks = grid.chunk if mode == "forward" else ("default",)
-            snaps = grid.snapshots if mode in CHECKPOINTED else ("default",)
+            chunks = grid.chunk if _chunk_varies(mode) else ("default",)
+            snaps = grid.snapshots if _takes_snapshots(mode) else ("default",)
             for chunk, snap in itertools.product(chunks, snaps):
                 points.append(Point(n, m_, depth_, label, (n, *hidden, m_), act, seed, mode,
                                     str(chunk), str(snap)))
@@ -139,6 +139,16 @@ def expand(grid: Grid) -> list[Point]:
 
 
 # --- loading and validation -------------------------------------------------------------
+
+
+def _chunk_varies(mode: str) -> bool:
+    """Whether the grid's chunk axis applies to ``mode``: engines whose chunk counts input
+    directions (forward mode's tangent lanes)."""
+    return mode in ENGINES and ENGINES[mode].lanes == "n"
+
+
+def _takes_snapshots(mode: str) -> bool:
+    return mode in ENGINES and "snapshots" in ENGINES[mode].options
 
 
 def _is_int(v) -> bool:

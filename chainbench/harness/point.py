@@ -9,8 +9,9 @@ import time
 
 import numpy as np
 
+from .. import api
 from ..api import jacobian, jvp, vjp
-from ..cost import predictions as cost
+from ..cost.predictions import cheapest, slides_formula
 from ..engines.registry import ENGINES
 from ..errors import Unsupported
 from ..machine.profile import current_profile
@@ -26,11 +27,11 @@ def resolve(point: Point) -> tuple[str, int | None, int | None]:
     chunk given as 'default', 'n' or an integer (clamped to n: a chunk cannot exceed the
     lanes there are), snapshots as 'default' (None) or an integer."""
     shape = point.shape
-    engine = cost.cheapest(shape).mode if point.mode == "auto" else point.mode
-    if engine == "forward" and point.chunk != "default":
+    engine = cheapest(shape).mode if point.mode == "auto" else point.mode
+    if ENGINES[engine].lanes == "n" and point.chunk != "default":
         chunk = shape.n if point.chunk == "n" else min(int(point.chunk), shape.n)
     else:
-        chunk = cost.default_chunk(shape, engine)
+        chunk = api.default_chunk(shape, engine)
     snapshots = None if point.snapshots == "default" else int(point.snapshots)
     return engine, chunk, snapshots
 
@@ -67,37 +68,35 @@ def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure,
     ``snapshots`` for checkpointed modes) at a seeded random x; F, counters, predictions
     and memory beside it."""
     start = time.perf_counter()
-    schedule = getattr(ENGINES[engine], "schedule", None)  # checkpointed modes
+    impl = ENGINES[engine]
     row = {"engine": engine, "chunk": chunk if chunk is not None else "",
-           "snapshots": schedule(chain.program, snapshots).snapshots if schedule else ""}
+           "snapshots": impl.snapshots(chain.program, snapshots) if impl.snapshots else ""}
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(chain.n)
 
     def fn():
         return jacobian(chain, x, engine, chunk, snapshots)
 
-    impl = ENGINES[engine]
     try:  # a peer that is not installed, a layer the complex step cannot take: skipped
-        if hasattr(impl, "prepare"):
+        if impl.prepare is not None:
             impl.prepare()  # a peer's import is not its compile time
         row["compile_s"], J = first_call(fn)
     except Unsupported as err:
         row.update(status="skipped", reason=str(err))
         return _finish(row, start)
     if policy.check:
-        tol = max(policy.check_tol, getattr(impl, "CHECK_TOL", 0.0))  # numerical: looser
+        tol = max(policy.check_tol, impl.check_tol)  # numerical: looser
         row["check_error"] = probe_error(chain, x, J, rng)
         if not row["check_error"] <= tol:  # NaN fails too
             row.update(status="failed", reason=f"Jacobian check failed: relative error "
                        f"{row['check_error']:.2e} > {tol:.0e}")
             return _finish(row, start)
     _, stats = jacobian(chain, x, engine, chunk, snapshots, return_stats=True)
-    predicted = cost.predict(chain, engine, chunk, snapshots)
+    predicted = api.predict(chain, engine, chunk, snapshots)
     t = measure(fn, policy)
     first_call(lambda: chain(x))
     tf = measure(lambda: chain(x), policy)
-    slides = cost.slides_formula(chain.widths)
-    family = getattr(impl, "MIRRORS", engine)  # a peer: the mode whose algorithm it runs
+    slides = slides_formula(chain.widths)
     row.update(
         status="ok", reason="",
         time_min_s=t.min, time_median_s=t.median, time_iqr_s=t.iqr, samples=t.samples,
@@ -105,8 +104,7 @@ def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure,
         madds_predicted=predicted.madds, madds_counted=stats.madds,
         madds_value=stats.madds_value, madds_tangent=stats.madds_tangent,
         madds_adjoint=stats.madds_adjoint,
-        madds_slides=slides[0] if family == "forward" else slides[1] if family in (
-            "reverse", "sqrt-checkpoint", "revolve") else "",
+        madds_slides={"forward": slides[0], "reverse": slides[1]}.get(impl.algorithm, ""),
         sweeps_forward=stats.sweeps_forward, sweeps_backward=stats.sweeps_backward,
         bytes_predicted=predicted.bytes_held, bytes_counted=stats.bytes_held,
         bytes_tape=stats.bytes_tape, bytes_work=stats.bytes_work,
@@ -115,8 +113,7 @@ def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure,
         memory_level=current_profile().regime(working),  # measured levels, not sysfs
         madds_accumulate=stats.madds_accumulate, bytes_output=J.nbytes,
         # tracemalloc does not see XLA's or libtorch's buffers: no figure rather than a wrong one
-        bytes_measured=peak_bytes(fn) if policy.memory and getattr(
-            impl, "MEMORY_VISIBLE", True) else "",
+        bytes_measured=peak_bytes(fn) if policy.memory and impl.memory_visible else "",
     )
     return _finish(row, start)
 

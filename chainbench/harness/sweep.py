@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..cost import predictions as cost
+from .. import api
+from ..cost.predictions import Prediction
 from ..engines.registry import ENGINES
 from ..machine.profile import current_profile
-from ..peers import PEERS
 from ..peers import versions as peer_versions
 from . import memory, timing
 from .config import Experiment, Point
@@ -48,7 +48,7 @@ class Guards:
     timed_out: dict = field(default_factory=dict)  # series -> smallest madds that overran
     memory: int | None = field(default_factory=available_memory)
 
-    def skip_reason(self, point: Point, predicted: cost.Prediction) -> str | None:
+    def skip_reason(self, point: Point, predicted: Prediction) -> str | None:
         limit = self.timed_out.get(point.series)
         if limit is not None and predicted.madds >= limit:
             return "a smaller point of this series exceeded the time budget"
@@ -76,18 +76,18 @@ class Guards:
             self.timed_out[point.series] = min(prev, row.get("madds_predicted") or 0)
 
 
-def planned_bytes(point: Point, predicted: cost.Prediction) -> int:
+def planned_bytes(point: Point, predicted: Prediction) -> int:
     """What measuring ``point`` holds at its peak (``memory.planned_bytes``)."""
     return memory.planned_bytes(point.shape, predicted.bytes_held, point.m)
 
 
-def ordered(points: list[Point]) -> list[tuple[Point, cost.Prediction]]:
+def ordered(points: list[Point]) -> list[tuple[Point, Prediction]]:
     """Points with their predictions, cheapest first within each series (grid order of
     series kept), so a timeout can skip the larger sizes that follow it."""
     series: dict[str, list] = {}
     for p in points:
         engine, chunk, snapshots = resolve(p)
-        series.setdefault(p.series, []).append((p, cost.predict(p.shape, engine, chunk, snapshots)))
+        series.setdefault(p.series, []).append((p, api.predict(p.shape, engine, chunk, snapshots)))
     return [item for group in series.values() for item in sorted(group, key=lambda i: i[1].madds)]
 
 
@@ -121,7 +121,8 @@ def run(exp: Experiment, out: Path, *, resume: bool = False, threads: int = 1,
     profile = machine_profile(announce)
     results, meta, run_info = start_run(exp, out, resume=resume, argv=argv,
                                         threads=set_threads(threads, pin_affinity=any(
-                                            p.mode in PEERS for p in points)),
+                                            ENGINES.get(p.mode) is not None and ENGINES[p.mode].family == "peer"
+                                            for p in points)),
                                         peer_versions=peer_versions(), profile=profile.to_dict())
     with owned(results, meta, run_info):
         done = results.done_keys()
@@ -176,7 +177,7 @@ _ENGINES_READY: dict[str, str] = {}
 
 
 def engine_label(engine: str) -> str:
-    return f"{engine}-mode kernels" if engine in ("forward", "reverse") else f"{engine} kernels"
+    return f"{engine}-mode kernels" if ENGINES[engine].family == "ad" else f"{engine} kernels"
 
 
 def prepare(point: Point, policy, announce: Callable | None = None,
@@ -215,7 +216,7 @@ def _before(engine: str) -> str:
     Numba's cache will serve it is guessed from how the engine before it went (a cold cache
     is cold for all), else from the cache's files."""
     seen = list(_ENGINES_READY.values())
-    cached = seen[-1] == timing.LOADED if seen else timing.kernels_cached(ENGINES.get(engine))
+    cached = seen[-1] == timing.LOADED if seen else timing.kernels_cached(ENGINES[engine].bind)
     known = timing.recorded_compile_s().get(engine, {})
     if cached:
         seconds = known.get(timing.LOADED)
@@ -308,7 +309,7 @@ def _rows_since(results: ResultsDir, first: int):
     return df[pd.to_numeric(df["point"], errors="coerce") >= first]
 
 
-def unmeasured(status: str, reason: str, predicted: cost.Prediction) -> dict:
+def unmeasured(status: str, reason: str, predicted: Prediction) -> dict:
     """The fields of a row for a point that was not measured (skipped by a guard, or lost
     with its worker): the reason and what the cost model predicted."""
     return {"status": status, "reason": reason, "madds_predicted": predicted.madds,

@@ -127,12 +127,13 @@ def jit_compiles() -> int:
 
 def kernels_cached(obj) -> bool | None:
     """Whether Numba's on-disk cache holds kernels of the module that defines ``obj`` (an
-    engine), so its first use will load rather than compile; None when that module defines
+    engine's ``bind``), so its first use will load rather than compile; None when that module defines
     no kernel. A guess, for messages: an index left by edited source still counts."""
     import inspect
 
     from numba.core.registry import CPUDispatcher
 
+    obj = getattr(obj, "func", obj)  # a functools.partial: the function it calls
     module = inspect.getmodule(obj)
     name = getattr(module, "__name__", None)
     kernels = [v for v in (vars(module).values() if module else ())

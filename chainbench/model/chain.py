@@ -3,7 +3,6 @@ to the flat form the kernels take (an int64 program table and one float64 parame
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Sequence
 
@@ -11,67 +10,7 @@ import numpy as np
 
 from .layers import LAYERS, Layer
 from .program import Program, bind_evaluate, compile_program
-
-
-def known_tokens() -> str:
-    return ", ".join(f"{name}:WIDTH" if cls.takes_width else name for name, cls in LAYERS.items())
-
-
-@dataclass(frozen=True)
-class ChainShape:
-    """The layer kinds and widths of a chain, without parameters.
-
-    layers  layer classes, first to last
-    widths  (n, n_1, ..., m): input width then each layer's output width
-    """
-
-    layers: tuple[type[Layer], ...]
-    widths: tuple[int, ...]
-
-    @property
-    def n(self) -> int:
-        return self.widths[0]
-
-    @property
-    def m(self) -> int:
-        return self.widths[-1]
-
-    @property
-    def depth(self) -> int:
-        return len(self.layers)
-
-    @classmethod
-    def from_spec(cls, spec: str, n: int) -> ChainShape:
-        """Parse and validate a spec string for input width n; draws nothing."""
-        if not isinstance(spec, str):
-            raise TypeError(f"spec must be a string, got {type(spec).__name__}")
-        n = _positive_int(n, "n")
-        tokens = spec.replace(",", " ").split()
-        if not tokens:
-            raise ValueError(f"empty spec; use layers among {known_tokens()}")
-        layers, widths = [], [n]
-        for token in tokens:
-            name, _, arg = token.partition(":")
-            layer_cls = LAYERS.get(name.lower())
-            if layer_cls is None:
-                raise ValueError(f"unknown layer {token!r} in spec; known layers: {known_tokens()}")
-            if layer_cls.takes_width:
-                if not arg:
-                    raise ValueError(f"layer {token!r} needs a width, as in {name}:64")
-                try:
-                    out = int(arg)
-                except ValueError:
-                    raise ValueError(f"layer {token!r}: width {arg!r} is not an integer") from None
-                if out <= 0:
-                    raise ValueError(f"layer {token!r}: width must be ≥ 1, got {out}")
-            elif arg:
-                raise ValueError(f"layer {token!r}: {name} takes no width argument")
-            else:
-                out = widths[-1]
-            layers.append(layer_cls)
-            widths.append(out)
-        return cls(tuple(layers), tuple(widths))
-
+from .shape import ChainShape, positive_int
 
 #: Op code -> the registered layer class the kernels run for it (see layers.dispatch).
 OP_CODES = {cls.op: cls for cls in LAYERS.values()}
@@ -120,7 +59,7 @@ class Chain:
                     f"Chain: the first layer ({layers[0].name}) takes any width; pass n=INPUT_WIDTH"
                 )
             n = first
-        n = _positive_int(n, "n")
+        n = positive_int(n, "n")
         widths = [n]
         for k, layer in enumerate(layers):
             try:
@@ -241,11 +180,3 @@ def check_not_masked(a, what: str) -> None:
     if isinstance(a, np.ma.MaskedArray) and np.ma.is_masked(a):
         raise TypeError(f"{what} is a masked array with masked entries; the mask would be "
                         f"ignored: pass a plain array, e.g. {what}.filled(0.0)")
-
-
-def _positive_int(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{what} must be an integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{what} must be ≥ 1, got {value}")
-    return int(value)

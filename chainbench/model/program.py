@@ -14,7 +14,7 @@ from .counters import LAYER_STEPS, MADDS_VALUE, N_COUNTERS
 from .layers.dispatch import OP, P_OFF, S_OFF, W_IN, W_OUT, layer_value
 
 if TYPE_CHECKING:
-    from .chain import ChainShape
+    from .shape import ChainShape
 
 
 @dataclass(frozen=True)

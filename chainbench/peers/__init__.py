@@ -20,33 +20,34 @@ import importlib
 import importlib.util
 import os
 import sys
+from functools import partial
 from importlib import metadata
 
-import numpy as np
-
+from ..cost.predictions import predict_mirror
+from ..engines.contract import Engine
 from ..errors import PeerUnavailable
 
 INSTALL = 'pip install -e ".[peers]"'
 
 
 class Peer:
-    """One peer transformation as a chainbench engine (``modes.jacobian`` calls it)."""
-
-    LANES = None  # the peer takes all lanes at once; no chunk to choose
+    """One peer transformation, as a chainbench engine (``self.engine``)."""
 
     def __init__(self, name: str, module: str, package: str, transform: str, mirrors: str,
                  mirror_chunk: str, memory_visible: bool):
         self.name, self.module, self.package, self.transform = name, module, package, transform
-        #: the chainbench mode whose algorithm it runs, and with how many lanes ("all" or "one")
-        self.MIRRORS, self.MIRROR_CHUNK = mirrors, mirror_chunk
-        #: whether tracemalloc sees its buffers (numpy's, yes; XLA's and libtorch's, no)
-        self.MEMORY_VISIBLE = memory_visible
+        self.engine = Engine(
+            name, f"{package} {transform}, the chain rebuilt in {package} (optional peer)",
+            bind=self.bind,
+            predict=partial(predict_mirror, mode=name, algorithm=mirrors,
+                            all_lanes=mirror_chunk == "all"),
+            algorithm=mirrors, family="peer", counts=False,
+            # whether tracemalloc sees its buffers (numpy's, yes; XLA's and libtorch's, no)
+            memory_visible=memory_visible, prepare=self.prepare,
+        )
 
     def __repr__(self) -> str:
         return f"Peer({self.name!r})"
-
-    def default_chunk(self, max_width: int, limit: int) -> int:
-        return limit
 
     def load(self):
         """The peer's module, importing its framework; PeerUnavailable if it is missing."""
@@ -65,10 +66,15 @@ class Peer:
         if _threads is not None:
             limit_threads(_threads, pin_affinity=True)
 
-    def jacobian(self, program, x: np.ndarray, chunk: int, J: np.ndarray,
-                 counts: np.ndarray) -> None:
-        """Fill J (m, n) by the peer; the compiled function is kept per program."""
-        J[:, :] = self.load().jacobian_function(program, self.transform)(x)
+    def bind(self, program, chunk: None = None):
+        """run(x, J, counts) filling J (m, n) by the peer; its compiled function is kept per
+        program. PeerUnavailable if its framework is missing."""
+        build = self.load().jacobian_function
+
+        def run(x, J, counts):
+            J[:, :] = build(program, self.transform)(x)
+
+        return run
 
 
 PEERS: dict[str, Peer] = {

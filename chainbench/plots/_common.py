@@ -14,6 +14,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogFormatter, NullFormatter
 
+from ..engines.registry import ENGINES
+
 
 class CannotPlot(ValueError):
     """The results lack what a figure needs; the message names the figure and what is missing."""
@@ -107,8 +109,11 @@ def describe(values: dict, keys: Iterable[str]) -> str:
 
 # --- looks -----------------------------------------------------------------------------------
 
-MODE_COLORS = {"forward": "C0", "reverse": "C3", "auto": "C2", "optimal": "C4",
-               "sqrt-checkpoint": "C1", "revolve": "C5"}
+#: The AD engines' colours, in registry order (forward, reverse, optimal, the checkpointed
+#: modes); 'auto' has its own.
+_AD_COLORS = ("C0", "C3", "C4", "C1", "C5")
+MODE_COLORS = {**dict(zip((name for name, e in ENGINES.items() if e.family == "ad"),
+                          _AD_COLORS)), "auto": "C2"}
 _OTHER_COLORS = ("C6", "C8", "C9", "C7")
 LINESTYLES = ("-", "--", "-.", ":")
 MARKERS = ("o", "s", "^", "D", "v", "P")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..peers import PEERS
+from ..engines.registry import ENGINES
 from ._common import (
     SERIES_KEYS,
     CannotPlot,
@@ -25,6 +25,8 @@ from ._common import (
     varying,
 )
 
+#: The peer modes, in registry order.
+PEERS = [name for name, e in ENGINES.items() if e.family == "peer"]
 #: A peer's colour is its framework's; the line style tells its transformation.
 FRAMEWORK_COLORS = {"jax": "#2ca02c", "torch": "#ff7f0e", "autograd": "#8c564b"}
 
@@ -33,13 +35,13 @@ def _style(mode: str) -> dict:
     if mode not in PEERS:
         return {"color": mode_color(mode), "ls": "-", "marker": "o", "lw": 2.0}
     framework = mode.split("-")[0]
-    forward_like = PEERS[mode].MIRRORS == "forward"
+    forward_like = ENGINES[mode].algorithm == "forward"
     return {"color": FRAMEWORK_COLORS.get(framework, "C7"), "ls": "--" if forward_like else ":",
             "marker": "^" if forward_like else "v", "lw": 1.4}
 
 
 def _order(mode: str) -> tuple:
-    return (mode in PEERS, list(PEERS).index(mode) if mode in PEERS else mode_order(mode))
+    return (mode in PEERS, PEERS.index(mode) if mode in PEERS else mode_order(mode))
 
 
 @figure("peers_vs_n", "chainbench vs peers", order=10,
@@ -51,10 +53,10 @@ def peers_vs_n(df: pd.DataFrame) -> Figure:
     were skipped (not installed) are named with the reason under the figure."""
     rows = at_defaults(measured(df, "time_median_s"))
     rows = rows.assign(m_rule=[m_rule(n, m) for n, m in zip(rows["n"], rows["m"])])
-    if not rows["mode"].isin(list(PEERS)).any():
+    if not rows["mode"].isin(PEERS).any():
         raise CannotPlot("needs times of peer modes (jax-jacfwd, torch-jacrev, autograd, …); "
                          "run experiments/peers.toml with the peers installed")
-    ours = rows[~rows["mode"].isin(list(PEERS))]
+    ours = rows[~rows["mode"].isin(PEERS)]
     if ours.empty:
         raise CannotPlot("needs chainbench's own modes beside the peers")
     chain_keys = ["n", "m", *SERIES_KEYS]
@@ -107,7 +109,7 @@ def _skipped(df: pd.DataFrame) -> str:
     """Peer modes that have rows but no measured time, with the first reason given."""
     if "status" not in df.columns:
         return ""
-    peer_rows = df[df["mode"].isin(list(PEERS))]
+    peer_rows = df[df["mode"].isin(PEERS)]
     ok = set(peer_rows.loc[peer_rows["status"].astype(str) == "ok", "mode"])
     out = []
     for mode, g in peer_rows.groupby("mode", sort=False):
@@ -123,7 +125,7 @@ def speedups(df: pd.DataFrame) -> pd.DataFrame:
     chainbench's fastest mode there (> 1: chainbench is faster), in a wide table."""
     rows = at_defaults(measured(df, "time_median_s"))
     chain_keys = ["n", "m", *SERIES_KEYS]
-    ours = rows[~rows["mode"].isin(list(PEERS))]
+    ours = rows[~rows["mode"].isin(PEERS)]
     best = ours.groupby(chain_keys)["time_median_s"].min().rename("best")
     rows = rows.join(best, on=chain_keys)
     table = rows.pivot_table(index=["m", "n"], columns="mode", values="time_median_s")

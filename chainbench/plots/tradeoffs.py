@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..engines.registry import ENGINES
 from ._common import (
     CannotPlot,
     byte_unit,
@@ -17,7 +18,8 @@ from ._common import (
     time_axis,
 )
 
-CHECKPOINTED = ("sqrt-checkpoint", "revolve")
+#: The modes that keep snapshots: checkpointed reverse mode.
+CHECKPOINTED = tuple(name for name, e in ENGINES.items() if "snapshots" in e.options)
 CHAIN = ("n", "m", "depth", "width", "activation", "seed")
 
 

@@ -11,11 +11,7 @@ from __future__ import annotations
 from numba import njit
 
 from . import LAYERS
-from .base import OP, P_OFF, S_OFF, W_IN, W_OUT, Rules
-
-__all__ = ["OP", "W_IN", "W_OUT", "P_OFF", "S_OFF", "source", "layer_value",
-           "layer_value_complex", "layer_jvp", "layer_record", "layer_vjp", "layer_tangent",
-           "layer_explicit"]
+from .base import OP, P_OFF, S_OFF, W_IN, W_OUT, Rules  # noqa: F401  (the columns, for engines)
 
 #: Each rule's arguments after (row, params), as ``base.Rules`` documents them.
 ARGUMENTS = {
@@ -69,4 +65,11 @@ def _generate() -> dict:
     return {f"layer_{rule}": inline(namespace[f"layer_{rule}"]) for rule in ARGUMENTS}
 
 
-globals().update(_generate())
+_RULES = _generate()
+layer_value = _RULES["layer_value"]
+layer_value_complex = _RULES["layer_value_complex"]
+layer_jvp = _RULES["layer_jvp"]
+layer_record = _RULES["layer_record"]
+layer_vjp = _RULES["layer_vjp"]
+layer_tangent = _RULES["layer_tangent"]
+layer_explicit = _RULES["layer_explicit"]
