@@ -26,11 +26,12 @@ def register(sub):
 
 def run(args) -> int:
     from ..harness import accuracy
+    from ..plots.accuracy import error_vs_step  # matplotlib only where figures are drawn
 
     if args.n < 1:
         raise ConfigError(f"--n must be ≥ 1, got {args.n}")
     result = accuracy.run(args.spec or accuracy.DEFAULT_SPEC, args.n, args.seed, args.out,
-                          args.format)
+                          args.format, draw=error_vs_step)
     print(f"{'method':14s} {'best h':>9s} {'error there':>12s} {'theory h':>9s}")
     for _, r in result.minima.iterrows():
         theory = f"{'-':>9s}" if math.isnan(r["h_theory"]) else f"{r['h_theory']:9.1e}"

@@ -183,3 +183,5 @@ COMPLEX_STEP = Numerical("complex-step", _complex_step, 1e-20, check_tol=0.0,
                          evaluations="n complex", is_complex=True)
 
 METHODS = {e.name: e for e in (FD_FORWARD, FD_CENTRAL, COMPLEX_STEP)}
+#: The steps theory says balance truncation and rounding: the finite differences' defaults.
+BEST_STEP = {e.name: e.default_step for e in (FD_FORWARD, FD_CENTRAL)}

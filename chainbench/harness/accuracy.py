@@ -8,7 +8,9 @@ h ≈ ε^(1/3) ≈ 6e-6 (central, error ≈ ε^(2/3)). The complex step subtract
 h² truncation is gone it stays at machine precision however small h gets.
 
     >>> from chainbench.harness.accuracy import run
-    >>> result = run("dense:32 tanh dense:32 tanh dense:1", n=32, seed=0, out="results/accuracy")
+    >>> from chainbench.plots import error_vs_step
+    >>> result = run("dense:32 tanh dense:32 tanh dense:1", n=32, seed=0, out="results/accuracy",
+    ...              draw=error_vs_step)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..api import jacobian
-from ..engines.numerical import EPS, refuse_unless_complex_safe
+from ..engines.numerical import BEST_STEP, refuse_unless_complex_safe
 from ..errors import NotComplexSafe
 from ..model.chain import Chain
 from .config import ConfigError
@@ -35,8 +37,6 @@ STEPS = {
     "fd-central": STEPS_FD,
     "complex-step": (*STEPS_FD, 1e-20, 1e-30, 1e-50, 1e-100, 1e-150, 1e-200),
 }
-#: The steps theory says balance truncation and rounding (theory sheet).
-BEST_STEP = {"fd-forward": math.sqrt(EPS), "fd-central": EPS ** (1 / 3)}
 DEFAULT_SPEC = "dense:32 tanh dense:32 tanh dense:1"
 CSV, META = "accuracy.csv", "meta.json"
 
@@ -94,10 +94,11 @@ class AccuracyResult:
 
 
 def run(spec: str = DEFAULT_SPEC, n: int = 32, seed: int = 0, out="results/accuracy",
-        fmt: str = "png") -> AccuracyResult:
+        fmt: str = "png", draw=None) -> AccuracyResult:
     """Sweep the step for every numerical method on the chain ``spec`` (parameters and x
-    drawn from ``seed``), write ``accuracy.csv``, ``meta.json`` and the figure into ``out``
-    (or a fresh sibling ``out-2``, … when it already holds results)."""
+    drawn from ``seed``), write ``accuracy.csv``, ``meta.json`` and, given ``draw`` (points
+    -> Figure, e.g. ``plots.error_vs_step``), the figure into ``out`` (or a fresh sibling
+    ``out-2``, … when it already holds results)."""
     try:
         chain = Chain.from_spec(spec, n, seed=seed)
     except (ValueError, TypeError) as err:
@@ -123,10 +124,10 @@ def run(spec: str = DEFAULT_SPEC, n: int = 32, seed: int = 0, out="results/accur
         "minima": best.to_dict(orient="records"), "finished_at": now(),
         "versions": versions(), "machine": machine(), "git_commit": git_commit(),
     }, indent=2, default=float) + "\n")
-    from ..plots.accuracy import error_vs_step  # matplotlib only where figures are drawn
-
-    path = folder / f"accuracy.{fmt}"
-    error_vs_step(df).savefig(path, format=fmt, dpi=110)
+    path = None
+    if draw is not None:
+        path = folder / f"accuracy.{fmt}"
+        draw(df).savefig(path, format=fmt, dpi=110)
     return AccuracyResult(folder, df, best, path, skipped)
 
 

@@ -10,8 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, LogFormatterSciNotation, NullLocator
 
-from ..engines.numerical import EPS
-from ..harness.accuracy import BEST_STEP
+from ..engines.numerical import BEST_STEP, EPS
 from ._common import CannotPlot, figure, new_figure
 
 STYLE = {  # method -> (colour, marker, label)
