@@ -20,7 +20,7 @@ from chainbench.harness import analysis, config
 from chainbench.harness import distributed as dist
 from chainbench.harness.config import ConfigError
 from chainbench.harness.point import measure_point
-from chainbench.harness.results import COLUMNS, KEY_COLUMNS
+from chainbench.harness.row import COLUMNS, KEY_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ class SlowAt:
     def __call__(self, point, policy):
         row = measure_point(point, policy)
         if (point.n, point.mode) == (self.n, self.mode):
-            row["wall_s"] = 1e6
+            row.wall_s = 1e6
         return row
 
 

@@ -145,6 +145,6 @@ class Progress:
 def row_summary(row) -> str:
     if row is None:
         return "done in an earlier run"
-    if row["status"] != "ok":
-        return f"{row['status']}: {row['reason']}"
-    return f"{seconds(row['time_median_s'])} (J/F {row['j_over_f']:.3g})"
+    if row.status != "ok":
+        return f"{row.status}: {row.reason}"
+    return f"{seconds(row.time_median_s)} (J/F {row.j_over_f:.3g})"

@@ -22,7 +22,6 @@ interrupted run loses only the points in flight and ``--resume`` works as it doe
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import signal
@@ -35,10 +34,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .config import ConfigError, Experiment, Measure, Point
-from .point import measure_point, warmup_point
+from .point import measure_point, warmup_points, warmup_policy
 from .provenance import available_memory, machine, now, versions
 from .results import ResultsDir
-from .sweep import Guards, base_row, ordered, owned, start_run, unmeasured
+from .row import Row
+from .sweep import Guards, ordered, owned, start_run
 from .threads import set_threads, thread_settings
 
 MISSING = "install the cluster extra: pip install -e '.[cluster]'"
@@ -98,8 +98,7 @@ def prepare(threads: int, warmups: list[Point], policy: Measure, measure: Callab
         todo = [p for p in warmups if p not in _warmed]
         if todo:
             start = time.perf_counter()
-            quick = dataclasses.replace(policy, min_sample_ms=0.1, min_samples=1,
-                                        min_seconds=1e-3, max_seconds=1e-2)
+            quick = warmup_policy(policy)
             for point in todo:
                 try:
                     measure(point, quick)
@@ -129,7 +128,7 @@ def warm(threads: int, warmups: list[Point], policy: Measure, measure: Callable)
 
 
 def measure_task(point: Point, policy: Measure, threads: int, warmups: list[Point],
-                 measure: Callable) -> tuple[dict, dict]:
+                 measure: Callable) -> tuple[Row, dict]:
     """Task measuring one point: (its row's measured fields, the worker's info)."""
     state = prepare(threads, warmups, policy, measure)
     row = measure(point, policy)
@@ -144,14 +143,6 @@ def _ignore_interrupt() -> None:
 
 def _allowed_failures(dask_scheduler=None) -> int:
     return dask_scheduler.allowed_failures
-
-
-def warmup_points(points: list[Point]) -> list[Point]:
-    """One tiny point (n = 2, two hidden layers of 2) per distinct mode, chunk, snapshots
-    and activation of ``points``: measuring it compiles (or loads from Numba's cache) every
-    kernel those points call, in milliseconds once compiled."""
-    kinds = {(p.mode, p.chunk, p.snapshots, p.activation): p for p in points}
-    return [warmup_point(p) for p in kinds.values()]
 
 
 # --- on the client -------------------------------------------------------------------------
@@ -290,7 +281,7 @@ def run(exp: Experiment, out: Path, *, scheduler: str | None = None,
     """Run ``exp`` into ``out`` on a Dask cluster (see the module docstring); returns the
     results folder, as :func:`sweep.run` does.
 
-    ``measure(point, policy) -> row fields`` runs on the workers (measure_point by
+    ``measure(point, policy) -> Row`` runs on the workers (measure_point by
     default); ``progress(done, total, point, row)`` is called on the client per point.
     """
     if threads < 1:
@@ -385,9 +376,7 @@ class _Sweep:
                 continue
             reason = self.guards.skip_reason(point, predicted)
             if reason:
-                row = base_row(self.exp, point, self.threads)
-                row.update(unmeasured("skipped", reason, predicted), worker="", cpu_model="")
-                self.append(point, row)
+                self.append(point, Row.unmeasured("skipped", reason, predicted))
                 continue
             # the series with the most work left goes first: it decides the run's end
             left = predicted.madds + sum(p.madds for _, p in queue)
@@ -396,34 +385,32 @@ class _Sweep:
             self.futures.add(future)
             return
 
-    def receive(self, future) -> dict:
+    def receive(self, future) -> Row:
         """Turn a finished future into a row, append it, send the series' next point."""
         from distributed import KilledWorker
 
         point, predicted = self.in_flight.pop(future)
-        row = base_row(self.exp, point, self.threads)
         try:
-            measured, info = future.result()
+            row, info = future.result()
             self.admit(info)  # before its row: a worker with other versions is refused
         except KilledWorker as err:
             last = getattr(getattr(err, "last_worker", None), "address", "")
-            row.update(unmeasured("failed", f"worker lost while measuring, on "
-                                  f"{err.allowed_failures + 1} workers (last {last})",
-                                  predicted), worker=last, cpu_model="")
+            row = Row.unmeasured("failed", f"worker lost while measuring, on "
+                                 f"{err.allowed_failures + 1} workers (last {last})",
+                                 predicted, worker=last)
         else:
-            row.update(measured)
             self.guards.learn(point, row)
         self.append(point, row)
         self.feed(point.series)
         return row
 
-    def append(self, point: Point, row: dict) -> None:
-        row["point"] = self.next_id
+    def append(self, point: Point, row: Row) -> None:
+        row.identify(point, self.exp.name, self.threads).update(point=self.next_id)
         self.next_id += 1
         self.results.append(row)
         self.report(point, row)
 
-    def report(self, point: Point, row: dict | None) -> None:
+    def report(self, point: Point, row: Row | None) -> None:
         self.count += 1
         if self.progress:
             self.progress(self.count, self.total, point, row)

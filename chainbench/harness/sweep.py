@@ -12,10 +12,10 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .. import cost
 from ..engines import ENGINES
@@ -27,6 +27,7 @@ from .config import Experiment, Point
 from .point import measure_point, resolve, warm_up
 from .provenance import available_memory, git_commit, machine, now, versions
 from .results import ResultsDir
+from .row import Row
 from .threads import set_threads
 
 #: Fraction of available memory a point may plan to use.
@@ -62,18 +63,18 @@ class Guards:
                     f"{self.memory / 2**30:.3g} GiB available")
         return None
 
-    def learn(self, point: Point, row: dict) -> None:
+    def learn(self, point: Point, row: Row) -> None:
         """Take the speed of a measured point in; mark it 'timeout' when measuring it took
         longer than the budget, its compile time (``compile_s``) not counted."""
-        if row.get("status") == "ok" and row["time_median_s"] > 0:
-            self.rate = max(self.rate, row["madds_counted"] / row["time_median_s"])
-        charged = row["wall_s"] - (row.get("compile_s") or 0.0)
+        if row.status == "ok" and row.time_median_s > 0:
+            self.rate = max(self.rate, row.madds_counted / row.time_median_s)
+        charged = row.wall_s - (row.compile_s or 0.0)
         if charged > self.budget_s:
-            row["status"] = "timeout"
-            row["reason"] = (f"measuring took {charged:.3g} s > budget {self.budget_s:g} s "
-                             f"(compile not counted)")
+            row.status = "timeout"
+            row.reason = (f"measuring took {charged:.3g} s > budget {self.budget_s:g} s "
+                          f"(compile not counted)")
             prev = self.timed_out.get(point.series, float("inf"))
-            self.timed_out[point.series] = min(prev, row.get("madds_predicted") or 0)
+            self.timed_out[point.series] = min(prev, row.madds_predicted or 0)
 
 
 def planned_bytes(point: Point, predicted: cost.Prediction) -> int:
@@ -91,15 +92,10 @@ def ordered(points: list[Point]) -> list[tuple[Point, cost.Prediction]]:
     return [item for group in series.values() for item in sorted(group, key=lambda i: i[1].madds)]
 
 
-def base_row(exp: Experiment, point: Point, threads: int) -> dict:
-    here = machine()
-    return {
-        "experiment": exp.name, "series": point.series, "n": point.n, "m": point.m,
-        "depth": point.depth, "width": point.width, "widths": "-".join(map(str, point.widths)),
-        "activation": point.activation, "seed": point.seed, "mode": point.mode,
-        "chunk_spec": point.chunk, "snapshots_spec": point.snapshots, "threads": threads,
-        "worker": here["hostname"], "cpu_model": here["cpu_model"],
-    }
+def here() -> dict[str, str]:
+    """``worker`` and ``cpu_model`` of a row measured in this process."""
+    info = machine()
+    return {"worker": info["hostname"], "cpu_model": info["cpu_model"]}
 
 
 def describe(point: Point) -> str:
@@ -133,18 +129,17 @@ def run(exp: Experiment, out: Path, *, resume: bool = False, threads: int = 1,
                 if progress:
                     progress(k + 1, len(plan), point, None)
                 continue
-            row = base_row(exp, point, threads)
             reason = guards.skip_reason(point, predicted)
             if reason:
-                row.update(unmeasured("skipped", reason, predicted))
+                row = Row.unmeasured("skipped", reason, predicted)
             else:
                 compile_s = prepare(point, exp.measure, announce, run_info)
-                row.update(measure_point(point, exp.measure))
+                row = measure_point(point, exp.measure)
                 if compile_s:  # the kind's one-time warm-up belongs to its first point
-                    row["compile_s"] = (row.get("compile_s") or 0.0) + compile_s
-                    row["wall_s"] = row.get("wall_s", 0.0) + compile_s
+                    row.compile_s = (row.compile_s or 0.0) + compile_s
+                    row.wall_s = (row.wall_s or 0.0) + compile_s
                 guards.learn(point, row)
-            row["point"] = next_id
+            row.identify(point, exp.name, threads).update(point=next_id, **here())
             next_id += 1
             results.append(row)
             if progress:
@@ -185,8 +180,7 @@ def prepare(point: Point, policy, announce: Callable | None = None,
     that took (0.0 when it was warm already). An engine's first use is announced before it
     ('compiling forward-mode kernels (first use, about 6 s) …', estimated from the times
     recorded on this machine) and after it, and recorded there and in ``run_info``."""
-    kind = (point.mode, point.chunk, point.snapshots, point.activation)
-    if kind in _WARM:
+    if point.kind in _WARM:
         return 0.0
     engine = resolve(point)[0]
     first = engine not in _ENGINES_READY
@@ -196,7 +190,7 @@ def prepare(point: Point, policy, announce: Callable | None = None,
     start = time.perf_counter()
     warm_up(point, policy)
     seconds = time.perf_counter() - start
-    _WARM.add(kind)
+    _WARM.add(point.kind)
     if first:
         how = timing.COMPILED if timing.jit_compiles() > compiles else timing.LOADED
         _ENGINES_READY[engine] = how
@@ -300,17 +294,9 @@ def end_run(results: ResultsDir, meta: dict, run_info: dict, interrupted: bool =
 def _rows_since(results: ResultsDir, first: int):
     import pandas as pd
 
-    from .results import load_points
+    from .points_csv import load_points
 
     if not results.points_file.exists():
         return pd.DataFrame(columns=["point", "status", "reason", "mode", "n"])
     df = load_points(results.path)
     return df[pd.to_numeric(df["point"], errors="coerce") >= first]
-
-
-def unmeasured(status: str, reason: str, predicted: cost.Prediction) -> dict:
-    """The fields of a row for a point that was not measured (skipped by a guard, or lost
-    with its worker): the reason and what the cost model predicted."""
-    return {"status": status, "reason": reason, "madds_predicted": predicted.madds,
-            "bytes_predicted": predicted.bytes_held, "engine": predicted.mode,
-            "chunk": predicted.chunk or "", "wall_s": 0.0, "finished_at": now()}
