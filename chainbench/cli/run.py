@@ -65,7 +65,7 @@ def run(args) -> int:
                          progress=progress, argv=sys.argv if argv_is_cli() else None)
     except KeyboardInterrupt as err:
         progress.close()
-        folder = getattr(err, "folder", None)  # sweep.Interrupted: the folder it wrote to
+        folder = getattr(err, "folder", None)  # runs.Interrupted: the folder it wrote to
         if folder is None:
             print("chainbench: interrupted before any point was written", file=sys.stderr)
         else:

@@ -17,28 +17,30 @@ Honest timings on a cluster:
   takes about its largest point's time whatever the number of workers.
 
 Rows are appended on the client as each point completes, in completion order, so an
-interrupted run loses only the points in flight and ``--resume`` works as it does in-process.
+interrupted run loses only the points in flight and ``--resume`` works as it does in-process:
+the run loop is the in-process one (``loop.sweep``).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
 from .config import ConfigError, Experiment, Measure, Point
+from .guards import Guards
+from .loop import ordered, sweep
 from .point import measure_point, warmup_points, warmup_policy
 from .provenance import available_memory, machine, now, versions
 from .results import ResultsDir
 from .row import Row
-from .sweep import Guards, ordered, owned, start_run
 from .threads import set_threads, thread_settings
 
 MISSING = "install the cluster extra: pip install -e '.[cluster]'"
@@ -48,9 +50,8 @@ RETRIES = 1
 SAME_VERSIONS = ("numba", "numpy")
 #: Slot a worker started with `--resources chainbench=1` gives to one point at a time.
 RESOURCE = "chainbench"
-#: Environment variables that change timings, recorded per worker.
-ENVIRON = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-           "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
 
 
 def require():
@@ -62,7 +63,93 @@ def require():
     return distributed
 
 
+#: Where a local cluster listens: this machine only. Its scheduler accepts any task (it
+#: runs pickled code) and its dashboard shows the run, so neither is offered to the network
+#: unless asked for (``host="0.0.0.0"``, ``dashboard_address=":8787"``).
+LOCAL_HOST = "127.0.0.1"
+LOCAL_DASHBOARD = f"{LOCAL_HOST}:0"  # a free port, on this machine only
+
+
+def local_cluster(n: int, host: str = LOCAL_HOST,
+                  dashboard_address: str | None = LOCAL_DASHBOARD):
+    """A LocalCluster of ``n`` single-threaded worker processes fit for timing (use it in a
+    ``with``). Scheduler, workers and dashboard listen on ``host`` and
+    ``dashboard_address``: 127.0.0.1 unless the caller asks otherwise (None: no
+    dashboard)."""
+    distributed = require()
+    import dask
+
+    if n < 1:
+        raise ConfigError(f"--local-cluster must be ≥ 1, got {n}")
+    # No pre-spawn environment: workers inherit this process's, as an in-process run has
+    # it. Dask's MALLOC_TRIM_THRESHOLD_ alone made points with large Jacobians up to 3×
+    # slower: glibc then maps and unmaps every large buffer again on each call.
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": {}}):
+        # memory_limit=0: no nanny kills or pauses; the client's memory guard plans instead.
+        # Logs silenced: a lost worker is reported in its point's row, and closing the
+        # cluster can log harmless heartbeat errors from workers that outlive the scheduler.
+        return distributed.LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, memory_limit=0, host=host,
+            dashboard_address=dashboard_address, silence_logs=logging.CRITICAL,
+            scheduler_kwargs={"allowed_failures": RETRIES})
+
+
+@contextmanager
+def connect(scheduler: str | None = None, local_workers: int | None = None):
+    """A Client of the cluster at ``scheduler``, or of a local_cluster() started here with
+    ``local_workers`` workers (closed on leaving)."""
+    distributed = require()
+    if (scheduler is None) == (local_workers is None):
+        raise ConfigError("give either a scheduler address or a number of local workers")
+    if local_workers is not None:
+        with local_cluster(local_workers) as cluster, distributed.Client(cluster) as client:
+            client.wait_for_workers(local_workers, timeout=120)
+            # Ctrl-C reaches the workers too: let the client alone handle it and close them
+            client.register_plugin(_ignore_interrupt_plugin())
+            yield client
+        return
+    try:
+        client = distributed.Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as err:
+        raise ConfigError(f"--scheduler {scheduler}: cannot connect: {err}") from None
+    with client:
+        try:
+            client.wait_for_workers(1, timeout=60)
+        except TimeoutError:
+            raise ConfigError(f"--scheduler {scheduler}: no workers joined in 60 s") from None
+        yield client
+
+
+def allowed_failures(client) -> int:
+    """How many times the scheduler retries a point lost with its worker."""
+    return client.run_on_scheduler(_allowed_failures)
+
+
+def _allowed_failures(dask_scheduler=None) -> int:
+    return dask_scheduler.allowed_failures
+
+
+def _ignore_interrupt() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _ignore_interrupt_plugin():
+    from distributed import WorkerPlugin
+
+    class IgnoreInterrupt(WorkerPlugin):
+        """Local workers (and their restarts) leave SIGINT to the client."""
+
+        def setup(self, worker):
+            _ignore_interrupt()
+
+    return IgnoreInterrupt()
+
+
 # --- on the workers ------------------------------------------------------------------------
+
+#: Environment variables that change timings, recorded per worker.
+ENVIRON = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+           "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 _pinned: dict[int, int] = {}  # executor thread id -> the threads pinned on it
 _warmed: set[Point] = set()  # warm-up points this process has run (a worker outlives runs)
@@ -137,72 +224,9 @@ def measure_task(point: Point, policy: Measure, threads: int, warmups: list[Poin
     return row, info
 
 
-def _ignore_interrupt() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _allowed_failures(dask_scheduler=None) -> int:
-    return dask_scheduler.allowed_failures
-
-
 # --- on the client -------------------------------------------------------------------------
 
 
-#: Where a local cluster listens: this machine only. Its scheduler accepts any task (it
-#: runs pickled code) and its dashboard shows the run, so neither is offered to the network
-#: unless asked for (``host="0.0.0.0"``, ``dashboard_address=":8787"``).
-LOCAL_HOST = "127.0.0.1"
-LOCAL_DASHBOARD = f"{LOCAL_HOST}:0"  # a free port, on this machine only
-
-
-def local_cluster(n: int, host: str = LOCAL_HOST,
-                  dashboard_address: str | None = LOCAL_DASHBOARD):
-    """A LocalCluster of ``n`` single-threaded worker processes fit for timing (use it in a
-    ``with``). Scheduler, workers and dashboard listen on ``host`` and
-    ``dashboard_address``: 127.0.0.1 unless the caller asks otherwise (None: no
-    dashboard)."""
-    distributed = require()
-    import dask
-
-    if n < 1:
-        raise ConfigError(f"--local-cluster must be ≥ 1, got {n}")
-    # No pre-spawn environment: workers inherit this process's, as an in-process run has
-    # it. Dask's MALLOC_TRIM_THRESHOLD_ alone made points with large Jacobians up to 3×
-    # slower: glibc then maps and unmaps every large buffer again on each call.
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": {}}):
-        # memory_limit=0: no nanny kills or pauses; the client's memory guard plans instead.
-        # Logs silenced: a lost worker is reported in its point's row, and closing the
-        # cluster can log harmless heartbeat errors from workers that outlive the scheduler.
-        return distributed.LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, memory_limit=0, host=host,
-            dashboard_address=dashboard_address, silence_logs=logging.CRITICAL,
-            scheduler_kwargs={"allowed_failures": RETRIES})
-
-
-@contextmanager
-def connect(scheduler: str | None = None, local_workers: int | None = None):
-    """A Client of the cluster at ``scheduler``, or of a local_cluster() started here with
-    ``local_workers`` workers (closed on leaving)."""
-    distributed = require()
-    if (scheduler is None) == (local_workers is None):
-        raise ConfigError("give either a scheduler address or a number of local workers")
-    if local_workers is not None:
-        with local_cluster(local_workers) as cluster, distributed.Client(cluster) as client:
-            client.wait_for_workers(local_workers, timeout=120)
-            # Ctrl-C reaches the workers too: let the client alone handle it and close them
-            client.register_plugin(_ignore_interrupt_plugin())
-            yield client
-        return
-    try:
-        client = distributed.Client(scheduler, timeout="20s")
-    except (OSError, TimeoutError, ValueError) as err:
-        raise ConfigError(f"--scheduler {scheduler}: cannot connect: {err}") from None
-    with client:
-        try:
-            client.wait_for_workers(1, timeout=60)
-        except TimeoutError:
-            raise ConfigError(f"--scheduler {scheduler}: no workers joined in 60 s") from None
-        yield client
 
 
 def check_workers(infos: list[dict]) -> dict | None:
@@ -274,159 +298,127 @@ def memory_per_worker(infos: list[dict]) -> int | None:
     return min(shares) if shares else None
 
 
-def run(exp: Experiment, out: Path, *, scheduler: str | None = None,
-        local_workers: int | None = None, resume: bool = False, threads: int = 1,
-        progress: Callable | None = None, argv: list[str] | None = None,
-        measure: Callable = measure_point) -> ResultsDir:
-    """Run ``exp`` into ``out`` on a Dask cluster (see the module docstring); returns the
-    results folder, as :func:`sweep.run` does.
-
-    ``measure(point, policy) -> Row`` runs on the workers (measure_point by
-    default); ``progress(done, total, point, row)`` is called on the client per point.
-    """
-    if threads < 1:
-        raise ConfigError(f"threads must be ≥ 1, got {threads}")
-    with connect(scheduler, local_workers) as client:
-        try:
-            infos = list(client.run(worker_info).values())
-        except Exception as err:  # noqa: BLE001 - e.g. a worker without chainbench
-            raise ConfigError(f"workers cannot run chainbench ({type(err).__name__}: {err}); "
-                              "install the same chainbench on every worker") from None
-        resource = check_workers(infos)
-        retries = client.run_on_scheduler(_allowed_failures)
-        plan = ordered(exp.points())
-        warmups = warmup_points([p for p, _ in plan])
-        warmed = client.gather([
-            client.submit(warm, threads, warmups, exp.measure, measure, pure=False,
-                          workers=[i["address"]], allow_other_workers=False,
-                          resources=resource)
-            for i in infos])
-        workers = {w["address"]: w for w in warmed}
-        results, meta, run_info = start_run(
-            exp, out, resume=resume, argv=argv, threads=_common(w["threads"] for w in warmed),
-            scheduler=scheduler or f"local cluster of {local_workers} workers",
-            retries_on_lost_worker=retries, workers=list(workers.values()))
-        with owned(results, meta, run_info):
-            warnings = crowding(warmed) + trimming(warmed)
-            if retries != RETRIES:
-                warnings.append(f"{now()}: the scheduler retries a point lost with its worker "
-                                f"{retries} times, not {RETRIES} (start it with "
-                                f"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES={RETRIES})")
-            if warnings:
-                meta.setdefault("warnings", []).extend(warnings)
-                results.write_meta(meta)
-                for line in warnings:
-                    print(f"chainbench: warning: {line}", file=sys.stderr)
-
-            def admit(info: dict) -> None:
-                """A worker that joined (or was restarted) since the start: checked, recorded."""
-                if info["address"] not in workers:
-                    check_workers([*workers.values(), info])
-                    workers[info["address"]] = info
-                    run_info["workers"] = list(workers.values())
-                    results.write_meta(meta)
-
-            guards = Guards(exp.measure.budget_s, memory=memory_per_worker(infos))
-            sweep = _Sweep(exp, results, guards, plan, threads, progress, admit,
-                           submit=lambda p, priority: client.submit(
-                               measure_task, p, exp.measure, threads, warmups, measure,
-                               pure=False, resources=resource, priority=priority))
-            try:
-                for future in sweep.as_completed():
-                    sweep.receive(future)
-            finally:
-                sweep.cancel()
-    return results
-
-
-def _common(values):
+def common(values):
+    """The value every worker has, else a note that they differ."""
     values = list(values)
     return values[0] if all(v == values[0] for v in values) else "differ: see workers"
 
 
-class _Sweep:
-    """The client's bookkeeping: one queue of points per series, at most one point of a
-    series in flight, rows appended as results arrive."""
+def run(exp: Experiment, out: Path, *, scheduler: str | None = None,
+        local_workers: int | None = None, resume: bool = False, threads: int = 1,
+        progress: Callable | None = None, argv: list[str] | None = None,
+        measure: Callable = measure_point) -> ResultsDir:
+    """Run ``exp`` into ``out`` on a Dask cluster (see ``cluster``'s docstring); returns
+    the results folder, as :func:`sweep.run` does.
 
-    def __init__(self, exp: Experiment, results: ResultsDir, guards: Guards, plan: list,
-                 threads: int, progress: Callable | None, admit: Callable, submit: Callable):
+    ``measure(point, policy) -> Row`` runs on the workers (measure_point by default);
+    ``progress(done, total, point, row)`` is called on the client per point.
+    """
+    if threads < 1:
+        raise ConfigError(f"threads must be ≥ 1, got {threads}")
+    with connect(scheduler, local_workers) as client:
+        infos = describe_workers(client)
+        resource = check_workers(infos)
+        retries = allowed_failures(client)
+        plan = ordered(exp.points())
+        warmups = warmup_points([p for p, _ in plan])
+        workers = warm_up(client, infos, threads, warmups, exp.measure, measure, resource)
+        info = {"threads": common(w["threads"] for w in workers.values()),
+                "scheduler": scheduler or f"local cluster of {local_workers} workers",
+                "retries_on_lost_worker": retries, "workers": list(workers.values())}
+        executor = OnCluster(client, exp.measure, threads, warmups, measure, resource,
+                             workers, retries)
+        guards = Guards(exp.measure.budget_s, memory=memory_per_worker(infos))
+        return sweep(exp, out, executor, guards, threads=threads, resume=resume,
+                     progress=progress, argv=argv, plan=plan, info=info)
+
+
+def describe_workers(client) -> list[dict]:
+    """``worker_info`` of every worker; a ConfigError when they cannot run chainbench."""
+    try:
+        return list(client.run(worker_info).values())
+    except Exception as err:  # noqa: BLE001 - e.g. a worker without chainbench
+        raise ConfigError(f"workers cannot run chainbench ({type(err).__name__}: {err}); "
+                          "install the same chainbench on every worker") from None
+
+
+def warm_up(client, infos: list[dict], threads: int, warmups: list[Point], policy: Measure,
+            measure: Callable, resource: dict | None) -> dict[str, dict]:
+    """Pin and warm every worker up (``worker.warm``) before any point; returns each
+    worker's info and what its warm-up did, by address."""
+    warmed = client.gather([
+        client.submit(warm, threads, warmups, policy, measure, pure=False,
+                      workers=[i["address"]], allow_other_workers=False, resources=resource)
+        for i in infos])
+    return {w["address"]: w for w in warmed}
+
+
+class OnCluster:
+    """Points measured on the workers of ``client``, as many at once as the loop sends
+    (one per series). ``workers`` maps each warmed-up worker's address to its info."""
+
+    slots = math.inf
+
+    def __init__(self, client, policy: Measure, threads: int, warmups: list[Point],
+                 measure: Callable, resource: dict | None, workers: dict, retries: int):
         from distributed import as_completed
 
-        self.exp, self.results, self.guards, self.threads = exp, results, guards, threads
-        self.progress, self.admit, self.submit, self.total = progress, admit, submit, len(plan)
-        self.done_keys, self.next_id, self.count = results.done_keys(), results.next_point_id(), 0
-        self.queues: dict[str, deque] = {}
-        for point, predicted in plan:
-            self.queues.setdefault(point.series, deque()).append((point, predicted))
+        self.client, self.policy, self.threads, self.warmups = client, policy, threads, warmups
+        self.measure, self.resource, self.workers, self.retries = (measure, resource, workers,
+                                                                   retries)
+        self.where = {"worker": "", "cpu_model": ""}  # a skipped point ran nowhere
         self.in_flight: dict = {}  # future -> (point, predicted)
         self.futures = as_completed()
+        self.results = self.meta = self.run_info = None
 
-    def as_completed(self):
-        for series in list(self.queues):
-            self.feed(series)
-        yield from self.futures
+    def start(self, results: ResultsDir, meta: dict, run_info: dict) -> None:
+        """Warn, on stderr and in meta.json, of points that would share cores, of workers
+        whose large buffers are trimmed, and of a scheduler that does not retry once."""
+        self.results, self.meta, self.run_info = results, meta, run_info
+        warmed = list(self.workers.values())
+        warnings = crowding(warmed) + trimming(warmed)
+        if self.retries != RETRIES:
+            warnings.append(f"{now()}: the scheduler retries a point lost with its worker "
+                            f"{self.retries} times, not {RETRIES} (start it with "
+                            f"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES={RETRIES})")
+        if warnings:
+            meta.setdefault("warnings", []).extend(warnings)
+            results.write_meta(meta)
+            for line in warnings:
+                print(f"chainbench: warning: {line}", file=sys.stderr)
 
-    def feed(self, series: str) -> None:
-        """Send the series' next point that needs measuring; record skips on the way."""
-        queue = self.queues[series]
-        while queue:
-            point, predicted = queue.popleft()
-            if point.key in self.done_keys:
-                self.report(point, None)
-                continue
-            reason = self.guards.skip_reason(point, predicted)
-            if reason:
-                self.append(point, Row.unmeasured("skipped", reason, predicted))
-                continue
-            # the series with the most work left goes first: it decides the run's end
-            left = predicted.madds + sum(p.madds for _, p in queue)
-            future = self.submit(point, int(min(left, 2**62)))
-            self.in_flight[future] = (point, predicted)
-            self.futures.add(future)
-            return
+    def submit(self, point: Point, predicted, priority: int) -> None:
+        future = self.client.submit(measure_task, point, self.policy, self.threads,
+                                    self.warmups, self.measure, pure=False,
+                                    resources=self.resource, priority=priority)
+        self.in_flight[future] = (point, predicted)
+        self.futures.add(future)
 
-    def receive(self, future) -> Row:
-        """Turn a finished future into a row, append it, send the series' next point."""
+    def next(self) -> tuple[Point, Row]:
+        """The next point to complete, with its measured row, or a ``failed`` one when its
+        worker was lost on every try."""
         from distributed import KilledWorker
 
+        future = next(self.futures)
         point, predicted = self.in_flight.pop(future)
         try:
             row, info = future.result()
             self.admit(info)  # before its row: a worker with other versions is refused
         except KilledWorker as err:
             last = getattr(getattr(err, "last_worker", None), "address", "")
-            row = Row.unmeasured("failed", f"worker lost while measuring, on "
-                                 f"{err.allowed_failures + 1} workers (last {last})",
-                                 predicted, worker=last)
-        else:
-            self.guards.learn(point, row)
-        self.append(point, row)
-        self.feed(point.series)
-        return row
+            return point, Row.unmeasured("failed", f"worker lost while measuring, on "
+                                         f"{err.allowed_failures + 1} workers (last {last})",
+                                         predicted, worker=last, cpu_model="")
+        return point, row
 
-    def append(self, point: Point, row: Row) -> None:
-        row.identify(point, self.exp.name, self.threads).update(point=self.next_id)
-        self.next_id += 1
-        self.results.append(row)
-        self.report(point, row)
-
-    def report(self, point: Point, row: Row | None) -> None:
-        self.count += 1
-        if self.progress:
-            self.progress(self.count, self.total, point, row)
+    def admit(self, info: dict) -> None:
+        """A worker that joined (or was restarted) since the start: checked, recorded."""
+        if info["address"] not in self.workers:
+            check_workers([*self.workers.values(), info])
+            self.workers[info["address"]] = info
+            self.run_info["workers"] = list(self.workers.values())
+            self.results.write_meta(self.meta)
 
     def cancel(self) -> None:
         for future in self.in_flight:
             future.cancel()
-
-
-def _ignore_interrupt_plugin():
-    from distributed import WorkerPlugin
-
-    class IgnoreInterrupt(WorkerPlugin):
-        """Local workers (and their restarts) leave SIGINT to the client."""
-
-        def setup(self, worker):
-            _ignore_interrupt()
-
-    return IgnoreInterrupt()
