@@ -529,7 +529,7 @@ def test_more_threads_than_cpus_is_one_line(tiny, tmp_path, capsys):
 def test_local_cluster_listens_on_localhost_only(monkeypatch):
     from contextlib import nullcontext
 
-    from chainbench.harness import distributed as dist
+    from chainbench.harness.cluster import connection as dist
 
     seen = {}
     fake = types.SimpleNamespace(LocalCluster=lambda **kw: seen.update(kw) or "cluster")

@@ -53,10 +53,10 @@ def run(args) -> int:
     progress = Progress(quiet=args.quiet or not sys.stderr.isatty())
     runner = partial(sweep.run, announce=progress.announce)
     if args.scheduler is not None or args.local_cluster is not None:
-        from ..harness import distributed
+        from ..harness import cluster
 
-        distributed.require()
-        runner = partial(distributed.run, scheduler=args.scheduler,
+        cluster.require()
+        runner = partial(cluster.run, scheduler=args.scheduler,
                          local_workers=args.local_cluster)
     try:
         if runner.func is not sweep.run:  # a cluster's client calibrates too, announced:
