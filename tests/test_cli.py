@@ -8,7 +8,7 @@ import pytest
 from experiment_helpers import TINY
 
 from chainbench.cli import main
-from chainbench.harness.results import COLUMNS
+from chainbench.harness.row import COLUMNS
 
 
 def _points(folder):
@@ -93,7 +93,7 @@ def test_timeout_skips_larger_sizes_of_series(tiny, tmp_path, monkeypatch):
 
     def slow(point, policy):
         row = real(point, policy)
-        row["wall_s"] = 1e6 if point.n == 4 and point.mode == "forward" else row["wall_s"]
+        row.wall_s = 1e6 if point.n == 4 and point.mode == "forward" else row.wall_s
         return row
 
     monkeypatch.setattr(sweep, "measure_point", slow)
@@ -113,7 +113,7 @@ def test_run_ends_with_the_tally_and_records_it(tiny, tmp_path, monkeypatch, cap
     def slow(point, policy):
         row = real(point, policy)
         if point.n == 4 and point.mode == "forward" and point.m == 1:
-            row["wall_s"] = 1e6
+            row.wall_s = 1e6
         return row
 
     monkeypatch.setattr(sweep, "measure_point", slow)

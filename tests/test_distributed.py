@@ -17,10 +17,11 @@ import pytest
 
 from chainbench.cli import main
 from chainbench.harness import analysis, config
-from chainbench.harness import distributed as dist
+from chainbench.harness import cluster as dist
+from chainbench.harness.cluster import client as cluster_client
 from chainbench.harness.config import ConfigError
 from chainbench.harness.point import measure_point
-from chainbench.harness.results import COLUMNS, KEY_COLUMNS
+from chainbench.harness.row import COLUMNS, KEY_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +82,7 @@ class SlowAt:
     def __call__(self, point, policy):
         row = measure_point(point, policy)
         if (point.n, point.mode) == (self.n, self.mode):
-            row["wall_s"] = 1e6
+            row.wall_s = 1e6
         return row
 
 
@@ -230,7 +231,7 @@ def _other_numba(dask_worker=None):
 
 
 def test_cluster_with_mixed_versions_is_refused(tiny, tmp_path, scheduler, monkeypatch, capsys):
-    monkeypatch.setattr(dist, "worker_info", _other_numba)
+    monkeypatch.setattr(cluster_client, "worker_info", _other_numba)
     out = tmp_path / "res"
     assert main(["run", str(tiny), "--out", str(out), "--scheduler", scheduler]) == 2
     err = capsys.readouterr().err.strip()

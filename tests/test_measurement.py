@@ -87,8 +87,8 @@ def test_memory_level_is_the_measured_regime_of_the_working_set(tmp_path, monkey
     for n in (16, 256):
         chain = cb.Chain.from_spec(f"dense:{n} tanh dense:{n} tanh dense:1", n=n)
         row = measure_chain(chain, "reverse", None, policy)
-        assert row["memory_level"] == synthetic_profile().regime(row["working_set_bytes"])
-    assert row["memory_level"] == "L2→L3"  # about 1 MiB: at the synthetic L2's capacity
+        assert row.memory_level == synthetic_profile().regime(row.working_set_bytes)
+    assert row.memory_level == "L2→L3"  # about 1 MiB: at the synthetic L2's capacity
 
 
 def test_compile_times_are_recorded_beside_the_profile(tmp_path, monkeypatch):

@@ -53,7 +53,7 @@ PEAK_RSS = textwrap.dedent("""
         fh.write("5")
     before = status("VmRSS")
     row = measure_point(point, exp.measure)
-    print(json.dumps({"status": row["status"], "held": row.get("bytes_counted"),
+    print(json.dumps({"status": row.status, "held": row.bytes_counted,
                       "delta": status("VmHWM") - before, "before": before}))
 """)
 
@@ -115,7 +115,7 @@ def test_rlimit_as_counts_against_the_address_space_in_use():
 def test_a_point_out_of_memory_is_failed_and_the_sweep_goes_on(tiny, tmp_path, monkeypatch):
     from chainbench.cli import main
     from chainbench.harness import sweep
-    from chainbench.harness.results import load_points
+    from chainbench.harness.points_csv import load_points
 
     real = point_mod.measure_chain
 

@@ -336,7 +336,7 @@ def test_probe_check_allows_for_the_method_but_not_for_a_wrong_jacobian(monkeypa
     policy = Measure(min_sample_ms=0.5, min_samples=2, min_seconds=0.001, max_seconds=0.01,
                      memory=False)
     row = measure_chain(chain, "fd-forward", None, policy)
-    assert row["status"] == "ok" and row["check_error"] < 1e-5
+    assert row.status == "ok" and row.check_error < 1e-5
     engine = METHODS["fd-forward"]
     real = engine._kernel
 
@@ -346,4 +346,4 @@ def test_probe_check_allows_for_the_method_but_not_for_a_wrong_jacobian(monkeypa
 
     monkeypatch.setattr(engine, "_kernel", off)
     row = measure_chain(chain, "fd-forward", None, policy)
-    assert row["status"] == "failed" and "Jacobian check failed" in row["reason"]
+    assert row.status == "failed" and "Jacobian check failed" in row.reason

@@ -72,9 +72,9 @@ def test_peer_is_measured_with_compile_time_apart(mode):
     pytest.importorskip(PACKAGE[mode], reason=f"{PACKAGE[mode]} not installed ({INSTALL})")
     chain = cb.Chain.from_spec("dense:6 tanh dense:6 softmax", n=5, seed=2)
     row = measure_chain(chain, mode, None, QUICK)
-    assert row["status"] == "ok", row["reason"]
-    assert row["check_error"] < 1e-12 and row["compile_s"] > 0 and row["time_median_s"] > 0
-    assert row["madds_predicted"] == cb.predict(chain, mode).madds > 0
+    assert row.status == "ok", row.reason
+    assert row.check_error < 1e-12 and row.compile_s > 0 and row.time_median_s > 0
+    assert row.madds_predicted == cb.predict(chain, mode).madds > 0
 
 
 def test_missing_peer_is_skipped_with_the_reason(monkeypatch, tmp_path, restore_affinity):
@@ -88,8 +88,8 @@ def test_missing_peer_is_skipped_with_the_reason(monkeypatch, tmp_path, restore_
         cb.jacobian(chain, np.zeros(3), mode="jax-jacrev")
     assert issubclass(PeerUnavailable, ImportError) and issubclass(PeerUnavailable, Unsupported)
     row = measure_chain(chain, "jax-jacfwd", None, QUICK)
-    assert row["status"] == "skipped" and "JAX is not installed" in row["reason"]
-    assert INSTALL in row["reason"]
+    assert row.status == "skipped" and "JAX is not installed" in row.reason
+    assert INSTALL in row.reason
 
     exp = parse('name = "t"\n[grid]\nn = [4, 8]\nm = [1]\ndepth = [1]\n'
                 'modes = ["reverse", "jax-jacrev"]\n[measure]\nmin_sample_ms = 0.5\n'

@@ -19,7 +19,8 @@ from matplotlib.collections import QuadMesh
 from chainbench import plots
 from chainbench.cli import main
 from chainbench.harness import analysis, sweep
-from chainbench.harness.results import ResultsDir, load_points
+from chainbench.harness.points_csv import load_points
+from chainbench.harness.results import ResultsDir
 
 QUICK = Path(__file__).parent / "fixtures" / "quick"
 NAMES = ["time_vs_n", "j_over_f_vs_n", "time_vs_madds", "memory_vs_depth",
@@ -286,7 +287,7 @@ def test_no_pyplot_and_no_matplotlib_at_import(tmp_path):
     code = ("import sys, chainbench, chainbench.cli\n"
             "assert 'matplotlib' not in sys.modules, 'chainbench imports matplotlib'\n"
             "from chainbench import plots\n"
-            "from chainbench.harness.results import load_points\n"
+            "from chainbench.harness.points_csv import load_points\n"
             f"plots.render_all(load_points({str(QUICK)!r}), {str(tmp_path)!r})\n"
             "assert 'matplotlib.pyplot' not in sys.modules, 'the figures use pyplot'\n")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -21,7 +21,9 @@ from experiment_helpers import TINY
 
 from chainbench.cli import main
 from chainbench.harness.config import ConfigError
-from chainbench.harness.results import COLUMNS, DAMAGED, ResultsDir, load_points, scan
+from chainbench.harness.points_csv import DAMAGED, load_points, scan
+from chainbench.harness.results import ResultsDir
+from chainbench.harness.row import COLUMNS, Row
 
 #: Tests of what the sweep and `chainbench run` do with the folder once they use it as
 #: issue 14's note asks (ResultsDir.open_for_run(..., experiment=exp.name), `with results:`,
@@ -108,9 +110,9 @@ def test_empty_points_file_gets_its_header(folder):
 def test_append_to_an_empty_file_writes_the_header_first(tmp_path):
     results = ResultsDir(tmp_path)
     (tmp_path / "points.csv").write_bytes(b"")
-    results.append({"n": 4, "m": 1, "depth": 1, "width": "square", "activation": "tanh",
-                    "seed": 0, "mode": "forward", "chunk_spec": "default",
-                    "snapshots_spec": "default", "point": 0, "status": "ok"})
+    results.append(Row(n=4, m=1, depth=1, width="square", activation="tanh", seed=0,
+                       mode="forward", chunk_spec="default", snapshots_spec="default",
+                       point=0, status="ok"))
     assert list(load_points(tmp_path)["n"]) == [4]
 
 
@@ -139,8 +141,8 @@ def test_a_row_whose_reason_spans_lines_is_not_damage(tmp_path):
     row = {"n": 4, "m": 1, "depth": 1, "width": "square", "activation": "tanh", "seed": 0,
            "mode": "forward", "chunk_spec": "default", "snapshots_spec": "default",
            "status": "failed", "reason": 'line one, "quoted"\nline two\r\nthree'}
-    results.append({**row, "point": 0})
-    results.append({**row, "point": 1, "n": 8})
+    results.append(Row(**{**row, "point": 0}))
+    results.append(Row(**{**row, "point": 1, "n": 8}))
     found = scan(tmp_path / "points.csv")
     assert found.damaged == [] and len(found.rows) == 2
     assert results.repair() == []
@@ -527,7 +529,7 @@ def test_more_threads_than_cpus_is_one_line(tiny, tmp_path, capsys):
 def test_local_cluster_listens_on_localhost_only(monkeypatch):
     from contextlib import nullcontext
 
-    from chainbench.harness import distributed as dist
+    from chainbench.harness.cluster import connection as dist
 
     seen = {}
     fake = types.SimpleNamespace(LocalCluster=lambda **kw: seen.update(kw) or "cluster")

@@ -17,6 +17,8 @@ def register(sub):
 
 
 def run(args) -> int:
+    import pandas as pd
+
     from ..harness.compare import build, compare
     from ..harness.threads import set_threads
 
@@ -36,7 +38,8 @@ def run(args) -> int:
         if r["status"] != "ok":
             print(f"{r['mode']:16s} {r['status']}: {r['reason']}")
             continue
-        print(f"{r['mode']:16s} {str(r['chunk']):>6s} {seconds(r['time_median_s']):>10s} "
+        chunk = "" if pd.isna(r["chunk"]) else str(int(r["chunk"]))
+        print(f"{r['mode']:16s} {chunk:>6s} {seconds(r['time_median_s']):>10s} "
               f"{r['j_over_f']:8.3g} {r['madds_predicted']:12.4g} {r['madds_counted']:12.4g} "
               f"{r['bytes_counted']:10.0f}{mark}{auto}")
     return 0

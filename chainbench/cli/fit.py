@@ -33,7 +33,7 @@ def fit_and_print(folder) -> None:
     """Print the fitted figures of a results folder and save them as fits.json."""
     from ..errors import ConfigError
     from ..harness.analysis import load, summary
-    from ..harness.results import damaged_warning
+    from ..harness.points_csv import damaged_warning
 
     df = load(folder)
     if warning := damaged_warning(df, folder):

@@ -27,7 +27,7 @@ def draw(results_dir: Path, out: Path, fmt: str) -> None:
     """Draw the figures of ``results_dir`` into ``out``: one line per figure, saved or why not."""
     from ..errors import ConfigError
     from ..harness.analysis import load  # load_points, plus the profile the fits read
-    from ..harness.results import damaged_warning
+    from ..harness.points_csv import damaged_warning
     from ..plots import render_all
 
     df = load(results_dir)

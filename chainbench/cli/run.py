@@ -53,10 +53,10 @@ def run(args) -> int:
     progress = Progress(quiet=args.quiet or not sys.stderr.isatty())
     runner = partial(sweep.run, announce=progress.announce)
     if args.scheduler is not None or args.local_cluster is not None:
-        from ..harness import distributed
+        from ..harness import cluster
 
-        distributed.require()
-        runner = partial(distributed.run, scheduler=args.scheduler,
+        cluster.require()
+        runner = partial(cluster.run, scheduler=args.scheduler,
                          local_workers=args.local_cluster)
     try:
         if runner.func is not sweep.run:  # a cluster's client calibrates too, announced:
@@ -65,7 +65,7 @@ def run(args) -> int:
                          progress=progress, argv=sys.argv if argv_is_cli() else None)
     except KeyboardInterrupt as err:
         progress.close()
-        folder = getattr(err, "folder", None)  # sweep.Interrupted: the folder it wrote to
+        folder = getattr(err, "folder", None)  # runs.Interrupted: the folder it wrote to
         if folder is None:
             print("chainbench: interrupted before any point was written", file=sys.stderr)
         else:
@@ -145,6 +145,6 @@ class Progress:
 def row_summary(row) -> str:
     if row is None:
         return "done in an earlier run"
-    if row["status"] != "ok":
-        return f"{row['status']}: {row['reason']}"
-    return f"{seconds(row['time_median_s'])} (J/F {row['j_over_f']:.3g})"
+    if row.status != "ok":
+        return f"{row.status}: {row.reason}"
+    return f"{seconds(row.time_median_s)} (J/F {row.j_over_f:.3g})"

@@ -32,10 +32,10 @@ def _ok(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def load(folder) -> pd.DataFrame:
-    """points.csv of a results folder (``results.load_points``), with the machine profile
+    """points.csv of a results folder (``points_csv.load_points``), with the machine profile
     its latest run recorded (a dict, or None for results older than profiles) in
     ``df.attrs["profile"]``: fits read the per-call overhead from it."""
-    from .results import load_points
+    from .points_csv import load_points
 
     df = load_points(folder)
     if not df.attrs.get("profile"):

@@ -3,6 +3,8 @@ bytes side by side, the fastest marked — the quick answer to "which mode for m
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from .. import api
@@ -39,7 +41,8 @@ def compare(chain: Chain, policy: Measure = QUICK, seed: int = 0) -> pd.DataFram
     rows = []
     for engine in ENGINES:
         chunk = api.default_chunk(chain, engine)
-        rows.append({"mode": engine, **measure_chain(chain, engine, chunk, policy, seed=seed)})
+        row = measure_chain(chain, engine, chunk, policy, seed=seed)
+        rows.append({**dataclasses.asdict(row), "mode": engine})
     df = pd.DataFrame(rows)
     ok = df["status"] == "ok"
     df["fastest"] = False

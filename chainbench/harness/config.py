@@ -96,15 +96,25 @@ class Point:
 
     @property
     def key(self) -> tuple:
-        """Identity in points.csv, for --resume."""
-        return (self.n, self.m, self.depth, self.width, self.activation, self.seed, self.mode,
-                self.chunk, self.snapshots)
+        """The point's identity: its fields but ``widths`` (``POINT_KEY``), the ones that make
+        two points equal. points.csv holds it (``row.KEY_COLUMNS``); --resume skips a point
+        whose key has a row."""
+        return tuple(getattr(self, name) for name in POINT_KEY)
+
+    @property
+    def kind(self) -> tuple:
+        """What a warm-up compiles for: mode, chunk, snapshots and activation."""
+        return (self.mode, self.chunk, self.snapshots, self.activation)
 
     @property
     def series(self) -> str:
         """Everything but the sizes: points of one series differ only in n (and m)."""
         return (f"{self.mode}|{self.chunk}|{self.snapshots}|d{self.depth}|{self.width}|"
                 f"{self.activation}|s{self.seed}")
+
+
+#: The fields of a point's key (``Point.key``), in order.
+POINT_KEY = tuple(f.name for f in fields(Point) if f.compare)
 
 
 def hidden_widths(n: int, depth: int, width) -> tuple[int, ...]:

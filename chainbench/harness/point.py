@@ -1,6 +1,7 @@
 """Measure one point: build the chain, check its Jacobian by a second method, time the
-first call apart, then the Jacobian and F with adaptive repetition, then memory; and warm a
-kind of point up (``warm_up``): the one-time JIT compile, timed apart from every point."""
+first call apart, then the Jacobian and F with adaptive repetition, then memory, into a
+``Row``; and warm a kind of point up (``warm_up``): the one-time JIT compile, timed apart
+from every point."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from ..machine.profile import current_profile
 from ..model.chain import Chain
 from .config import Measure, Point
 from .memory import peak_bytes
-from .provenance import now
+from .row import Row
 from .timing import first_call, measure
 
 
@@ -47,30 +48,31 @@ def probe_error(chain: Chain, x: np.ndarray, J: np.ndarray, rng: np.random.Gener
     return float(max(np.max(np.abs(J @ v - Jv)), np.max(np.abs(u @ J - uJ))) / scale)
 
 
-def measure_point(point: Point, policy: Measure) -> dict:
-    """All measured figures of one grid point as a row (status 'ok' or 'failed'); a point
-    that runs out of memory is 'failed' with that reason, and the sweep goes on."""
+def measure_point(point: Point, policy: Measure) -> Row:
+    """All measured figures of one grid point as a row (status 'ok' or 'failed'; its
+    identity is the caller's: ``Row.identify``); a point that runs out of memory is
+    'failed' with that reason, and the sweep goes on."""
     engine, chunk, snapshots = resolve(point)
     start = time.perf_counter()
     try:
         chain = Chain.from_spec(point.spec, point.n, seed=point.seed)
         return measure_chain(chain, engine, chunk, policy, seed=point.seed, snapshots=snapshots)
     except MemoryError as err:
-        row = {"engine": engine, "chunk": chunk if chunk is not None else "",
-               "status": "failed", "reason": f"out of memory ({err or 'MemoryError'}); "
-               "the memory guard admitted it: see docs/experiments.md"}
-        return _finish(row, start)
+        row = Row(engine=engine, chunk=chunk,
+                  status="failed", reason=f"out of memory ({err or 'MemoryError'}); "
+                  "the memory guard admitted it: see docs/experiments.md")
+        return row.finish(start)
 
 
 def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure, seed: int = 0,
-                  snapshots: int | None = None) -> dict:
+                  snapshots: int | None = None) -> Row:
     """Check, then time the Jacobian of ``chain`` by ``engine`` with ``chunk`` lanes (and
     ``snapshots`` for checkpointed modes) at a seeded random x; F, counters, predictions
-    and memory beside it."""
+    and memory beside it: the measured columns of a row."""
     start = time.perf_counter()
     impl = ENGINES[engine]
-    row = {"engine": engine, "chunk": chunk if chunk is not None else "",
-           "snapshots": impl.snapshots(chain.program, snapshots) if impl.snapshots else ""}
+    row = Row(engine=engine, chunk=chunk,
+              snapshots=impl.snapshots(chain.program, snapshots) if impl.snapshots else "")
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(chain.n)
 
@@ -80,17 +82,17 @@ def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure,
     try:  # a peer that is not installed, a layer the complex step cannot take: skipped
         if impl.prepare is not None:
             impl.prepare()  # a peer's import is not its compile time
-        row["compile_s"], J = first_call(fn)
+        row.compile_s, J = first_call(fn)
     except Unsupported as err:
         row.update(status="skipped", reason=str(err))
-        return _finish(row, start)
+        return row.finish(start)
     if policy.check:
         tol = max(policy.check_tol, impl.check_tol)  # numerical: looser
-        row["check_error"] = probe_error(chain, x, J, rng)
-        if not row["check_error"] <= tol:  # NaN fails too
+        row.check_error = probe_error(chain, x, J, rng)
+        if not row.check_error <= tol:  # NaN fails too
             row.update(status="failed", reason=f"Jacobian check failed: relative error "
-                       f"{row['check_error']:.2e} > {tol:.0e}")
-            return _finish(row, start)
+                       f"{row.check_error:.2e} > {tol:.0e}")
+            return row.finish(start)
     _, stats = jacobian(chain, x, engine, chunk, snapshots, return_stats=True)
     predicted = api.predict(chain, engine, chunk, snapshots)
     t = measure(fn, policy)
@@ -115,28 +117,34 @@ def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure,
         # tracemalloc does not see XLA's or libtorch's buffers: no figure rather than a wrong one
         bytes_measured=peak_bytes(fn) if policy.memory and impl.memory_visible else "",
     )
-    return _finish(row, start)
-
-
-def _finish(row: dict, start: float) -> dict:
-    row["wall_s"] = time.perf_counter() - start
-    row["finished_at"] = now()
-    return row
+    return row.finish(start)
 
 
 def warmup_point(point: Point) -> Point:
-    """A tiny point (n = 2, two hidden layers of 2) of the same mode, chunk, snapshots and
-    activation as ``point``: measuring it compiles (or loads from Numba's cache) every kernel
-    ``point`` calls, and takes milliseconds once they are compiled."""
+    """A tiny point (n = 2, two hidden layers of 2) of the same kind (``Point.kind``: mode,
+    chunk, snapshots and activation) as ``point``: measuring it compiles (or loads from
+    Numba's cache) every kernel ``point`` calls, and takes milliseconds once they are
+    compiled."""
     return Point(2, 1, 2, "square", (2, 2, 2, 1), point.activation, 0, point.mode,
                  point.chunk, point.snapshots)
+
+
+def warmup_points(points: list[Point]) -> list[Point]:
+    """One warm-up point per kind of ``points``, in the order the kinds first appear."""
+    kinds = {p.kind: p for p in points}
+    return [warmup_point(p) for p in kinds.values()]
+
+
+def warmup_policy(policy: Measure) -> Measure:
+    """``policy`` cut to one brief sample: a warm-up point is measured to be compiled, and
+    its figures are discarded."""
+    return dataclasses.replace(policy, min_sample_ms=0.1, min_samples=1, min_seconds=1e-3,
+                               max_seconds=1e-2)
 
 
 def warm_up(point: Point, policy: Measure) -> float:
     """Measure ``warmup_point(point)`` briefly and discard it; returns its seconds: the
     one-time JIT compile (or cache load) of what ``point`` runs, a peer's import included."""
-    quick = dataclasses.replace(policy, min_sample_ms=0.1, min_samples=1, min_seconds=1e-3,
-                                max_seconds=1e-2)
     start = time.perf_counter()
-    measure_point(warmup_point(point), quick)
+    measure_point(warmup_point(point), warmup_policy(policy))
     return time.perf_counter() - start

@@ -5,7 +5,7 @@ Each figure is a pure function ``DataFrame -> matplotlib.figure.Figure`` that ra
 draws every one that can and saves it. No pyplot, no global state: import this module only
 where figures are wanted (it imports matplotlib).
 
-    >>> from chainbench.harness.results import load_points
+    >>> from chainbench.harness.points_csv import load_points
     >>> from chainbench import plots
     >>> fig = plots.time_vs_n(load_points("results/quick"))
     >>> plots.render_all(load_points("results/quick"), "results/quick/figures")

@@ -1,0 +1,65 @@
+"""The guards of a sweep: skip a point predicted to take longer than its budget or to need
+more memory than there is, mark a point that took longer ``timeout``, and after a timeout
+skip the larger sizes of its series. They learn the machine's speed as points finish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..cost.predictions import Prediction
+from ..machine.profile import current_profile
+from . import memory
+from .config import Point
+from .provenance import available_memory
+from .row import Row
+
+#: Fraction of available memory a point may plan to use.
+MEMORY_SHARE = 0.8
+
+
+def initial_rate() -> float:
+    """Multiply-adds per second assumed before any point of a run has been measured: the
+    machine profile's fastest GEMM rate, so the first guess skips only what is hopeless."""
+    return current_profile().peak_madds_per_s
+
+
+@dataclass
+class Guards:
+    """Decides which points to skip, learning the machine's speed as points finish."""
+
+    budget_s: float
+    rate: float = field(default_factory=initial_rate)  # fastest multiply-adds per second seen
+    timed_out: dict = field(default_factory=dict)  # series -> smallest madds that overran
+    memory: int | None = field(default_factory=available_memory)
+
+    def skip_reason(self, point: Point, predicted: Prediction) -> str | None:
+        limit = self.timed_out.get(point.series)
+        if limit is not None and predicted.madds >= limit:
+            return "a smaller point of this series exceeded the time budget"
+        seconds = predicted.madds / self.rate
+        if seconds > self.budget_s:
+            return (f"predicted {seconds:.3g} s per call ({predicted.madds:.3g} multiply-adds) "
+                    f"> budget {self.budget_s:g} s")
+        need = planned_bytes(point, predicted)
+        if self.memory is not None and need > MEMORY_SHARE * self.memory:
+            return (f"needs about {need / 2**30:.3g} GiB, more than {MEMORY_SHARE:.0%} of the "
+                    f"{self.memory / 2**30:.3g} GiB available")
+        return None
+
+    def learn(self, point: Point, row: Row) -> None:
+        """Take the speed of a measured point in; mark it 'timeout' when measuring it took
+        longer than the budget, its compile time (``compile_s``) not counted."""
+        if row.status == "ok" and row.time_median_s > 0:
+            self.rate = max(self.rate, row.madds_counted / row.time_median_s)
+        charged = row.wall_s - (row.compile_s or 0.0)
+        if charged > self.budget_s:
+            row.status = "timeout"
+            row.reason = (f"measuring took {charged:.3g} s > budget {self.budget_s:g} s "
+                          f"(compile not counted)")
+            prev = self.timed_out.get(point.series, float("inf"))
+            self.timed_out[point.series] = min(prev, row.madds_predicted or 0)
+
+
+def planned_bytes(point: Point, predicted: Prediction) -> int:
+    """What measuring ``point`` holds at its peak (``memory.planned_bytes``)."""
+    return memory.planned_bytes(point.shape, predicted.bytes_held, point.m)
