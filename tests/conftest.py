@@ -6,6 +6,7 @@ from experiment_helpers import TINY
 from hypothesis import settings
 from machine_helpers import synthetic_profile
 
+from chainbench.machine import current as machine_current
 from chainbench.machine import profile as machine_profile
 
 # Numba compiles a kernel on its first call with new types (seconds), so per-example deadlines
@@ -37,8 +38,8 @@ def synthetic_machine_profile(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _no_profile_held_in_process():
-    """Each test starts and ends without a profile held in the process (profile._CURRENT),
+    """Each test starts and ends without a profile held in the process (current._CURRENT),
     so one test's profile never leaks into the next."""
-    machine_profile._CURRENT = None
+    machine_current._CURRENT = None
     yield
-    machine_profile._CURRENT = None
+    machine_current._CURRENT = None

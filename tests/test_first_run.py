@@ -19,6 +19,7 @@ from machine_helpers import synthetic_profile
 
 from chainbench.cli import main
 from chainbench.harness import sweep, timing
+from chainbench.machine import current as machine_current
 from chainbench.machine import profile as machine_profile
 
 CHECK = Path(__file__).parents[1] / ".ci" / "check_first_run.py"
@@ -29,7 +30,7 @@ def fresh_process(tmp_path, monkeypatch):
     """As in a new process on a machine with a profile (synthetic) but no compile record:
     no kind of point warmed up yet, no engine announced."""
     monkeypatch.setenv(machine_profile.PROFILE_DIR_ENV, str(tmp_path / "profiles"))
-    monkeypatch.setattr(machine_profile, "_CURRENT", None)
+    monkeypatch.setattr(machine_current, "_CURRENT", None)
     machine_profile.save(synthetic_profile())
     monkeypatch.setattr(sweep, "_WARM", set())
     monkeypatch.setattr(sweep, "_ENGINES_READY", {})

@@ -22,11 +22,12 @@ from threadpoolctl import threadpool_info
 
 from chainbench.cli import calibrate as calibrate_cli
 from chainbench.cli import main, register
-from chainbench.harness.provenance import cache_sizes
 from chainbench.machine import calibrate as calibration
+from chainbench.machine import current as machine_current
 from chainbench.machine import profile as machine
 from chainbench.machine.levels import detect_levels, name_after_caches
 from chainbench.machine.profile import MachineProfile, MemoryLevel
+from chainbench.provenance import cache_sizes
 
 register(calibrate_cli)  # idempotent: the CLI package may list it already
 
@@ -260,19 +261,19 @@ def test_current_profile_reads_the_cache_and_calibrates_only_when_told(profile_d
         return synthetic_profile(key)
 
     monkeypatch.setattr(calibration, "calibrate", fake_calibrate)
-    first = machine.current_profile(announce=told.append)  # nothing cached: measures
+    first = machine_current.current_profile(announce=told.append)  # nothing cached: measures
     assert len(calls) == 1 and told and machine.load_cached() == first
-    machine._CURRENT = None
-    assert machine.current_profile(announce=told.append) == first  # from the file
+    machine_current._CURRENT = None
+    assert machine_current.current_profile(announce=told.append) == first  # from the file
     assert len(calls) == 1 and len(told) == 1
-    assert machine.current_profile() is machine.current_profile()  # held in the process
-    machine.current_profile(force=True)
+    assert machine_current.current_profile() is machine_current.current_profile()  # held in the process
+    machine_current.current_profile(force=True)
     assert len(calls) == 2
 
 
 def test_the_suite_runs_on_a_synthetic_profile():
     """tests/conftest.py: no test calibrates by accident."""
-    assert machine.current_profile() == synthetic_profile()
+    assert machine_current.current_profile() == synthetic_profile()
 
 
 # --- a real calibration ---------------------------------------------------------------------

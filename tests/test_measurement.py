@@ -80,9 +80,9 @@ def test_memory_level_is_the_measured_regime_of_the_working_set(tmp_path, monkey
     from machine_helpers import synthetic_profile
 
     from chainbench.harness.point import measure_chain
-    from chainbench.machine import profile
+    from chainbench.machine import current
 
-    monkeypatch.setattr(profile, "_CURRENT", synthetic_profile())
+    monkeypatch.setattr(current, "_CURRENT", synthetic_profile())
     policy = Measure(min_sample_ms=0.1, min_samples=1, min_seconds=1e-3, max_seconds=1e-2)
     for n in (16, 256):
         chain = cb.Chain.from_spec(f"dense:{n} tanh dense:{n} tanh dense:1", n=n)

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 from chainbench.harness import point as point_mod
-from chainbench.harness import provenance
+from chainbench import provenance
 from chainbench.harness.memory import parameter_bytes, planned_bytes
 from chainbench.model.chain import ChainShape
 
@@ -104,7 +104,7 @@ def test_available_memory_is_the_least_of_the_limits(monkeypatch, tmp_path):
 
 def test_rlimit_as_counts_against_the_address_space_in_use():
     pytest.importorskip("resource")
-    script = ("import resource; from chainbench.harness import provenance as p; "
+    script = ("import resource; from chainbench import provenance as p; "
               "resource.setrlimit(resource.RLIMIT_AS, (8 * 2**30, resource.RLIM_INFINITY)); "
               "print(p._rlimit_room(), p.available_memory())")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)

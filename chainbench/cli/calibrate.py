@@ -20,15 +20,16 @@ def register(sub):
 
 
 def run(args) -> int:
-    from ..machine import profile as machine
+    from ..machine.current import current_profile
+    from ..machine.profile import cache_path, load_cached
 
-    measured = args.force or machine.load_cached() is None
-    profile = machine.current_profile(
+    measured = args.force or load_cached() is None
+    profile = current_profile(
         force=args.force, announce=lambda message: print(message, file=sys.stderr))
     if args.json:
         print(json.dumps(profile.to_dict(), indent=1))
         return 0
-    for line in describe(profile, machine.cache_path(profile.key), measured):
+    for line in describe(profile, cache_path(profile.key), measured):
         print(line)
     return 0
 

@@ -93,7 +93,7 @@ def _guard_plan(opts: GateOptions, say) -> guards_mod.GuardPlan:
     profile = opts.profile
     if profile is None:
         try:
-            from ..machine.profile import current_profile
+            from ..machine.current import current_profile
 
             profile = current_profile(announce=say)
         except Exception as err:  # no calibration available: the comparison still stands

@@ -27,8 +27,8 @@ from ..api import jacobian
 from ..engines.numerical import BEST_STEP, refuse_unless_complex_safe
 from ..errors import NotComplexSafe
 from ..model.chain import Chain
+from ..provenance import git_commit, machine, now, versions
 from .config import ConfigError
-from .provenance import git_commit, machine, now, versions
 
 #: Relative steps swept: every decade from 1e-1 to 1e-16, and for the complex step on to 1e-200.
 STEPS_FD = tuple(10.0**-k for k in range(1, 17))

@@ -11,10 +11,10 @@ from .. import api
 from ..cost.predictions import cheapest
 from ..engines.registry import ENGINES
 from ..model.chain import Chain, ChainShape
+from ..provenance import available_memory
 from .config import ConfigError, Measure
 from .memory import planned_bytes
 from .point import measure_chain
-from .provenance import available_memory
 
 #: Timing for an interactive answer: a few tenths of a second per mode.
 QUICK = Measure(min_sample_ms=5, min_samples=3, min_seconds=0.1, max_seconds=1.0)

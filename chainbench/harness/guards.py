@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..cost.predictions import Prediction
-from ..machine.profile import current_profile
+from ..machine.current import current_profile
+from ..provenance import available_memory
 from . import memory
 from .config import Point
-from .provenance import available_memory
 from .row import Row
 
 #: Fraction of available memory a point may plan to use.

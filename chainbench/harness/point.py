@@ -15,7 +15,7 @@ from ..api import jacobian, jvp, vjp
 from ..cost.predictions import cheapest, slides_formula
 from ..engines.registry import ENGINES
 from ..errors import Unsupported
-from ..machine.profile import current_profile
+from ..machine.current import current_profile
 from ..model.chain import Chain
 from .config import Measure, Point
 from .memory import peak_bytes

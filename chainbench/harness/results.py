@@ -18,10 +18,10 @@ import sys
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..provenance import now
 from . import points_csv
 from .lock import FolderLock, Held
 from .points_csv import DAMAGED, POINTS, SetAside, os_error, scan
-from .provenance import now
 from .row import Row, key_of
 
 META = "meta.json"

@@ -14,8 +14,8 @@ import typing
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
+from ..provenance import now
 from .config import POINT_KEY, Point
-from .provenance import now
 
 if TYPE_CHECKING:
     from ..cost.predictions import Prediction

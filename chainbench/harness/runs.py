@@ -9,9 +9,9 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..machine.profile import current_profile
+from ..machine.current import current_profile
+from ..provenance import git_commit, machine, now, versions
 from .config import Experiment
-from .provenance import git_commit, machine, now, versions
 from .results import ResultsDir
 
 

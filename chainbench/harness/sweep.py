@@ -15,14 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..engines.registry import ENGINES
-from ..machine.profile import current_profile
+from ..machine.current import current_profile
 from ..peers import versions as peer_versions
+from ..provenance import machine
 from . import timing
 from .config import Experiment, Point
 from .guards import Guards
 from .loop import sweep
 from .point import measure_point, resolve, warm_up
-from .provenance import machine
 from .results import ResultsDir
 from .row import Row
 from .threads import set_threads

@@ -208,7 +208,7 @@ def _load_average() -> float | None:
 
 def _stream_limit() -> float:
     """The largest working set to stream: STREAM_MAX, or a quarter of available memory."""
-    from ..harness.provenance import available_memory
+    from ..provenance import available_memory
 
     available = available_memory()
     return STREAM_MAX if available is None else max(min(STREAM_MAX, available / 4), 2**24)
@@ -237,7 +237,7 @@ def calibrate(key: dict | None = None, quick: bool = False) -> MachineProfile:
     import scipy.linalg.cython_blas  # noqa: F401  (numba's BLAS: loaded so the limit covers it)
     from threadpoolctl import threadpool_limits
 
-    from ..harness.provenance import cache_sizes, now
+    from ..provenance import cache_sizes, now
 
     t0 = time.perf_counter()
     load = [_load_average()]

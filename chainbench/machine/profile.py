@@ -1,7 +1,7 @@
 """The machine profile: what ``chainbench calibrate`` measured on this machine, cached per
 machine and read by runs (recorded in meta.json), fits (memory regimes) and the CI gate.
 
-    from chainbench.machine.profile import current_profile
+    from chainbench.machine.current import current_profile
     profile = current_profile()           # cached, or calibrated now (first use)
     profile.regime(8 * 2**20)             # 'L3', or 'L2→L3' where a working set straddles two
 """
@@ -170,7 +170,7 @@ def machine_key() -> dict:
     import scipy.linalg.cython_blas  # noqa: F401
     from threadpoolctl import threadpool_info
 
-    from ..harness.provenance import cpu_model
+    from ..provenance import cpu_model
 
     blas = sorted(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}"
                   for i in threadpool_info() if i.get("user_api") == "blas")
@@ -212,25 +212,3 @@ def save(profile: MachineProfile) -> Path:
     tmp.write_text(json.dumps(profile.to_dict(), indent=1) + "\n")
     os.replace(tmp, path)
     return path
-
-
-_CURRENT: MachineProfile | None = None
-
-
-def current_profile(*, force: bool = False, announce=None) -> MachineProfile:
-    """This machine's profile: cached in this process, else from the cache file, else
-    measured now (``announce(message)`` is told before a calibration starts) and cached."""
-    global _CURRENT
-    if _CURRENT is not None and not force:
-        return _CURRENT
-    key = machine_key()
-    profile = None if force else load_cached(key)
-    if profile is None:
-        from .calibrate import calibrate
-
-        if announce is not None:
-            announce("calibrating this machine (first use; cached afterwards) …")
-        profile = calibrate(key=key)
-        save(profile)
-    _CURRENT = profile
-    return profile

@@ -10,8 +10,8 @@ import math
 import sys
 from collections.abc import Callable
 
+from ...provenance import now
 from ..config import Measure, Point
-from ..provenance import now
 from ..results import ResultsDir
 from ..row import Row
 from .checks import check_workers, crowding, trimming

@@ -10,9 +10,9 @@ import threading
 import time
 from collections.abc import Callable
 
+from ...provenance import available_memory, machine, versions
 from ..config import Measure, Point
 from ..point import warmup_policy
-from ..provenance import available_memory, machine, versions
 from ..row import Row
 from ..threads import set_threads, thread_settings
 from .connection import require

@@ -1,0 +1,134 @@
+"""The package's shape: imports go one way (no cycle, lazy imports included, and no layer
+importing one above it), and no module or function grows past what a reader takes in."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "chainbench"
+
+#: Layers from the bottom up: a module may import its own layer and those below it only.
+LAYERS = [
+    {"errors", "_jit", "_cache", "provenance"},
+    {"machine"},
+    {"model"},
+    {"cost"},
+    {"engines", "peers"},
+    {"api"},
+    {"harness"},
+    {"plots"},
+    {"gate"},
+    {"cli", "__main__", "experiments"},
+]
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+
+def _module_name(path: Path) -> str:
+    parts = ["chainbench", *path.relative_to(PACKAGE).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _target(name: str) -> str | None:
+    """The chainbench module ``name`` refers to (a module, or the package above a name)."""
+    while name and name not in MODULES:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def imports(module: str) -> set[str]:
+    """Every chainbench module ``module`` imports, at load or inside a function."""
+    path = MODULES[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            names = [f"{base}.{alias.name}" for alias in node.names] + [base]
+        else:
+            continue
+        for name in names:
+            target = _target(name) if name.startswith("chainbench") else None
+            if target and target != module and not module.startswith(target + "."):
+                found.add(target)  # a module's own parent packages load first anyway
+    return found
+
+
+GRAPH = {module: imports(module) for module in MODULES}
+
+
+def _layer(module: str) -> int:
+    top = module.split(".")[1] if "." in module else "__init__"
+    for k, names in enumerate(LAYERS):
+        if top in names:
+            return k
+    raise AssertionError(f"{module}: add its top-level package to LAYERS in this test")
+
+
+def test_no_import_cycle():
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(GRAPH[module]):
+            if state.get(target) == 1:
+                cycle = path[path.index(target):] + [target]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if target not in state:
+                visit(target, [*path, target])
+        state[module] = 2
+
+    for module in sorted(GRAPH):
+        if module not in state:
+            visit(module, [module])
+
+
+def test_imports_go_down_the_layers():
+    upward = [f"{module} -> {target}" for module, targets in GRAPH.items()
+              if module != "chainbench" for target in targets
+              if target != "chainbench" and _layer(target) > _layer(module)]
+    assert not upward, "imports against the layering:\n" + "\n".join(sorted(upward))
+
+
+def test_the_cost_model_loads_no_engine():
+    assert not {t for m, ts in GRAPH.items() if m.startswith("chainbench.cost") for t in ts
+                if t.startswith(("chainbench.engines", "chainbench.peers"))}
+
+
+def test_the_checker_sees_imports():  # the tests above could pass on an empty graph
+    assert "chainbench.model.layers" in GRAPH["chainbench.model.chain"]
+    assert "chainbench.engines.contract" in GRAPH["chainbench.engines.forward"]
+    assert "chainbench.cost.predictions" in GRAPH["chainbench.api"]
+
+
+def _function_lines(node: ast.AST) -> int:
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]  # the docstring aside
+    return 0 if not body else body[-1].end_lineno - body[0].lineno + 1
+
+
+def test_modules_and_functions_stay_short():
+    long = []
+    for module, path in sorted(MODULES.items()):
+        lines = len(path.read_text().splitlines())
+        if lines > MAX_MODULE_LINES:
+            long.append(f"{module}: {lines} lines")
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                if (size := _function_lines(node)) > MAX_FUNCTION_LINES:
+                    long.append(f"{module}.{node.name}: {size} lines")
+    assert not long, (f"over {MAX_MODULE_LINES} lines a module or {MAX_FUNCTION_LINES} a "
+                      "function:\n" + "\n".join(long))
