@@ -12,33 +12,35 @@ from importlib import import_module
 
 __version__ = "0.1.0"
 
-#: public name -> the module that defines it
+#: public name -> the module that defines it; every registered layer class (``Dense``,
+#: ``Tanh``, …) is public too, looked up in the layer registry (see ``__getattr__``)
 _HOME = {
     "Chain": "model.chain", "ChainShape": "model.chain",
-    "Prediction": "cost.predictions", "predict": "api",
-    "LAYERS": "model.layers", "Layer": "model.layers", "ELU": "model.layers", "Dense": "model.layers", "ReLU": "model.layers",
-    "Sigmoid": "model.layers", "Sin": "model.layers", "Softmax": "model.layers",
-    "Softplus": "model.layers", "Tanh": "model.layers",
+    "LAYERS": "model.layers", "Layer": "model.layers",
     "MODES": "api", "jacobian": "api", "jvp": "api", "record_tape": "api", "vjp": "api",
+    "predict": "api", "Prediction": "cost.predictions",
     "Tape": "engines.reverse",
     "EngineStats": "model.counters",
 }
 
-__all__ = [
-    "Chain", "ChainShape", "Dense", "Tanh", "Sigmoid", "ReLU", "Sin", "Softplus", "Softmax", "ELU",
-    "LAYERS", "Layer", "MODES", "jacobian", "jvp", "vjp", "record_tape", "Tape", "EngineStats",
-    "Prediction", "predict",
-]
+__all__ = [*_HOME]
 
 
 def __getattr__(name: str):
     home = _HOME.get(name)
-    if home is None:
+    if home is not None:
+        value = getattr(import_module(f".{home}", __name__), name)
+    elif name[:1].isupper():  # a layer class, by its class name (not a submodule's name)
+        layers = import_module(".model.layers", __name__).LAYERS
+        value = next((cls for cls in layers.values() if cls.__name__ == name), None)
+        if value is None:
+            raise AttributeError(f"module 'chainbench' has no attribute {name!r}")
+    else:
         raise AttributeError(f"module 'chainbench' has no attribute {name!r}")
-    value = getattr(import_module(f".{home}", __name__), name)
     globals()[name] = value  # later lookups skip this function
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    layers = import_module(".model.layers", __name__).LAYERS
+    return sorted({*globals(), *__all__, *(cls.__name__ for cls in layers.values())})

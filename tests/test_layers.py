@@ -213,3 +213,9 @@ def test_kink_guard_flags_only_steps_across_zero():
     deep = cb.Chain([cb.Dense(np.eye(2)), cb.Tanh(), cb.Dense(np.eye(2)), cb.ReLU()])
     assert kink_crossed(deep, np.array([np.arctanh(-1e-7), 0.5]))  # ReLU input tanh(x0) ≈ -1e-7
     assert not kink_crossed(cb.Chain([cb.Tanh()], n=2), np.zeros(2))  # no kinked layer
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_every_registered_layer_is_public_by_its_class_name(name):
+    cls = LAYERS[name]
+    assert getattr(cb, cls.__name__) is cls and cls.__name__ in dir(cb)

@@ -32,5 +32,5 @@ def register(*classes: type[Layer]) -> dict[str, type[Layer]]:
 #: The registry, one line per layer; op codes follow this order.
 LAYERS: dict[str, type[Layer]] = register(Dense, Tanh, Sigmoid, ReLU, Sin, Softplus, ELU, Softmax)
 
-__all__ = ["LAYERS", "Layer", "LayerCost", "Rules", "Dense", "Elementwise", "Softmax", "Tanh",
-           "Sigmoid", "ReLU", "Sin", "Softplus", "ELU"]
+__all__ = ["LAYERS", "Layer", "LayerCost", "Rules", "Elementwise", "register",
+           *(cls.__name__ for cls in LAYERS.values())]
