@@ -8,22 +8,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cost.predictions import Prediction, cheapest
+from .cost.predictions import F64, Prediction, parameter_floats
+from .cost.time_model import TimePrediction, price
 from .engines import forward, reverse
 from .engines.contract import Engine
 from .engines.numerical import check_step
 from .engines.registry import ENGINES, engine
+from .machine.current import current_profile
 from .model.chain import Chain, check_input, check_not_masked
 from .model.counters import EngineStats, new_counters
 
 MODES = (*ENGINES, "auto")
 
 
+#: The modes 'auto' chooses between.
+AUTO_CHOICES = ("forward", "reverse")
+
+
 def resolve_mode(chain, mode: str) -> str:
     """The engine name for ``mode`` on ``chain`` (a Chain or ChainShape); 'auto' picks the
-    pure mode with the lower predicted cost."""
+    pure mode the time model predicts faster on this machine (forward on a tie: no tape)."""
     if isinstance(mode, str) and mode == "auto":
-        return cheapest(chain).mode
+        return min(AUTO_CHOICES, key=lambda name: predict_time(chain, name).seconds)
     return engine(mode).name
 
 
@@ -57,7 +63,7 @@ def _options(impl: Engine, snapshots, step) -> dict:
 def predict(chain, mode: str, chunk: int | None = None,
             snapshots: int | None = None) -> Prediction:
     """The counters ``mode`` should fill on ``chain`` (a Chain or ChainShape), from layer
-    kinds and widths alone ('auto': the pure mode the cost model finds cheaper at default
+    kinds and widths alone ('auto': the pure mode the time model predicts faster at default
     chunks, then predicted at ``chunk``)."""
     shape = chain.shape if isinstance(chain, Chain) else chain
     impl = ENGINES[resolve_mode(shape, mode)]
@@ -65,6 +71,21 @@ def predict(chain, mode: str, chunk: int | None = None,
         chunk = check_chunk(chunk, impl.lane_count(shape), impl)
     options = {"snapshots": snapshots} if snapshots is not None else {}
     return impl.predict(shape, chunk, **options)
+
+
+def predict_time(chain, mode: str, chunk: int | None = None, snapshots: int | None = None,
+                 profile=None) -> TimePrediction:
+    """Predicted seconds of ``mode``'s Jacobian of ``chain`` on this machine (``profile``:
+    the machine profile to price with; default this machine's, measured on first use and
+    cached), each pass priced by its compute or its memory traffic, whichever bounds it."""
+    shape = chain.shape if isinstance(chain, Chain) else chain
+    impl = ENGINES[resolve_mode(shape, mode)]
+    if chunk is not None:
+        chunk = check_chunk(chunk, impl.lane_count(shape), impl)
+    options = {"snapshots": snapshots} if snapshots is not None else {}
+    counts = impl.predict(shape, chunk, **options)
+    working = F64 * (parameter_floats(shape) + shape.m * shape.n) + counts.bytes_held
+    return price(impl.passes(shape, chunk, **options), profile or current_profile(), working)
 
 
 def default_chunk(chain, mode: str) -> int | None:
@@ -86,7 +107,7 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
         'forward' pushes ``chunk`` tangent lanes per sweep (⌈n/chunk⌉ sweeps), 'reverse'
         records a tape once and pulls ``chunk`` cotangent rows per backward sweep (⌈m/chunk⌉
         sweeps); 'optimal' executes the cheapest bracketing of the Jacobian chain (see
-        ``chainbench.cost.plan``); 'auto' takes the pure mode the cost model predicts cheaper.
+        ``chainbench.cost.plan``); 'auto' takes the pure mode the time model predicts faster here.
         'fd-forward', 'fd-central' and 'complex-step' approximate J numerically (n + 1, 2n
         and n evaluations of f; see ``chainbench.engines.numerical``); 'jax-jacfwd', 'jax-jacrev',
         'torch-jacfwd', 'torch-jacrev' and 'autograd' hand the chain to an optional peer AD

@@ -261,8 +261,8 @@ def test_a_layer_the_kernels_do_not_run_is_refused():
     with pytest.raises(TypeError, match=r"layer 1 \(Custom\) has op code -1, which the "
                                         r"kernels do not run; a new layer needs its rules"):
         cb.Chain([cb.Dense(np.ones((2, 2))), Custom()])
-    with pytest.raises(TypeError, match=rf"op code {cb.Tanh.op}, which the kernels do not run \(it is "
-                                        r"Tanh's\)"):
+    with pytest.raises(TypeError, match=rf"op code {cb.Tanh.op}, which the kernels do not "
+                                        r"run \(it is Tanh's\)"):
         cb.Chain([Impostor()], n=2)
 
     class MyTanh(cb.Tanh):  # a subclass of a registered layer runs its kernels: accepted

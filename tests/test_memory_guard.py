@@ -12,8 +12,8 @@ import textwrap
 
 import pytest
 
-from chainbench.harness import point as point_mod
 from chainbench import provenance
+from chainbench.harness import point as point_mod
 from chainbench.harness.memory import parameter_bytes, planned_bytes
 from chainbench.model.chain import ChainShape
 

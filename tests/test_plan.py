@@ -104,13 +104,13 @@ def test_gradient_plan_is_pure_reverse():
 
 
 @pytest.mark.parametrize("seed", range(30))
-def test_optimal_mode_matches_reverse_and_its_prediction(seed):
+def test_the_madds_optimal_mode_matches_reverse_and_its_prediction(seed):
     rng = np.random.default_rng(100 + seed)
     chain = random_chain(rng)
     x = rng.standard_normal(chain.n)
-    J, stats = cb.jacobian(chain, x, "optimal", return_stats=True)
+    J, stats = cb.jacobian(chain, x, "optimal-madds", return_stats=True)
     np.testing.assert_allclose(J, cb.jacobian(chain, x, "reverse"), rtol=1e-10, atol=1e-12)
-    predicted = cb.predict(chain, "optimal")
+    predicted = cb.predict(chain, "optimal-madds")
     for field in ("sweeps_forward", "sweeps_backward", "madds_value", "madds_tangent",
                   "madds_adjoint", "madds_accumulate", "bytes_tape", "bytes_work", "layer_steps"):
         assert getattr(stats, field) == getattr(predicted, field), field
@@ -123,14 +123,14 @@ def test_optimal_mode_matches_reverse_and_its_prediction(seed):
     ("dense:10 tanh dense:200 dense:200", 10, "forward"),  # widening
     ("dense:1000 dense:10 dense:1000 dense:1000", 1000, None),  # the hourglass: the plan wins
 ])
-def test_optimal_mode_runs_a_pure_engine_where_it_costs_the_optimum(spec, n, engine):
+def test_the_madds_optimal_mode_runs_a_pure_engine_where_it_costs_the_optimum(spec, n, engine):
     chain = cb.Chain.from_spec(spec, n, seed=0)
     assert pure_engine(chain) == engine
     if engine is None:
         assert plan(chain).total < min(engine_costs(chain))
         return
     x = np.random.default_rng(0).standard_normal(n)
-    J, stats = cb.jacobian(chain, x, "optimal", return_stats=True)
+    J, stats = cb.jacobian(chain, x, "optimal-madds", return_stats=True)
     J_pure, pure = cb.jacobian(chain, x, engine, return_stats=True)
     np.testing.assert_array_equal(J, J_pure)
     assert stats.as_dict() | {"mode": engine, "chunk": 0} == pure.as_dict() | {"chunk": 0}

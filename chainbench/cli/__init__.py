@@ -12,10 +12,10 @@ import os
 import sys
 
 from ..errors import ConfigError
-from . import accuracy, calibrate, compare, fit, gate, listing, plan, plot, run, speed
+from . import accuracy, calibrate, compare, fit, gate, listing, plan, plot, predict, run, speed
 
 #: Subcommand modules in the order ``--help`` lists them.
-SUBCOMMANDS = [run, listing, fit, plot, compare, plan, accuracy, speed, calibrate, gate]
+SUBCOMMANDS = [run, listing, fit, plot, compare, plan, predict, accuracy, speed, calibrate, gate]
 
 
 def register(module) -> None:

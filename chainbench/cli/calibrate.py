@@ -20,8 +20,11 @@ def register(sub):
 
 
 def run(args) -> int:
+    from ..cost.time_model import save_overheads
+    from ..harness.overheads import ensure_overheads, measure_overheads
     from ..machine.current import current_profile
     from ..machine.profile import cache_path, load_cached
+    from ._format import seconds
 
     measured = args.force or load_cached() is None
     profile = current_profile(
@@ -31,6 +34,13 @@ def run(args) -> int:
         return 0
     for line in describe(profile, cache_path(profile.key), measured):
         print(line)
+    if args.force:
+        overheads = measure_overheads()
+        save_overheads(profile, overheads)
+    else:
+        overheads = ensure_overheads(profile, lambda message: print(message, file=sys.stderr))
+    print(f"chainbench     {seconds(overheads.call_s)} per Jacobian call, "
+          f"{seconds(overheads.pass_s)} per layer pass (the time model's fixed costs)")
     return 0
 
 

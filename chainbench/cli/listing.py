@@ -42,5 +42,5 @@ def _modes() -> int:
 
     for name, engine in ENGINES.items():
         print(f"{name:16s} {engine.family:9s} {engine.summary}")
-    print(f"{'auto':16s} {'ad':9s} the pure mode with fewer predicted multiply-adds")
+    print(f"{'auto':16s} {'ad':9s} the pure mode the time model predicts faster here")
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..errors import ConfigError
 
 
@@ -40,8 +42,30 @@ def run(args) -> int:
           f"from J1's columns or J{K}'s rows, {how}")
     engine = pure_engine(shape)
     if engine is not None:
-        print(f"mode=optimal runs mode={engine} here: its sweeps already cost the optimum")
+        print(f"mode=optimal-madds runs mode={engine} here: its sweeps already cost the "
+              "optimum")
+    _by_time(shape)
     print("layers are numbered 1..K from the input; fwd[i..j](X) pushes X's columns through "
           "layers i..j, rev[i..j](X) pulls X's rows back through them, Jk is layer k's "
           "Jacobian written out, (A × B) a block product")
     return 0
+
+
+def _by_time(shape) -> None:
+    """The plan mode=optimal runs: the one predicted fastest on this machine."""
+    from .. import api
+    from ..cost.optimal import time_choice
+    from ..machine.current import current_profile
+    from ._format import seconds
+
+    profile = current_profile(announce=lambda message: print(message, file=sys.stderr))
+    choice = time_choice(shape, profile)
+    times = {mode: api.predict_time(shape, mode, profile=profile).seconds
+             for mode in ("optimal", "optimal-madds", "forward", "reverse")}
+    if isinstance(choice, str):
+        print(f"mode=optimal runs mode={choice} here: predicted fastest on this machine "
+              f"({seconds(times['optimal'])})")
+    else:
+        print(f"by predicted time {seconds(times['optimal'])}  {choice.expression()}  "
+              f"(mode=optimal, this machine)")
+    print("predicted here: " + ", ".join(f"{mode} {seconds(t)}" for mode, t in times.items()))

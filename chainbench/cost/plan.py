@@ -29,11 +29,12 @@ class Step:
     lo: int
     hi: int
     mid: int
-    cost: int  # multiply-adds of this step alone
-    total: int  # of this step and everything below it
+    cost: float  # this step alone, as the plan was priced (multiply-adds, or seconds)
+    total: float  # this step and everything below it
     inner: Step | None = None
     left: Step | None = None
     right: Step | None = None
+    madds: int = 0  # multiply-adds of this step alone, however the plan was priced
 
     def expression(self) -> str:
         """Bracketed expression: fwd[i..j](X) pushes X's columns through layers i..j,
@@ -65,56 +66,87 @@ def _shape(chain) -> ChainShape:
     return chain.shape if isinstance(chain, Chain) else chain
 
 
-def plan(chain: Chain | ChainShape, allow: tuple[str, ...] = KINDS) -> Step:
+class MaddCosts:
+    """What each kind of step costs in multiply-adds (the default pricing of ``plan``).
+    A pricing is any object with these four methods; ``cost.time_plan`` prices in seconds."""
+
+    def __init__(self, shape: ChainShape):
+        self.w = shape.widths
+        self.costs = [cls.cost(self.w[k], self.w[k + 1]) for k, cls in enumerate(shape.layers)]
+        self.T, self.A = [0], [0]
+        for c in self.costs:  # prefix sums: Σ over layers lo..hi-1 is T[hi] - T[lo]
+            self.T.append(self.T[-1] + c.tangent)
+            self.A.append(self.A[-1] + c.adjoint)
+
+    def tangents(self, lo: int, first: int, hi: int):
+        """n_lo lanes pushed through layers first..hi-1."""
+        return self.w[lo] * (self.T[hi] - self.T[first])
+
+    def adjoints(self, lo: int, last: int, hi: int):
+        """n_hi rows pulled back through layers lo..last-1."""
+        return self.w[hi] * (self.A[last] - self.A[lo])
+
+    def explicit(self, k: int):
+        return self.costs[k].explicit
+
+    def product(self, lo: int, mid: int, hi: int):
+        return self.w[hi] * self.w[mid] * self.w[lo]
+
+
+def plan(chain: Chain | ChainShape, allow: tuple[str, ...] = KINDS, costs=None) -> Step:
     """The cheapest way to accumulate the whole Jacobian (ties go to the simpler step:
-    tangents, then adjoints, then products). ``allow`` restricts the kinds of step, e.g.
-    ("explicit", "product") gives the classic matrix-chain order."""
-    return _plan(_shape(chain), tuple(allow))
+    tangents, then adjoints, then products), priced by ``costs`` (default ``MaddCosts``:
+    multiply-adds). ``allow`` restricts the kinds of step, e.g. ("explicit", "product")
+    gives the classic matrix-chain order."""
+    shape = _shape(chain)
+    if costs is None:
+        return _plan_madds(shape, tuple(allow))
+    return _plan(shape, tuple(allow), costs)
 
 
 @lru_cache(maxsize=256)
-def _plan(shape: ChainShape, allow: tuple[str, ...]) -> Step:
-    w, K = shape.widths, shape.depth
-    costs = [cls.cost(w[k], w[k + 1]) for k, cls in enumerate(shape.layers)]
-    T = [0]
-    A = [0]
-    for c in costs:  # prefix sums: Σ over layers lo..hi-1 is T[hi] - T[lo]
-        T.append(T[-1] + c.tangent)
-        A.append(A[-1] + c.adjoint)
+def _plan_madds(shape: ChainShape, allow: tuple[str, ...]) -> Step:
+    return _plan(shape, allow, MaddCosts(shape))
+
+
+def _options(lo: int, hi: int, allow, price, madds: MaddCosts, best: dict) -> list[Step]:
+    """Every way to form J[lo:hi] from the best plans of its sub-ranges."""
+    options = []
+
+    def step(kind, mid, args, below=0.0, **links):
+        cost = getattr(price, kind)(*args)
+        options.append(Step(kind, lo, hi, mid, cost, below + cost, **links,
+                            madds=getattr(madds, kind)(*args)))
+
+    if "tangents" in allow:  # the pure modes over the whole range, from an identity seed
+        step("tangents", lo, (lo, lo, hi))
+    if "adjoints" in allow:
+        step("adjoints", hi, (lo, hi, hi))
+    if hi - lo == 1 and "explicit" in allow:
+        step("explicit", lo, (lo,))
+    for mid in range(lo + 1, hi):
+        below, above = best.get((lo, mid)), best.get((mid, hi))
+        if below is None or above is None:
+            continue
+        if "tangents" in allow:
+            step("tangents", mid, (lo, mid, hi), below.total, inner=below)
+        if "adjoints" in allow:
+            step("adjoints", mid, (lo, mid, hi), above.total, inner=above)
+        if "product" in allow:
+            step("product", mid, (lo, mid, hi), below.total + above.total, left=above,
+                 right=below)
+    return options
+
+
+def _plan(shape: ChainShape, allow: tuple[str, ...], price) -> Step:
+    K, madds = shape.depth, MaddCosts(shape)
     best: dict[tuple[int, int], Step] = {}
     for length in range(1, K + 1):
         for lo in range(0, K - length + 1):
-            hi = lo + length
-            options = []
-            # pure modes over the whole range, from an identity seed
-            if "tangents" in allow:
-                cost = w[lo] * (T[hi] - T[lo])
-                options.append(Step("tangents", lo, hi, lo, cost, cost))
-            if "adjoints" in allow:
-                cost = w[hi] * (A[hi] - A[lo])
-                options.append(Step("adjoints", lo, hi, hi, cost, cost))
-            if length == 1 and "explicit" in allow:
-                cost = costs[lo].explicit
-                options.append(Step("explicit", lo, hi, lo, cost, cost))
-            for mid in range(lo + 1, hi):
-                below, above = best.get((lo, mid)), best.get((mid, hi))
-                if below is None or above is None:
-                    continue
-                if "tangents" in allow:
-                    cost = w[lo] * (T[hi] - T[mid])
-                    options.append(Step("tangents", lo, hi, mid, cost, below.total + cost,
-                                        inner=below))
-                if "adjoints" in allow:
-                    cost = w[hi] * (A[mid] - A[lo])
-                    options.append(Step("adjoints", lo, hi, mid, cost, above.total + cost,
-                                        inner=above))
-                if "product" in allow:
-                    cost = w[hi] * w[mid] * w[lo]
-                    options.append(Step("product", lo, hi, mid, cost,
-                                        below.total + above.total + cost, left=above,
-                                        right=below))
+            options = _options(lo, lo + length, allow, price, madds, best)
             if options:
-                best[(lo, hi)] = min(options, key=lambda s: (s.total, KINDS.index(s.kind) % 3))
+                best[(lo, lo + length)] = min(
+                    options, key=lambda s: (s.total, KINDS.index(s.kind) % 3))
     if (0, K) not in best:
         raise ValueError(f"no plan with steps {allow}: allow 'tangents' or 'adjoints', or "
                          "'explicit' with 'product'")

@@ -18,7 +18,7 @@ from math import ceil
 from ..model.chain import Chain, ChainShape
 from ..model.counters import Counts
 from .checkpoint import ADVANCE, schedule
-from .plan import KINDS, _plan, plan
+from .plan import plan
 
 F64 = 8
 
@@ -30,6 +30,12 @@ class Prediction(Counts):
 
 def _shape(chain: Chain | ChainShape) -> ChainShape:
     return chain.shape if isinstance(chain, Chain) else chain
+
+
+def parameter_floats(shape: ChainShape) -> int:
+    """float64 entries of every layer's parameters (alignment padding aside)."""
+    return sum(cls.parameters(shape.widths[k], shape.widths[k + 1])
+               for k, cls in enumerate(shape.layers))
 
 
 def _costs(shape: ChainShape):
@@ -84,20 +90,23 @@ def predict_reverse(chain: Chain | ChainShape, chunk: int | None = None) -> Pred
     )
 
 
-def predict_optimal(chain: Chain | ChainShape, chunk: int | None = None) -> Prediction:
-    """Mixed mode: one recording sweep, then the optimal plan's steps (``plan.plan``); or,
-    where a pure engine's sweeps already cost the optimum, that engine's prediction."""
+def predict_optimal(chain: Chain | ChainShape, chunk: int | None = None,
+                    choice=None, mode: str = "optimal") -> Prediction:
+    """Mixed mode: one recording sweep, then the plan's steps; or, where a pure engine's
+    sweeps already cost the optimum, that engine's prediction. ``choice``: 'forward',
+    'reverse' or the plan's root Step (default: the multiply-add optimum, ``madds_choice``)."""
     shape = _shape(chain)
-    engine = pure_engine(shape)
+    choice = madds_choice(shape) if choice is None else choice
+    engine = choice if isinstance(choice, str) else None
     if engine is not None:
         pure = predict_forward if engine == "forward" else predict_reverse
-        return replace(pure(shape), mode="optimal", chunk=0)
+        return replace(pure(shape), mode=mode, chunk=0)
     costs, w, maxw = _costs(shape), shape.widths, max(shape.widths)
     madds = {"tangents": 0, "adjoints": 0, "explicit": 0, "product": 0}
     sweeps = {"tangents": 0, "adjoints": 0}
     work = 2 * maxw  # the recording sweep's values
-    for step in plan(shape).steps():
-        madds[step.kind] += step.cost
+    for step in choice.steps():
+        madds[step.kind] += step.madds
         out = w[step.hi] * w[step.lo]  # every step yields its dense block J[lo:hi]
         work += out
         if step.kind in sweeps:
@@ -110,7 +119,7 @@ def predict_optimal(chain: Chain | ChainShape, chunk: int | None = None) -> Pred
             else:
                 work += 2 * maxw * w[step.hi]  # ping-pong rows
     return Prediction(
-        "optimal", 0, 1 + sweeps["tangents"], sweeps["adjoints"],
+        mode, 0, 1 + sweeps["tangents"], sweeps["adjoints"],
         madds_value=sum(k.value for k in costs),
         madds_tangent=madds["tangents"],
         madds_adjoint=madds["adjoints"],
@@ -216,9 +225,15 @@ def engine_costs(chain: Chain | ChainShape) -> tuple[int, int]:
 @lru_cache(maxsize=256)
 def _pure_engine(shape: ChainShape) -> str | None:
     fwd, rev = engine_costs(shape)
-    if min(fwd, rev) > _plan(shape, KINDS).total:
+    if min(fwd, rev) > plan(shape).total:
         return None
     return "forward" if fwd <= rev else "reverse"
+
+
+def madds_choice(shape: ChainShape):
+    """What mode='optimal-madds' runs: the pure engine whose sweeps cost the optimum in
+    multiply-adds, else the multiply-add optimal plan."""
+    return pure_engine(shape) or plan(shape)
 
 
 def pure_engine(chain: Chain | ChainShape) -> str | None:

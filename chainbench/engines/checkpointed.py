@@ -10,6 +10,7 @@ import numpy as np
 
 from .._jit import kernel
 from ..cost.checkpoint import ADVANCE, Schedule, schedule
+from ..cost.passes import checkpointed_passes
 from ..cost.predictions import default_lanes, predict_checkpointed
 from ..model.counters import (
     BYTES_SNAPSHOTS,
@@ -86,7 +87,8 @@ def bind(kind: str, program, chunk: int, snapshots: int | None = None) -> Run:
 def _engine(name: str, kind: str, summary: str) -> Engine:
     return Engine(
         name, summary, bind=partial(bind, kind),
-        predict=partial(predict_checkpointed, kind=kind), lanes="m",
+        predict=partial(predict_checkpointed, kind=kind),
+        passes=partial(checkpointed_passes, kind=kind), lanes="m",
         default_chunk=default_lanes, options=("snapshots",), algorithm="reverse",
         snapshots=lambda program, snapshots: schedule(kind, program.table.shape[0],
                                                       snapshots).snapshots,

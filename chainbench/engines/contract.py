@@ -38,6 +38,8 @@ class Engine:
                    complex step cannot see through)
     predict        (shape, chunk=None, **options) -> ``cost.predictions.Prediction``, the
                    counters it should fill (for a peer: the work of the algorithm it runs)
+    passes         (shape, chunk=None, **options) -> the ``cost.passes.Pass`` list the time
+                   model prices
     lanes          what its chunk counts: 'n' input directions, 'm' output rows, or None
                    when it takes no chunk
     default_chunk  (widest layer, lanes there are) -> the chunk it takes by default
@@ -58,6 +60,7 @@ class Engine:
     summary: str
     bind: Callable[..., Run]
     predict: Callable
+    passes: Callable
     lanes: Literal["n", "m"] | None = None
     default_chunk: Callable[[int, int], int] = all_lanes
     options: tuple[str, ...] = ()

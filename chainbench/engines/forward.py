@@ -8,6 +8,7 @@ from functools import partial
 import numpy as np
 
 from .._jit import kernel
+from ..cost.passes import forward_passes
 from ..cost.predictions import default_lanes, predict_forward
 from ..model.counters import (
     BYTES_WORK,
@@ -86,6 +87,6 @@ def bind(program, chunk: int) -> Run:
 
 ENGINE = Engine(
     "forward", "dual numbers: a value vector and c tangent lanes pushed together; ⌈n/c⌉ sweeps",
-    bind=bind, predict=predict_forward, lanes="n", default_chunk=default_lanes,
-    algorithm="forward",
+    bind=bind, predict=predict_forward, passes=forward_passes, lanes="n",
+    default_chunk=default_lanes, algorithm="forward",
 )

@@ -9,8 +9,10 @@ from functools import partial
 import numpy as np
 
 from .._jit import kernel
-from ..cost.plan import Step, plan
-from ..cost.predictions import default_lanes, predict_optimal, pure_engine
+from ..cost.optimal import time_choice
+from ..cost.passes import optimal_passes
+from ..cost.plan import Step
+from ..cost.predictions import default_lanes, madds_choice, predict_optimal
 from ..model.counters import (
     BYTES_WORK,
     MADDS_ACCUMULATE,
@@ -100,25 +102,35 @@ def run_step(step: Step, program, tape: np.ndarray, counts: np.ndarray) -> np.nd
     return _pull_block(table, params, step.lo, last, tape, U, program.max_width, counts)
 
 
-def bind(program, chunk: None = None) -> Run:
-    """Fill J (m, n) by the optimal plan for the chain's shape, or, where a pure engine's
-    sweeps already cost the optimum (``cost.predictions.pure_engine``), by that engine's own
-    bound kernel, sparing the plan's block copies."""
-    engine = pure_engine(program.shape)
-    if engine == "forward":
+def bind(choose, program, chunk: None = None) -> Run:
+    """Fill J (m, n) by the plan ``choose(shape)`` returns (its root Step), or, where it
+    returns 'forward' or 'reverse' (that pure engine's sweeps cost no more), by that
+    engine's own bound kernel, sparing the plan's block copies."""
+    choice = choose(program.shape)
+    if choice == "forward":
         return forward.bind(program, default_lanes(program.max_width, program.shape.n))
-    if engine == "reverse":
+    if choice == "reverse":
         return reverse.bind(program, default_lanes(program.max_width, program.shape.m))
-    return partial(_run_plan, program)
+    return partial(_run_plan, program, choice)
 
 
-def _run_plan(program, x: np.ndarray, J: np.ndarray, counts: np.ndarray) -> None:
+def _run_plan(program, root: Step, x: np.ndarray, J: np.ndarray, counts: np.ndarray) -> None:
     tape = np.empty(program.tape_size)
     _record(program.table, program.params, program.max_width, x, tape, counts)
-    J[:, :] = run_step(plan(program.shape), program, tape, counts)
+    J[:, :] = run_step(root, program, tape, counts)
 
 
-ENGINE = Engine(
-    "optimal", "the cheapest bracketing of the Jacobian chain: tangents, adjoints and products",
-    bind=bind, predict=predict_optimal,
-)
+def _engine(name: str, choose, summary: str) -> Engine:
+    def predict(shape, chunk=None):
+        return predict_optimal(shape, chunk, choice=choose(shape), mode=name)
+
+    def passes(shape, chunk=None):
+        return optimal_passes(shape, chunk, choice=choose(shape))
+
+    return Engine(name, summary, bind=partial(bind, choose), predict=predict, passes=passes)
+
+
+ENGINE = _engine("optimal", time_choice,
+                 "the bracketing of the Jacobian chain predicted fastest on this machine")
+MADDS = _engine("optimal-madds", madds_choice,
+                "the bracketing of the Jacobian chain with the fewest multiply-adds")

@@ -21,6 +21,7 @@ from functools import partial
 import numpy as np
 
 from .._jit import kernel
+from ..cost.passes import numerical_passes
 from ..cost.predictions import predict_numerical
 from ..errors import NotComplexSafe
 from ..model.counters import BYTES_WORK, EVALUATIONS, LAYER_STEPS, MADDS_VALUE, SWEEPS_FORWARD
@@ -154,6 +155,7 @@ class Numerical:
         self.engine = Engine(
             name, f"numerical: {evaluations} evaluations of f, J column by column",
             bind=self.bind, predict=partial(predict_numerical, method=name),
+            passes=partial(numerical_passes, method=name),
             default_chunk=one_lane, options=("step",), family="numerical",
             check_tol=check_tol,
         )

@@ -14,7 +14,8 @@ from .contract import Engine
 ENGINES: dict[str, Engine] = {
     engine.name: engine
     for engine in (
-        forward.ENGINE, reverse.ENGINE, mixed.ENGINE, checkpointed.SQRT, checkpointed.REVOLVE,
+        forward.ENGINE, reverse.ENGINE, mixed.ENGINE, mixed.MADDS, checkpointed.SQRT,
+        checkpointed.REVOLVE,
         *(method.engine for method in numerical.METHODS.values()),
         *(peer.engine for peer in PEERS.values()),
     )

@@ -9,6 +9,7 @@ from functools import partial
 import numpy as np
 
 from .._jit import inlined, kernel
+from ..cost.passes import reverse_passes
 from ..cost.predictions import default_lanes, predict_reverse
 from ..model.counters import (
     BYTES_TAPE,
@@ -125,6 +126,6 @@ def record(chain, x: np.ndarray, counts: np.ndarray) -> Tape:
 
 ENGINE = Engine(
     "reverse", "one forward sweep records a tape; ⌈m/c⌉ backward sweeps pull c rows each",
-    bind=bind, predict=predict_reverse, lanes="m", default_chunk=default_lanes,
-    algorithm="reverse",
+    bind=bind, predict=predict_reverse, passes=reverse_passes, lanes="m",
+    default_chunk=default_lanes, algorithm="reverse",
 )

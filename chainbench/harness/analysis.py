@@ -146,8 +146,31 @@ def crossovers(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def prediction_error(df: pd.DataFrame) -> pd.DataFrame:
+    """How far the time model's ``time_predicted_s`` is from the measured median, per engine
+    (and CPU model): |ln(measured / predicted)| at the median and the 90th percentile, the
+    median ratio measured / predicted, and the point it misses most."""
+    ok = _ok(df)
+    if "time_predicted_s" not in ok.columns:
+        return pd.DataFrame()
+    ok = ok[pd.to_numeric(ok["time_predicted_s"], errors="coerce") > 0]
+    rows, keys = [], _by_cpu(ok, ["engine"])
+    for key, g in ok.groupby(keys, sort=False):
+        ratio = g["time_median_s"] / g["time_predicted_s"].astype(float)
+        miss = np.abs(np.log(ratio))
+        worst = g.loc[miss.idxmax()]
+        rows.append({**dict(zip(keys, key)), "points": len(g),
+                     "median_abs_log": float(np.median(miss)),
+                     "p90_abs_log": float(np.quantile(miss, 0.9)),
+                     "median_ratio": float(np.median(ratio)),
+                     "worst": f"n={worst['n']} m={worst['m']} depth={worst['depth']} "
+                              f"×{float(ratio[miss.idxmax()]):.2f}"})
+    return pd.DataFrame(rows)
+
+
 def summary(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    return {"exponents": exponents(df), "cost_fit": cost_fit(df), "crossovers": crossovers(df)}
+    return {"exponents": exponents(df), "cost_fit": cost_fit(df), "crossovers": crossovers(df),
+            "prediction_error": prediction_error(df)}
 
 
 # --- the tally of a run ----------------------------------------------------------------------

@@ -8,7 +8,6 @@ import dataclasses
 import pandas as pd
 
 from .. import api
-from ..cost.predictions import cheapest
 from ..engines.registry import ENGINES
 from ..model.chain import Chain, ChainShape
 from ..provenance import available_memory
@@ -48,5 +47,5 @@ def compare(chain: Chain, policy: Measure = QUICK, seed: int = 0) -> pd.DataFram
     df["fastest"] = False
     if ok.any():
         df.loc[df.loc[ok, "time_median_s"].idxmin(), "fastest"] = True
-    df["auto_pick"] = df["mode"] == cheapest(chain).mode
+    df["auto_pick"] = df["mode"] == api.resolve_mode(chain, "auto")
     return df

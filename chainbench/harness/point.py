@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import api
 from ..api import jacobian, jvp, vjp
-from ..cost.predictions import cheapest, slides_formula
+from ..cost.predictions import slides_formula
 from ..engines.registry import ENGINES
 from ..errors import Unsupported
 from ..machine.current import current_profile
@@ -28,7 +28,7 @@ def resolve(point: Point) -> tuple[str, int | None, int | None]:
     chunk given as 'default', 'n' or an integer (clamped to n: a chunk cannot exceed the
     lanes there are), snapshots as 'default' (None) or an integer."""
     shape = point.shape
-    engine = cheapest(shape).mode if point.mode == "auto" else point.mode
+    engine = api.resolve_mode(shape, point.mode)
     if ENGINES[engine].lanes == "n" and point.chunk != "default":
         chunk = shape.n if point.chunk == "n" else min(int(point.chunk), shape.n)
     else:
@@ -103,6 +103,7 @@ def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure,
         status="ok", reason="",
         time_min_s=t.min, time_median_s=t.median, time_iqr_s=t.iqr, samples=t.samples,
         inner_loops=t.inner, f_time_s=tf.median, j_over_f=t.median / tf.median,
+        time_predicted_s=api.predict_time(chain, engine, chunk, snapshots).seconds,
         madds_predicted=predicted.madds, madds_counted=stats.madds,
         madds_value=stats.madds_value, madds_tangent=stats.madds_tangent,
         madds_adjoint=stats.madds_adjoint,

@@ -59,6 +59,7 @@ class Row:
     inner_loops: int | None = None
     f_time_s: float | None = None
     j_over_f: float | None = None
+    time_predicted_s: float | None = None  # the time model's (cost.time_model)
     # counters: the cost model's and the engine's
     madds_predicted: int | None = None
     madds_counted: int | None = None

@@ -22,6 +22,7 @@ from . import timing
 from .config import Experiment, Point
 from .guards import Guards
 from .loop import sweep
+from .overheads import ensure_overheads
 from .point import measure_point, resolve, warm_up
 from .results import ResultsDir
 from .row import Row
@@ -99,6 +100,7 @@ def machine_profile(announce: Callable | None = None):
     if told and announce:
         announce(f"machine calibrated in {_seconds(profile.calibration_s)} "
                  "(cached for later runs)")
+    ensure_overheads(profile, announce)  # the time model's fixed costs (row time_predicted_s)
     return profile
 
 

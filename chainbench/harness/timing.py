@@ -127,8 +127,8 @@ def jit_compiles() -> int:
 
 def kernels_cached(obj) -> bool | None:
     """Whether Numba's on-disk cache holds kernels of the module that defines ``obj`` (an
-    engine's ``bind``), so its first use will load rather than compile; None when that module defines
-    no kernel. A guess, for messages: an index left by edited source still counts."""
+    engine's ``bind``), so its first use will load rather than compile; None when that
+    module defines no kernel. A guess, for messages: an index left by edited source still counts."""
     import inspect
 
     from numba.core.registry import CPUDispatcher

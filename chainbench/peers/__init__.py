@@ -23,6 +23,7 @@ import sys
 from functools import partial
 from importlib import metadata
 
+from ..cost.passes import mirror_passes
 from ..cost.predictions import predict_mirror
 from ..engines.contract import Engine
 from ..errors import PeerUnavailable
@@ -41,6 +42,7 @@ class Peer:
             bind=self.bind,
             predict=partial(predict_mirror, mode=name, algorithm=mirrors,
                             all_lanes=mirror_chunk == "all"),
+            passes=partial(mirror_passes, algorithm=mirrors, all_lanes=mirror_chunk == "all"),
             algorithm=mirrors, family="peer", counts=False,
             # whether tracemalloc sees its buffers (numpy's, yes; XLA's and libtorch's, no)
             memory_visible=memory_visible, prepare=self.prepare,

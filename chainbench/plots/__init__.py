@@ -21,7 +21,7 @@ from ..harness.config import ConfigError
 from ._common import PNG_DPI, REGISTRY, CannotPlot, FigureSpec
 from .accuracy import error_vs_step
 from .chunk import time_vs_chunk
-from .cost_model import time_vs_madds
+from .cost_model import time_vs_madds, time_vs_predicted
 from .crossover import crossover_heatmap
 from .memory import memory_vs_depth
 from .peers import peers_vs_n
@@ -33,7 +33,8 @@ FIGURES: dict[str, FigureSpec] = dict(sorted(REGISTRY.items(), key=lambda kv: kv
 FORMATS = ("png", "svg", "pdf")
 
 __all__ = ["FIGURES", "FORMATS", "CannotPlot", "FigureSpec", "render_all", "time_vs_n",
-           "j_over_f_vs_n", "time_vs_madds", "memory_vs_depth", "crossover_heatmap",
+           "j_over_f_vs_n", "time_vs_madds", "time_vs_predicted", "memory_vs_depth",
+           "crossover_heatmap",
            "time_vs_chunk", "checkpoint_tradeoff", "bracketing_speedup", "error_vs_step",
            "peers_vs_n"]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..harness.analysis import cost_fit
+from ..harness.analysis import cost_fit, prediction_error
 from ._common import (
     CannotPlot,
     figure,
@@ -82,4 +82,39 @@ def time_vs_madds(df: pd.DataFrame) -> Figure:
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize="small", loc=where)
     fig.suptitle("Measured time vs the cost model's predicted multiply-adds")
+    return fig
+
+
+@figure("time_vs_predicted", "measured vs predicted time", order=11,
+        needs=("status", "engine", "time_predicted_s", "time_median_s"))
+def time_vs_predicted(df: pd.DataFrame) -> Figure:
+    """Every measured point: median time against the time model's prediction, log-log, one
+    colour per engine, with the identity line and a band of ×1.5 either side; the legend
+    gives each engine's median |ln(measured / predicted)| (``analysis.prediction_error``)."""
+    rows = measured(df, "time_predicted_s", "time_median_s")
+    rows = rows[rows["time_predicted_s"] > 0]
+    if rows.empty:
+        raise CannotPlot("needs measured points with a predicted time (time_predicted_s)")
+    errors = prediction_error(rows).set_index("engine")
+    fig = new_figure(6.4, 5.2)
+    ax = fig.subplots()
+    lo, hi = log_limits(pd.concat([rows["time_predicted_s"], rows["time_median_s"]]), pad=1.5)
+    line = np.geomspace(lo, hi, 2)
+    ax.fill_between(line, line / 1.5, line * 1.5, color="0.9", zorder=1, label="within ×1.5")
+    ax.plot(line, line, color="0.4", lw=1.0, zorder=2, label="measured = predicted")
+    for engine in sorted(rows["engine"].unique(), key=mode_order):
+        g = rows[rows["engine"] == engine]
+        err = errors.loc[engine]
+        ax.scatter(g["time_predicted_s"], g["time_median_s"], color=mode_color(engine), s=22,
+                   alpha=0.85, zorder=3, label=f"{engine}: {len(g)} points, median |ln| "
+                   f"{err['median_abs_log']:.2f}")
+    time_axis(ax, "x")
+    time_axis(ax)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("predicted time per Jacobian (time model)")
+    ax.set_ylabel("measured time per Jacobian (median)")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize="small", loc="upper left")
+    fig.suptitle("Measured time vs the time model's prediction")
     return fig

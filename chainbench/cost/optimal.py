@@ -1,0 +1,83 @@
+"""The time-optimal way to a Jacobian: the bracketing dynamic programme (``plan``) priced in
+predicted seconds on this machine instead of multiply-adds, and the choice between its plan
+and the pure engines, made by predicted time too. What mode='optimal' runs.
+
+A step's price is the sum of its passes' prices (``time_model.pass_seconds``) at the
+bandwidth of the chain's parameters' level; the choice then prices the whole call (the
+recording sweep, the steps, the copies) against pure forward and pure reverse mode.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from ..model.shape import ChainShape
+from .passes import F64, Pass, lane_pass, optimal_passes, write_pass
+from .plan import plan
+from .predictions import parameter_floats, predict_optimal
+from .time_model import cached_overheads, pass_seconds, price
+
+
+class TimeCosts:
+    """``plan``'s pricing in predicted seconds (see ``plan.MaddCosts`` for the methods)."""
+
+    def __init__(self, shape: ChainShape, profile):
+        self.shape, self.profile, self.w = shape, profile, shape.widths
+        self.bandwidth = profile.bandwidth_at(F64 * parameter_floats(shape))
+        self.pass_s = cached_overheads(profile).pass_s
+
+    def _seconds(self, p: Pass) -> float:
+        return pass_seconds(p, self.profile, self.bandwidth) + self.pass_s * p.count
+
+    def tangents(self, lo: int, first: int, hi: int) -> float:
+        return sum(self._seconds(lane_pass(self.shape, k, self.w[lo], "tangent"))
+                   for k in range(first, hi))
+
+    def adjoints(self, lo: int, last: int, hi: int) -> float:
+        return sum(self._seconds(lane_pass(self.shape, k, self.w[hi], "adjoint"))
+                   for k in range(lo, last))
+
+    def explicit(self, k: int) -> float:
+        return self._seconds(write_pass(self.w[k + 1] * self.w[k]))
+
+    def product(self, lo: int, mid: int, hi: int) -> float:
+        w = self.w
+        moved = w[hi] * w[mid] + w[mid] * w[lo] + w[hi] * w[lo]
+        return self._seconds(Pass(w[hi] * w[mid] * w[lo], F64 * moved,
+                                  min(w[hi], w[mid], w[lo]), True))
+
+
+def time_choice(shape: ChainShape, profile=None):
+    """'forward', 'reverse', or the root Step of the plan priced in seconds or of the one
+    priced in multiply-adds: whichever whole call is predicted fastest on ``profile``'s
+    machine (default: this machine's)."""
+    if profile is None:
+        from ..machine.current import current_profile
+
+        profile = current_profile()
+    return _choice(shape, profile.created, profile.call_overhead_s, _Held(profile))
+
+
+class _Held:
+    """The profile, carried past the cache key (a profile holds dicts: unhashable)."""
+
+    def __init__(self, profile):
+        self.profile = profile
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __eq__(self, other) -> bool:
+        return True
+
+
+@lru_cache(maxsize=256)
+def _choice(shape: ChainShape, created: str, overhead: float, held: _Held):
+    profile = held.profile
+    by_time, by_madds = plan(shape, costs=TimeCosts(shape, profile)), plan(shape)
+    fixed = F64 * (parameter_floats(shape) + shape.m * shape.n)
+    candidates = {"forward": "forward", "reverse": "reverse", "time": by_time, "madds": by_madds}
+    timed = {name: price(optimal_passes(shape, choice=choice), profile,  # as predict_time does
+                         fixed + predict_optimal(shape, choice=choice).bytes_held).seconds
+             for name, choice in candidates.items()}
+    return candidates[min(timed, key=timed.get)]  # forward first on a tie: no tape

@@ -1,0 +1,157 @@
+"""Predicted seconds of a Jacobian on this machine, from its passes and the machine profile.
+
+Each pass (``passes``) is priced by what bounds it: a matrix product of several lanes by
+its multiply-adds at the GEMM rate measured for its inner size, or by the bytes it moves at
+the streaming rate of the level the whole working set lives in, whichever is slower; a
+matrix-vector product or a streaming pass by its bytes alone (the profile's streaming rate
+is that of y = W x). Fixed costs come from ``Overheads``: chainbench's own per-call and
+per-pass costs, measured on tiny chains (``harness.overheads``) and cached beside the
+machine profile; until they are measured, the profile's bare call overhead stands in. Every
+sweep re-reads every layer's parameters, so the level is that of the parameters and the
+buffers together.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .passes import Pass
+
+if TYPE_CHECKING:
+    from ..machine.profile import MachineProfile
+
+#: GEMM rates below this inner size are read at it (the profile measures k ≥ 16).
+SMALLEST_K = 16
+
+
+@dataclass(frozen=True)
+class TimePrediction:
+    """Predicted seconds of one Jacobian call, split by what bounds each pass.
+
+    compute_s    passes bound by the GEMM rate
+    memory_s     passes bound by the bandwidth of ``level``
+    overhead_s   the per-call overhead
+    level        where the working set lives (``MachineProfile.regime``)
+    """
+
+    seconds: float
+    compute_s: float
+    memory_s: float
+    overhead_s: float
+    level: str
+    working_set_bytes: int
+
+    @property
+    def bound(self) -> str:
+        """'compute', 'memory' or 'overhead': what most of the time goes to."""
+        parts = {"compute": self.compute_s, "memory": self.memory_s, "overhead": self.overhead_s}
+        return max(parts, key=parts.get)
+
+    def describe(self) -> str:
+        if self.bound == "memory":
+            return f"memory-bound in {self.level}"
+        if self.bound == "compute":
+            return "compute-bound (GEMM)"
+        return "overhead-bound (per-call cost)"
+
+
+@dataclass(frozen=True)
+class Overheads:
+    """What a Jacobian call costs beyond its passes' work: ``call_s`` once per call (the
+    Python API, the kernel call, allocating J), ``pass_s`` per layer pass (dispatch and loop
+    bookkeeping); ``measured``: False for the stand-in taken from the machine profile."""
+
+    call_s: float
+    pass_s: float
+    measured: bool = True
+
+
+def overheads_path(profile: MachineProfile) -> Path:
+    """overheads-<machine digest>.json beside the profile cache."""
+    from ..machine.profile import cache_path
+
+    path = cache_path(profile.key)
+    return path.with_name(path.name.replace("profile-", "overheads-", 1))
+
+
+def _code() -> str:
+    from .._cache import fingerprint
+
+    return fingerprint()
+
+
+def cached_overheads(profile: MachineProfile) -> Overheads:
+    """The overheads measured on this machine for this code (``profile.extra`` may give them,
+    as a synthetic profile does), else the profile's call overhead and no per-pass cost."""
+    given = profile.extra.get("overheads")
+    if given:
+        return Overheads(float(given["call_s"]), float(given["pass_s"]))
+    try:
+        doc = json.loads(overheads_path(profile).read_text())
+        if doc.get("code") == _code():
+            return Overheads(float(doc["call_s"]), float(doc["pass_s"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return Overheads(profile.call_overhead_s, 0.0, measured=False)
+
+
+def save_overheads(profile: MachineProfile, overheads: Overheads) -> Path:
+    path = overheads_path(profile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {**asdict(overheads), "code": _code()}
+    tmp = path.with_suffix(f".tmp{id(doc)}")
+    tmp.write_text(json.dumps(doc) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def gemm_rate(profile, k: int) -> float:
+    """Multiply-adds per second of a product with inner size ``k``, interpolated log-log
+    in the profile's GEMM curve and held at its ends."""
+    points = sorted(profile.gemm)
+    x = math.log(min(max(k, points[0][0], SMALLEST_K), points[-1][0]))
+    for (k0, r0), (k1, r1) in zip(points, points[1:]):
+        if x <= math.log(k1):
+            t = (x - math.log(k0)) / (math.log(k1) - math.log(k0))
+            return math.exp(math.log(r0) + t * (math.log(r1) - math.log(r0)))
+    return points[-1][1]
+
+
+def _priced(p: Pass, profile, bandwidth: float) -> tuple[float, str]:
+    """One run of pass ``p`` at ``bandwidth``: its seconds and 'compute' or 'memory'."""
+    # a product streams its matrix no faster than the profile measured for a matrix of its
+    # size alone: small ones pay the BLAS call, whatever level they live in
+    rate = min(bandwidth, profile.bandwidth_at(p.bytes)) if p.product else bandwidth
+    moving = p.bytes / rate
+    if p.product and p.lanes > 1:
+        computing = p.madds / gemm_rate(profile, p.lanes)
+        if computing >= moving:
+            return computing, "compute"
+    return moving, "memory"
+
+
+def pass_seconds(p: Pass, profile, bandwidth: float) -> float:
+    """Seconds of all ``p.count`` runs of pass ``p`` at ``bandwidth``, overheads aside."""
+    return p.count * _priced(p, profile, bandwidth)[0]
+
+
+def price(passes: list[Pass], profile, working_set_bytes: int,
+          overheads: Overheads | None = None) -> TimePrediction:
+    """The seconds ``passes`` take on ``profile``'s machine with that working set, with
+    ``overheads`` (default: ``cached_overheads(profile)``)."""
+    overheads = cached_overheads(profile) if overheads is None else overheads
+    bandwidth = profile.bandwidth_at(working_set_bytes)
+    compute = memory = 0.0
+    for p in passes:
+        seconds, bound = _priced(p, profile, bandwidth)
+        if bound == "compute":
+            compute += p.count * seconds
+        else:
+            memory += p.count * seconds
+    overhead = overheads.call_s + overheads.pass_s * sum(p.count for p in passes)
+    return TimePrediction(compute + memory + overhead, compute, memory, overhead,
+                          profile.regime(working_set_bytes), int(working_set_bytes))

@@ -1,0 +1,152 @@
+"""The time model: passes that add up to the counted work, prices that follow the profile,
+and the choices and reports built on them. Runs on the synthetic profile (conftest)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from chain_helpers import random_chain
+from machine_helpers import synthetic_profile
+
+import chainbench as cb
+from chainbench.cli import main
+from chainbench.cost import passes as P
+from chainbench.cost.time_model import gemm_rate, price
+from chainbench.engines.registry import ENGINES
+from chainbench.harness.analysis import prediction_error
+
+EXACT = [name for name, e in ENGINES.items() if e.family != "peer"]
+
+
+def _pass_madds(shape, mode) -> int:
+    work = sum(p.madds * p.count for p in ENGINES[mode].passes(shape, None))
+    return work // P.COMPLEX_MADD if mode == "complex-step" else work
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("mode", EXACT)
+def test_passes_add_up_to_the_predicted_multiply_adds(seed, mode):
+    chain = random_chain(np.random.default_rng(seed), depth=1 + seed % 5)
+    assert _pass_madds(chain.shape, mode) == cb.predict(chain, mode).madds
+
+
+def test_passes_follow_the_chunk():
+    shape = cb.ChainShape.from_spec("dense:64 tanh dense:64", 48)
+    one, all_ = P.forward_passes(shape, 1), P.forward_passes(shape, 48)
+    assert P.sweeps_of(one) == 48 * P.sweeps_of(all_)
+    for chunk, passes in ((1, one), (48, all_)):  # the value sweep repeats per sweep
+        assert sum(p.madds * p.count for p in passes) == cb.predict(shape, "forward", chunk).madds
+    assert max(p.lanes for p in all_) == 48 and max(p.lanes for p in one) == 1
+
+
+def test_a_matrix_vector_pass_is_priced_by_its_bytes_at_the_working_sets_bandwidth():
+    profile = synthetic_profile()
+    gemv = P.Pass(madds=1000 * 1000, bytes=8 * 1000 * 1000, lanes=1, product=True)
+    t = price([gemv], profile, 64 * 2**20)
+    assert t.compute_s == 0 and t.bound == "memory" and t.level == "DRAM"
+    assert t.memory_s == pytest.approx(8e6 / profile.bandwidth_at(64 * 2**20))
+    assert t.seconds == pytest.approx(t.memory_s + 2e-6 + 5e-8)  # + the synthetic overheads
+
+
+def test_a_wide_product_is_priced_at_the_gemm_rate_for_its_inner_size():
+    profile = synthetic_profile()
+    gemm = P.Pass(madds=512**3, bytes=8 * 3 * 512**2, lanes=512, product=True)
+    t = price([gemm], profile, 6 * 2**20)
+    assert t.bound == "compute" and t.compute_s == pytest.approx(512**3 / 2e10)
+    assert gemm_rate(profile, 512) == pytest.approx(2e10)
+    assert gemm_rate(profile, 2) == gemm_rate(profile, 16) == pytest.approx(2e9)  # held at k=16
+    assert 8e9 < gemm_rate(profile, 48) < 1.5e10  # interpolated log-log between 32 and 64
+
+
+def test_the_gradient_favours_reverse_and_its_ratio_grows_with_n():
+    ratios = []
+    for n in (64, 256, 1024):
+        shape = cb.ChainShape.from_spec(f"dense:{n} tanh dense:{n} tanh dense:1", n)
+        f, r = cb.predict_time(shape, "forward"), cb.predict_time(shape, "reverse")
+        ratios.append(f.seconds / r.seconds)
+    assert ratios[0] > 1 and ratios[0] < ratios[1] < ratios[2]
+    assert math.log(ratios[2] / ratios[0]) / math.log(16) > 0.5  # ∝ n, give or take
+
+
+def test_auto_takes_the_mode_predicted_faster():
+    tall = cb.Chain.from_spec("dense:32 tanh dense:64", 1, seed=0)
+    wide = cb.Chain.from_spec("dense:32 tanh dense:1", 64, seed=0)
+    for chain in (tall, wide):
+        fwd, rev = cb.predict_time(chain, "forward"), cb.predict_time(chain, "reverse")
+        _, stats = cb.jacobian(chain, np.zeros(chain.n), "auto", return_stats=True)
+        assert stats.mode == ("forward" if fwd.seconds <= rev.seconds else "reverse")
+    assert cb.jacobian(tall, np.zeros(1), "auto", return_stats=True)[1].mode == "forward"
+
+
+def test_predict_time_checks_its_arguments():
+    shape = cb.ChainShape.from_spec("dense:8 tanh", 4)
+    with pytest.raises(ValueError, match="chunk must be between 1 and"):
+        cb.predict_time(shape, "forward", chunk=5)
+    with pytest.raises(ValueError, match="unknown mode"):
+        cb.predict_time(shape, "sideways")
+
+
+def test_prediction_error_reports_the_misses_per_engine():
+    df = pd.DataFrame({
+        "status": "ok", "engine": ["forward"] * 4 + ["reverse"] * 2, "n": [1, 2, 3, 4, 5, 6],
+        "m": 1, "depth": 2, "time_median_s": [1.0, 2.0, 3.0, 8.0, 1.0, 1.0],
+        "time_predicted_s": [1.0, 2.0, 3.0, 1.0, 2.0, 0.5]})
+    table = prediction_error(df).set_index("engine")
+    assert table.loc["forward", "points"] == 4
+    assert table.loc["forward", "median_abs_log"] == pytest.approx(0.0)
+    assert table.loc["forward", "worst"].startswith("n=4 ") and "×8.00" in table.loc["forward",
+                                                                                 "worst"]
+    assert table.loc["reverse", "median_abs_log"] == pytest.approx(math.log(2))
+
+
+def test_predict_command_ranks_every_exact_mode_and_recommends_one(capsys):
+    assert main(["predict", "dense:1000 dense:10 dense:1000", "--n", "1000", "--m", "1000"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("widths 1000→1000→10→1000→1000")
+    listed = [line.split()[0] for line in lines[2:-1]]
+    assert sorted(listed) == sorted(EXACT)
+    assert lines[-1].startswith("recommended: mode='") and "predicted" in lines[-1]
+    assert main(["predict", "dense:8 nope", "--n", "4"]) == 2
+
+
+@pytest.mark.parametrize("spec, n", [("dense:1000 dense:10 dense:1000 dense:1000", 1000),
+                                     ("dense:64 tanh dense:8 dense:256 softmax", 512),
+                                     ("dense:300 dense:300 dense:300", 300)])
+def test_optimal_is_predicted_no_slower_than_any_other_plan(spec, n):
+    shape = cb.ChainShape.from_spec(spec, n)
+    best = cb.predict_time(shape, "optimal").seconds
+    for mode in ("optimal-madds", "forward", "reverse"):
+        assert best <= cb.predict_time(shape, mode).seconds * (1 + 1e-12)
+
+
+def test_both_optima_compute_the_same_jacobian_and_count_what_they_predict():
+    chain = cb.Chain.from_spec("dense:30 tanh dense:5 dense:30 sigmoid dense:30", 30, seed=2)
+    x = np.random.default_rng(0).standard_normal(30)
+    reference = cb.jacobian(chain, x, "reverse")
+    for mode in ("optimal", "optimal-madds"):
+        J, stats = cb.jacobian(chain, x, mode, return_stats=True)
+        assert np.max(np.abs(J - reference)) < 1e-12
+        assert stats.madds == cb.predict(chain, mode).madds
+
+
+def test_overheads_come_from_the_profile_or_the_cache_file(tmp_path, monkeypatch):
+    from chainbench.cost import time_model
+
+    profile = synthetic_profile()
+    assert time_model.cached_overheads(profile) == time_model.Overheads(2e-6, 5e-8)
+    bare = type(profile)(**{**profile.__dict__, "extra": {}})
+    monkeypatch.setenv("CHAINBENCH_PROFILE_DIR", str(tmp_path))
+    stand_in = time_model.cached_overheads(bare)
+    assert not stand_in.measured and stand_in.call_s == bare.call_overhead_s
+    time_model.save_overheads(bare, time_model.Overheads(3e-6, 1e-7))
+    assert time_model.cached_overheads(bare) == time_model.Overheads(3e-6, 1e-7)
+
+
+def test_measured_overheads_are_positive_and_small():
+    from chainbench.harness.overheads import measure_overheads
+
+    o = measure_overheads()
+    assert 0 < o.call_s < 1e-3 and 0 <= o.pass_s < 1e-5
