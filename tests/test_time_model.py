@@ -150,3 +150,18 @@ def test_measured_overheads_are_positive_and_small():
 
     o = measure_overheads()
     assert 0 < o.call_s < 1e-3 and 0 <= o.pass_s < 1e-5
+
+
+def test_auto_regret_compares_the_predicted_pick_with_the_measured_fastest():
+    from chainbench.harness.analysis import auto_regret
+
+    rows = []
+    for n, (tf, tr, pf, pr) in {8: (1.0, 2.0, 1.0, 3.0), 16: (1.0, 1.5, 2.0, 1.0),
+                                32: (3.0, 1.0, 4.0, 1.0)}.items():
+        for engine, t, p in (("forward", tf, pf), ("reverse", tr, pr)):
+            rows.append({"status": "ok", "engine": engine, "n": n, "m": 1, "depth": 2,
+                         "width": "square", "activation": "tanh", "seed": 0,
+                         "chunk_spec": "default", "time_median_s": t, "time_predicted_s": p})
+    table = auto_regret(pd.DataFrame(rows)).iloc[0]
+    assert table["chains"] == 3 and table["within_10pct"] == pytest.approx(2 / 3)
+    assert table["worst_regret"] == pytest.approx(0.5) and table["median_regret"] == 0.0

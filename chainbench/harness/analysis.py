@@ -168,9 +168,37 @@ def prediction_error(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: A choice within this fraction of the fastest pure mode counts as a good one.
+REGRET_OK = 0.10
+
+
+def auto_regret(df: pd.DataFrame) -> pd.DataFrame:
+    """What mode='auto' would lose: at every chain measured in both pure modes at their
+    default chunks, the mode the time model predicts faster against the one measured faster.
+    One row: chains, the share within REGRET_OK of the fastest, the median and worst regret
+    (time of the pick / time of the fastest - 1)."""
+    ok = _ok(df)
+    if "time_predicted_s" not in ok.columns:
+        return pd.DataFrame()
+    ok = ok[(ok["chunk_spec"].astype(str) == "default") & ok["engine"].isin(["forward",
+                                                                            "reverse"])]
+    regrets = []
+    for _, g in ok.groupby(["n", "m", "depth", "width", "activation", "seed"], sort=False):
+        if set(g["engine"]) != {"forward", "reverse"}:
+            continue
+        g = g.drop_duplicates("engine").set_index("engine")
+        pick = g["time_predicted_s"].astype(float).idxmin()
+        regrets.append(g.loc[pick, "time_median_s"] / g["time_median_s"].min() - 1)
+    if not regrets:
+        return pd.DataFrame()
+    r = np.array(regrets)
+    return pd.DataFrame([{"chains": len(r), "within_10pct": float(np.mean(r <= REGRET_OK)),
+                          "median_regret": float(np.median(r)), "worst_regret": float(r.max())}])
+
+
 def summary(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {"exponents": exponents(df), "cost_fit": cost_fit(df), "crossovers": crossovers(df),
-            "prediction_error": prediction_error(df)}
+            "prediction_error": prediction_error(df), "auto_regret": auto_regret(df)}
 
 
 # --- the tally of a run ----------------------------------------------------------------------
