@@ -18,6 +18,12 @@ from .predictions import parameter_floats, predict_optimal
 from .time_model import cached_overheads, pass_seconds, price
 
 
+#: A plan is taken over a pure mode only when predicted this many times faster: the model
+#: prices a plan's block copies and skinny products low, by 1.3-1.7x in the bracketing runs
+#: (docs/beyond-pure-modes.md), and a plan predicted a few percent faster measured slower.
+PLAN_MARGIN = 1.5
+
+
 class TimeCosts:
     """``plan``'s pricing in predicted seconds (see ``plan.MaddCosts`` for the methods)."""
 
@@ -80,4 +86,6 @@ def _choice(shape: ChainShape, created: str, overhead: float, held: _Held):
     timed = {name: price(optimal_passes(shape, choice=choice), profile,  # as predict_time does
                          fixed + predict_optimal(shape, choice=choice).bytes_held).seconds
              for name, choice in candidates.items()}
+    for plan_ in ("time", "madds"):  # a plan must beat the pure modes by a clear margin
+        timed[plan_] *= PLAN_MARGIN
     return candidates[min(timed, key=timed.get)]  # forward first on a tie: no tape
