@@ -291,3 +291,11 @@ def test_no_pyplot_and_no_matplotlib_at_import(tmp_path):
             f"plots.render_all(load_points({str(QUICK)!r}), {str(tmp_path)!r})\n"
             "assert 'matplotlib.pyplot' not in sys.modules, 'the figures use pyplot'\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_time_vs_madds_shows_the_time_model_where_rows_carry_it():
+    reference = load_points(Path(__file__).parents[1] / "results" / "quick")
+    assert "time_predicted_s" in reference.columns
+    left = plots.time_vs_madds(reference).axes[0]
+    assert left.get_title() == "measured vs the time model's prediction"
+    assert any("median |ln|" in t.get_text() for t in left.get_legend().get_texts())

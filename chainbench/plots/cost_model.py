@@ -1,7 +1,7 @@
-"""Does the cost model explain the clock? Measured time per Jacobian against the
-multiply-adds the cost model predicts, per engine: on linear axes with the fitted line and
-its R² (the figures `chainbench fit` reports), and on log-log axes, where the small points
-and the fixed per-call overhead show, with each engine's median time per multiply-add."""
+"""Does the cost model explain the clock? Measured time per Jacobian against the time
+model's prediction (log-log, the identity line), and against the multiply-adds the cost
+model counts (log-log, each engine's median time per multiply-add); results older than the
+time model get the linear time-vs-madds fit and its R² instead of the first panel."""
 
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ def _scale(largest: float, units) -> tuple[str, float]:
         needs=("status", "engine", "madds_predicted", "time_median_s"))
 def time_vs_madds(df: pd.DataFrame) -> Figure:
     """Every measured point: median time against predicted multiply-adds, one colour per
-    engine. Left, linear axes: the least-squares line time = a + b · madds, whose R² is
-    ``analysis.cost_fit``'s. Right, log-log: time = madds × the engine's median seconds per
+    engine. Left: measured against the time model's predicted time, where the rows carry it
+    (``time_predicted_s``); for older results, linear axes with the least-squares line
+    time = a + b · madds, whose R² is ``analysis.cost_fit``'s. Right, log-log: time = madds × the engine's median seconds per
     multiply-add (``cost_fit``'s rate), a line of slope 1 where time is proportional to work."""
     rows = measured(df, "madds_predicted", "time_median_s")
     counts = rows.groupby("engine")["madds_predicted"].nunique()
@@ -47,6 +48,9 @@ def time_vs_madds(df: pd.DataFrame) -> Figure:
     fits = cost_fit(rows).set_index("engine")
     fig = new_figure(10.5, 4.6)
     linear, loglog = fig.subplots(1, 2)
+    if _has_predicted_time(rows):  # the time model's prediction replaces the linear panel
+        _measured_vs_predicted(linear, rows, engines)
+        linear = None
     xu, xs_ = _scale(rows["madds_predicted"].max(),
                      (("billions", 1e9), ("millions", 1e6), ("thousands", 1e3), ("", 1)))
     tu, ts = _scale(rows["time_median_s"].max(), (("s", 1), ("ms", 1e-3), ("µs", 1e-6)))
@@ -55,32 +59,35 @@ def time_vs_madds(df: pd.DataFrame) -> Figure:
         g = rows[rows["engine"] == engine]
         p, t = g["madds_predicted"].to_numpy(float), g["time_median_s"].to_numpy(float)
         color, fit = mode_color(engine), fits.loc[engine]
-        linear.scatter(p / xs_, t / ts, color=color, s=22, alpha=0.8, zorder=3)
-        b, a = np.polyfit(p, t, 1)  # the line whose R² is cost_fit's (fits.r2_linear)
-        grid = np.array([0.0, p.max()])
-        sign = "+" if a >= 0 else "−"
-        linear.plot(grid / xs_, (a + b * grid) / ts, color=color, lw=1.3,
-                    label=f"{engine}: {b * 1e9:.3g} ns × madds {sign} {seconds(abs(a))},"
-                          f" R² = {fit['r2']:.3f}")
+        if linear is not None:
+            linear.scatter(p / xs_, t / ts, color=color, s=22, alpha=0.8, zorder=3)
+            b, a = np.polyfit(p, t, 1)  # the line whose R² is cost_fit's (fits.r2_linear)
+            grid = np.array([0.0, p.max()])
+            sign = "+" if a >= 0 else "−"
+            linear.plot(grid / xs_, (a + b * grid) / ts, color=color, lw=1.3,
+                        label=f"{engine}: {b * 1e9:.3g} ns × madds {sign} {seconds(abs(a))},"
+                              f" R² = {fit['r2']:.3f}")
         rate = fit["seconds_per_gmadd"] / 1e9
         loglog.scatter(p, t, color=color, s=22, alpha=0.8, zorder=3,
                        label=f"{engine}: {len(g)} points")
         loglog.plot(logx, rate * logx, color=color, lw=1.3, ls="--",
                     label=f"{engine}: madds × median time per madd ({rate * 1e9:.3g} ns)")
-    linear.set_xlim(left=0)
-    linear.set_ylim(0, rows["time_median_s"].max() / ts * 1.15)
-    linear.set_xlabel("predicted multiply-adds per Jacobian" + (f" ({xu})" if xu else ""))
-    linear.set_ylabel(f"time per Jacobian ({tu}, median)")
-    linear.set_title("least-squares line and its R²", fontsize="medium")
+    if linear is not None:
+        linear.set_xlim(left=0)
+        linear.set_ylim(0, rows["time_median_s"].max() / ts * 1.15)
+        linear.set_xlabel("predicted multiply-adds per Jacobian" + (f" ({xu})" if xu else ""))
+        linear.set_ylabel(f"time per Jacobian ({tu}, median)")
+        linear.set_title("least-squares line and its R²", fontsize="medium")
+        linear.grid(True, which="major", alpha=0.3)
+        linear.legend(fontsize="small", loc="best")
     loglog.set_xscale("log")
     time_axis(loglog)
     loglog.set_ylim(*log_limits(rows["time_median_s"]))
     loglog.set_xlabel("predicted multiply-adds per Jacobian")
     loglog.set_ylabel("time per Jacobian (median)")
     loglog.set_title("log-log: the small points and the per-call overhead", fontsize="medium")
-    for ax, where in ((linear, "best"), (loglog, "upper left")):
-        ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize="small", loc=where)
+    loglog.grid(True, which="major", alpha=0.3)
+    loglog.legend(fontsize="small", loc="upper left")
     fig.suptitle("Measured time vs the cost model's predicted multiply-adds")
     return fig
 
@@ -95,14 +102,28 @@ def time_vs_predicted(df: pd.DataFrame) -> Figure:
     rows = rows[rows["time_predicted_s"] > 0]
     if rows.empty:
         raise CannotPlot("needs measured points with a predicted time (time_predicted_s)")
-    errors = prediction_error(rows).set_index("engine")
     fig = new_figure(6.4, 5.2)
-    ax = fig.subplots()
+    _measured_vs_predicted(fig.subplots(), rows, sorted(rows["engine"].unique(), key=mode_order))
+    fig.suptitle("Measured time vs the time model's prediction")
+    return fig
+
+
+def _has_predicted_time(rows: pd.DataFrame) -> bool:
+    return "time_predicted_s" in rows.columns and bool(
+        (pd.to_numeric(rows["time_predicted_s"], errors="coerce") > 0).any())
+
+
+def _measured_vs_predicted(ax, rows: pd.DataFrame, engines) -> None:
+    """Measured against the time model's predicted time on ``ax``, log-log, with the
+    identity line, a ×1.5 band and each engine's median |ln(measured / predicted)|."""
+    rows = rows[pd.to_numeric(rows["time_predicted_s"], errors="coerce") > 0]
+    rows = rows.assign(time_predicted_s=rows["time_predicted_s"].astype(float))
+    errors = prediction_error(rows).set_index("engine")
     lo, hi = log_limits(pd.concat([rows["time_predicted_s"], rows["time_median_s"]]), pad=1.5)
     line = np.geomspace(lo, hi, 2)
     ax.fill_between(line, line / 1.5, line * 1.5, color="0.9", zorder=1, label="within ×1.5")
     ax.plot(line, line, color="0.4", lw=1.0, zorder=2, label="measured = predicted")
-    for engine in sorted(rows["engine"].unique(), key=mode_order):
+    for engine in [e for e in engines if e in errors.index]:
         g = rows[rows["engine"] == engine]
         err = errors.loc[engine]
         ax.scatter(g["time_predicted_s"], g["time_median_s"], color=mode_color(engine), s=22,
@@ -116,5 +137,4 @@ def time_vs_predicted(df: pd.DataFrame) -> Figure:
     ax.set_ylabel("measured time per Jacobian (median)")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize="small", loc="upper left")
-    fig.suptitle("Measured time vs the time model's prediction")
-    return fig
+    ax.set_title("measured vs the time model's prediction", fontsize="medium")
