@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cost.predictions import F64, Prediction, parameter_floats
-from .cost.time_model import TimePrediction, price
+from .cost.predictions import Prediction
+from .cost.time_model import TimePrediction, price_call
 from .engines import forward, reverse
 from .engines.contract import Engine
 from .engines.numerical import check_step
@@ -65,12 +65,17 @@ def predict(chain, mode: str, chunk: int | None = None,
     """The counters ``mode`` should fill on ``chain`` (a Chain or ChainShape), from layer
     kinds and widths alone ('auto': the pure mode the time model predicts faster at default
     chunks, then predicted at ``chunk``)."""
+    shape, impl, chunk, options = _resolved(chain, mode, chunk, snapshots)
+    return impl.predict(shape, chunk, **options)
+
+
+def _resolved(chain, mode: str, chunk, snapshots) -> tuple:
+    """(shape, engine, checked chunk, options) of a prediction for ``mode`` on ``chain``."""
     shape = chain.shape if isinstance(chain, Chain) else chain
     impl = ENGINES[resolve_mode(shape, mode)]
     if chunk is not None:
         chunk = check_chunk(chunk, impl.lane_count(shape), impl)
-    options = {"snapshots": snapshots} if snapshots is not None else {}
-    return impl.predict(shape, chunk, **options)
+    return shape, impl, chunk, {"snapshots": snapshots} if snapshots is not None else {}
 
 
 def predict_time(chain, mode: str, chunk: int | None = None, snapshots: int | None = None,
@@ -78,14 +83,10 @@ def predict_time(chain, mode: str, chunk: int | None = None, snapshots: int | No
     """Predicted seconds of ``mode``'s Jacobian of ``chain`` on this machine (``profile``:
     the machine profile to price with; default this machine's, measured on first use and
     cached), each pass priced by its compute or its memory traffic, whichever bounds it."""
-    shape = chain.shape if isinstance(chain, Chain) else chain
-    impl = ENGINES[resolve_mode(shape, mode)]
-    if chunk is not None:
-        chunk = check_chunk(chunk, impl.lane_count(shape), impl)
-    options = {"snapshots": snapshots} if snapshots is not None else {}
-    counts = impl.predict(shape, chunk, **options)
-    working = F64 * (parameter_floats(shape) + shape.m * shape.n) + counts.bytes_held
-    return price(impl.passes(shape, chunk, **options), profile or current_profile(), working)
+    shape, impl, chunk, options = _resolved(chain, mode, chunk, snapshots)
+    held = impl.predict(shape, chunk, **options).bytes_held
+    return price_call(shape, impl.passes(shape, chunk, **options), held,
+                      profile or current_profile())
 
 
 def default_chunk(chain, mode: str) -> int | None:

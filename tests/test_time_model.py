@@ -36,7 +36,7 @@ def test_passes_add_up_to_the_predicted_multiply_adds(seed, mode):
 def test_passes_follow_the_chunk():
     shape = cb.ChainShape.from_spec("dense:64 tanh dense:64", 48)
     one, all_ = P.forward_passes(shape, 1), P.forward_passes(shape, 48)
-    assert P.sweeps_of(one) == 48 * P.sweeps_of(all_)
+    assert P.pass_runs(one) == 48 * P.pass_runs(all_)
     for chunk, passes in ((1, one), (48, all_)):  # the value sweep repeats per sweep
         assert sum(p.madds * p.count for p in passes) == cb.predict(shape, "forward", chunk).madds
     assert max(p.lanes for p in all_) == 48 and max(p.lanes for p in one) == 1

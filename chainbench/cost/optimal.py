@@ -9,14 +9,11 @@ recording sweep, the steps, the copies) against pure forward and pure reverse mo
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from ..model.shape import ChainShape
 from .passes import F64, Pass, lane_pass, optimal_passes, write_pass
 from .plan import plan
 from .predictions import parameter_floats, predict_optimal
-from .time_model import cached_overheads, pass_seconds, price
-
+from .time_model import cached_overheads, pass_seconds, price_call
 
 #: A plan is taken over a pure mode only when predicted this many times faster: the model
 #: prices a plan's block copies and skinny products low, by 1.3-1.7x in the bracketing runs
@@ -61,30 +58,21 @@ def time_choice(shape: ChainShape, profile=None):
         from ..machine.current import current_profile
 
         profile = current_profile()
-    return _choice(shape, profile.created, profile.call_overhead_s, _Held(profile))
+    key = (shape, profile.created, cached_overheads(profile))
+    if key not in _CHOICES:
+        _CHOICES[key] = _choice(shape, profile)
+    return _CHOICES[key]
 
 
-class _Held:
-    """The profile, carried past the cache key (a profile holds dicts: unhashable)."""
-
-    def __init__(self, profile):
-        self.profile = profile
-
-    def __hash__(self) -> int:
-        return 0
-
-    def __eq__(self, other) -> bool:
-        return True
+#: (shape, profile, overheads) -> the choice: the engines ask for it on every prediction.
+_CHOICES: dict[tuple, object] = {}
 
 
-@lru_cache(maxsize=256)
-def _choice(shape: ChainShape, created: str, overhead: float, held: _Held):
-    profile = held.profile
+def _choice(shape: ChainShape, profile):
     by_time, by_madds = plan(shape, costs=TimeCosts(shape, profile)), plan(shape)
-    fixed = F64 * (parameter_floats(shape) + shape.m * shape.n)
     candidates = {"forward": "forward", "reverse": "reverse", "time": by_time, "madds": by_madds}
-    timed = {name: price(optimal_passes(shape, choice=choice), profile,  # as predict_time does
-                         fixed + predict_optimal(shape, choice=choice).bytes_held).seconds
+    timed = {name: price_call(shape, optimal_passes(shape, choice=choice),
+                              predict_optimal(shape, choice=choice).bytes_held, profile).seconds
              for name, choice in candidates.items()}
     for plan_ in ("time", "madds"):  # a plan must beat the pure modes by a clear margin
         timed[plan_] *= PLAN_MARGIN

@@ -166,7 +166,7 @@ def mirror_passes(shape: ChainShape, chunk: int | None = None, *, algorithm: str
     return reverse_passes(shape, shape.m if all_lanes else 1)
 
 
-def sweeps_of(passes: list[Pass]) -> int:
-    """How many layer passes run in all (each pass times its count)."""
+def pass_runs(passes: list[Pass]) -> int:
+    """How many times a layer pass runs in all (each pass times its count)."""
     return sum(p.count for p in passes)
 

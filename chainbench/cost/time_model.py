@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .passes import Pass
+from .passes import F64, Pass, pass_runs
+from .predictions import parameter_floats
 
 if TYPE_CHECKING:
     from ..machine.profile import MachineProfile
@@ -84,19 +85,26 @@ def _code() -> str:
     return fingerprint()
 
 
+#: Overheads read from (or saved to) their cache file in this process, by its path: every
+#: prediction prices them, and reading the file each time would be I/O per prediction.
+_READ: dict[Path, Overheads] = {}
+
+
 def cached_overheads(profile: MachineProfile) -> Overheads:
     """The overheads measured on this machine for this code (``profile.extra`` may give them,
     as a synthetic profile does), else the profile's call overhead and no per-pass cost."""
     given = profile.extra.get("overheads")
     if given:
         return Overheads(float(given["call_s"]), float(given["pass_s"]))
-    try:
-        doc = json.loads(overheads_path(profile).read_text())
-        if doc.get("code") == _code():
-            return Overheads(float(doc["call_s"]), float(doc["pass_s"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return Overheads(profile.call_overhead_s, 0.0, measured=False)
+    path = overheads_path(profile)
+    if path not in _READ:
+        try:
+            doc = json.loads(path.read_text())
+            if doc.get("code") == _code():
+                _READ[path] = Overheads(float(doc["call_s"]), float(doc["pass_s"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    return _READ.get(path) or Overheads(profile.call_overhead_s, 0.0, measured=False)
 
 
 def save_overheads(profile: MachineProfile, overheads: Overheads) -> Path:
@@ -106,6 +114,7 @@ def save_overheads(profile: MachineProfile, overheads: Overheads) -> Path:
     tmp = path.with_suffix(f".tmp{id(doc)}")
     tmp.write_text(json.dumps(doc) + "\n")
     tmp.replace(path)
+    _READ[path] = overheads
     return path
 
 
@@ -152,6 +161,13 @@ def price(passes: list[Pass], profile, working_set_bytes: int,
             compute += p.count * seconds
         else:
             memory += p.count * seconds
-    overhead = overheads.call_s + overheads.pass_s * sum(p.count for p in passes)
+    overhead = overheads.call_s + overheads.pass_s * pass_runs(passes)
     return TimePrediction(compute + memory + overhead, compute, memory, overhead,
                           profile.regime(working_set_bytes), int(working_set_bytes))
+
+
+def price_call(shape, passes: list[Pass], bytes_held: int, profile) -> TimePrediction:
+    """One Jacobian call of a chain of ``shape`` whose engine holds ``bytes_held`` besides:
+    its working set is the parameters, those buffers and J."""
+    working = F64 * (parameter_floats(shape) + shape.m * shape.n) + bytes_held
+    return price(passes, profile, working)

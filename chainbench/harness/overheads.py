@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from ..api import jacobian
-from ..cost.passes import reverse_passes, sweeps_of
+from ..cost.passes import pass_runs, reverse_passes
 from ..cost.time_model import Overheads, cached_overheads, save_overheads
 from ..model.chain import Chain
 
@@ -38,7 +38,7 @@ def measure_overheads() -> Overheads:
     shallow = Chain.from_spec("dense:2", 2)
     deep = Chain.from_spec(" ".join(["dense:2"] * DEEP), 2)
     t1, t2 = _best_call_s(shallow), _best_call_s(deep)
-    p1, p2 = sweeps_of(reverse_passes(shallow.shape)), sweeps_of(reverse_passes(deep.shape))
+    p1, p2 = pass_runs(reverse_passes(shallow.shape)), pass_runs(reverse_passes(deep.shape))
     per_pass = max(0.0, (t2 - t1) / (p2 - p1))
     return Overheads(max(0.0, t1 - p1 * per_pass), per_pass)
 

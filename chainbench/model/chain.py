@@ -10,13 +10,13 @@ import numpy as np
 
 from .layers import LAYERS, Layer
 from .program import Program, bind_evaluate, compile_program
-from .shape import ChainShape, positive_int
+from .shape import ChainShape, Widths, positive_int
 
 #: Op code -> the registered layer class the kernels run for it (see layers.dispatch).
 OP_CODES = {cls.op: cls for cls in LAYERS.values()}
 
 
-class Chain:
+class Chain(Widths):
     """A composition f = f_K ∘ … ∘ f_1 of layers.
 
     Parameters
@@ -89,20 +89,6 @@ class Chain:
     def shape(self) -> ChainShape:
         """Layer kinds and widths without parameters: what the cost model needs."""
         return ChainShape(tuple(type(layer) for layer in self.layers), self.widths)
-
-    @property
-    def n(self) -> int:
-        """Input width."""
-        return self.widths[0]
-
-    @property
-    def m(self) -> int:
-        """Output width."""
-        return self.widths[-1]
-
-    @property
-    def depth(self) -> int:
-        return len(self.layers)
 
     @property
     def spec(self) -> str:

@@ -14,8 +14,30 @@ def known_tokens() -> str:
     return ", ".join(f"{name}:WIDTH" if cls.takes_width else name for name, cls in LAYERS.items())
 
 
+class Widths:
+    """n, m and depth, read from ``widths`` (n, n_1, ..., m): what a ChainShape and a Chain
+    both answer."""
+
+    widths: tuple[int, ...]
+
+    @property
+    def n(self) -> int:
+        """Input width."""
+        return self.widths[0]
+
+    @property
+    def m(self) -> int:
+        """Output width."""
+        return self.widths[-1]
+
+    @property
+    def depth(self) -> int:
+        """Number of layers."""
+        return len(self.widths) - 1
+
+
 @dataclass(frozen=True)
-class ChainShape:
+class ChainShape(Widths):
     """The layer kinds and widths of a chain, without parameters.
 
     layers  layer classes, first to last
@@ -24,18 +46,6 @@ class ChainShape:
 
     layers: tuple[type[Layer], ...]
     widths: tuple[int, ...]
-
-    @property
-    def n(self) -> int:
-        return self.widths[0]
-
-    @property
-    def m(self) -> int:
-        return self.widths[-1]
-
-    @property
-    def depth(self) -> int:
-        return len(self.layers)
 
     @classmethod
     def from_spec(cls, spec: str, n: int) -> ChainShape:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import cmath
 import math
+
+import numpy as np
 
 from ..._jit import inlined
 from .base import W_OUT, Layer, LayerCost, Rules
@@ -11,33 +12,18 @@ from .base import W_OUT, Layer, LayerCost, Rules
 
 @inlined
 def softmax_value(row, params, x, y):
-    """y = exp(x - max x) / sum. Returns multiply-adds."""
+    """y = exp(x - c) / sum, c the largest (real part of an) entry, for real or complex x
+    (the complex step's value rule too: softmax does not depend on the shift, so the result
+    is analytic though c is not). Returns multiply-adds."""
     w = x.shape[0]
     top = -math.inf
     for i in range(w):
-        if x[i] > top or x[i] != x[i]:  # x != x: a NaN becomes the shift and propagates
-            top = x[i]
-    total = 0.0
-    for i in range(w):
-        y[i] = math.exp(x[i] - top)
-        total += y[i]
-    for i in range(w):
-        y[i] /= total
-    return 2 * w
-
-
-@inlined
-def softmax_value_complex(row, params, x, y):
-    """y = exp(x - c) / sum for complex x, c the largest real part: softmax does not depend
-    on the shift, so the result is analytic though c is not. Returns multiply-adds."""
-    w = x.shape[0]
-    top = -math.inf
-    for i in range(w):
-        if x[i].real > top or x[i].real != x[i].real:
+        if x[i].real > top or x[i].real != x[i].real:  # a NaN becomes the shift: propagates
             top = x[i].real
-    total = complex(0.0, 0.0)
     for i in range(w):
-        y[i] = cmath.exp(x[i] - top)
+        y[i] = np.exp(x[i] - top)
+    total = y[0]
+    for i in range(1, w):
         total += y[i]
     for i in range(w):
         y[i] /= total
@@ -104,7 +90,7 @@ class Softmax(Layer):
 
     name = "softmax"
     complex_safe = True
-    rules = Rules(softmax_value, softmax_value_complex, softmax_jvp, softmax_record,
+    rules = Rules(softmax_value, softmax_value, softmax_jvp, softmax_record,
                   softmax_vjp, softmax_tangent, softmax_explicit)
 
     @classmethod
