@@ -18,7 +18,8 @@ _HOME = {
     "Chain": "model.chain", "ChainShape": "model.chain",
     "LAYERS": "model.layers", "Layer": "model.layers",
     "MODES": "api", "jacobian": "api", "jvp": "api", "record_tape": "api", "vjp": "api",
-    "predict": "api", "predict_time": "api", "Prediction": "cost.predictions",
+    "predict": "api", "predict_time": "api", "auto_choice": "api",
+    "Prediction": "cost.predictions",
     "Tape": "engines.reverse",
     "EngineStats": "model.counters",
 }

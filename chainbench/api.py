@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .cost.predictions import Prediction
-from .cost.time_model import TimePrediction, price_call
+from .cost.time_model import TimePrediction, cached_overheads, price_call
 from .engines import forward, reverse
 from .engines.contract import Engine
 from .engines.numerical import check_step
@@ -26,11 +26,40 @@ AUTO_CHOICES = ("forward", "reverse")
 
 
 def resolve_mode(chain, mode: str) -> str:
-    """The engine name for ``mode`` on ``chain`` (a Chain or ChainShape); 'auto' picks the
-    pure mode the time model predicts faster on this machine (forward on a tie: no tape)."""
+    """The engine name for ``mode`` on ``chain`` (a Chain or ChainShape); 'auto': the mode
+    of ``auto_choice``."""
     if isinstance(mode, str) and mode == "auto":
-        return min(AUTO_CHOICES, key=lambda name: predict_time(chain, name).seconds)
+        return auto_choice(chain)[0]
     return engine(mode).name
+
+
+def auto_chunks(lanes: int, default: int) -> list[int]:
+    """The chunks 'auto' weighs for a mode with ``lanes`` lanes: every power of two below its
+    ``default`` (the most the lane-block cap allows), and the default."""
+    powers = [2**i for i in range(max(default - 1, 1).bit_length()) if 2**i < default]
+    return [*powers, default]
+
+
+def auto_choice(chain, profile=None) -> tuple[str, int]:
+    """(mode, chunk) that 'auto' runs on ``chain``: of AUTO_CHOICES at each of its
+    ``auto_chunks``, the one the time model predicts fastest on ``profile``'s machine
+    (default: this machine's); on a tie, forward (no tape) and the larger chunk."""
+    shape = chain.shape if isinstance(chain, Chain) else chain
+    profile = profile or current_profile()
+    key = (shape, profile.created, cached_overheads(profile))
+    if key not in _AUTO:
+        options = []
+        for order, name in enumerate(AUTO_CHOICES):
+            impl = ENGINES[name]
+            for chunk in auto_chunks(impl.lane_count(shape), impl.chunk_for(shape)):
+                seconds = predict_time(shape, name, chunk, profile=profile).seconds
+                options.append((seconds, order, -chunk, name, chunk))
+        _AUTO[key] = min(options)[3:]
+    return _AUTO[key]
+
+
+#: (shape, profile, overheads) -> auto's choice: every 'auto' call and prediction asks.
+_AUTO: dict[tuple, tuple[str, int]] = {}
 
 
 def check_chunk(chunk, limit: int, impl: Engine) -> int:
@@ -63,8 +92,8 @@ def _options(impl: Engine, snapshots, step) -> dict:
 def predict(chain, mode: str, chunk: int | None = None,
             snapshots: int | None = None) -> Prediction:
     """The counters ``mode`` should fill on ``chain`` (a Chain or ChainShape), from layer
-    kinds and widths alone ('auto': the pure mode the time model predicts faster at default
-    chunks, then predicted at ``chunk``)."""
+    kinds and widths alone ('auto': the mode of ``auto_choice``, at its chunk unless
+    ``chunk`` is given)."""
     shape, impl, chunk, options = _resolved(chain, mode, chunk, snapshots)
     return impl.predict(shape, chunk, **options)
 
@@ -75,6 +104,8 @@ def _resolved(chain, mode: str, chunk, snapshots) -> tuple:
     impl = ENGINES[resolve_mode(shape, mode)]
     if chunk is not None:
         chunk = check_chunk(chunk, impl.lane_count(shape), impl)
+    elif mode == "auto":
+        chunk = auto_choice(shape)[1]
     return shape, impl, chunk, {"snapshots": snapshots} if snapshots is not None else {}
 
 
@@ -92,6 +123,8 @@ def predict_time(chain, mode: str, chunk: int | None = None, snapshots: int | No
 def default_chunk(chain, mode: str) -> int | None:
     """Lanes per sweep ``mode`` takes by default on ``chain``; None for modes without."""
     shape = chain.shape if isinstance(chain, Chain) else chain
+    if isinstance(mode, str) and mode == "auto":
+        return auto_choice(shape)[1]
     return ENGINES[resolve_mode(shape, mode)].chunk_for(shape)
 
 
@@ -108,14 +141,16 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
         'forward' pushes ``chunk`` tangent lanes per sweep (⌈n/chunk⌉ sweeps), 'reverse'
         records a tape once and pulls ``chunk`` cotangent rows per backward sweep (⌈m/chunk⌉
         sweeps); 'optimal' executes the cheapest bracketing of the Jacobian chain (see
-        ``chainbench.cost.plan``); 'auto' takes the pure mode the time model predicts faster here.
+        ``chainbench.cost.plan``); 'auto' takes the pure mode and chunk the time model predicts
+        fastest here (``auto_choice``).
         'fd-forward', 'fd-central' and 'complex-step' approximate J numerically (n + 1, 2n
         and n evaluations of f; see ``chainbench.engines.numerical``); 'jax-jacfwd', 'jax-jacrev',
         'torch-jacfwd', 'torch-jacrev' and 'autograd' hand the chain to an optional peer AD
         tool (see ``chainbench.peers``).
     chunk : int, optional
         Lanes per sweep, 1 ≤ chunk ≤ n (forward) or m (reverse). Default: all of them while
-        the lane block stays within 16 MiB (see ``cost.predictions.default_lanes``).
+        the lane block stays within 16 MiB (see ``cost.predictions.default_lanes``); 'auto':
+        the chunk it chose.
     snapshots : int, optional
         Checkpointed reverse modes only: 'sqrt-checkpoint' keeps this many segment starts
         (default ⌈√K⌉), 'revolve' this many snapshot slots, the input's included (default
@@ -175,7 +210,7 @@ def _bind(chain: Chain, mode, chunk) -> tuple:
     Jacobian takes a few µs, so resolving the mode and chunk anew on every call would show."""
     impl = ENGINES[resolve_mode(chain, mode)]
     if chunk is None:  # what the counters report, also for an engine without lanes
-        lanes = impl.default_chunk(chain.program.max_width, impl.lane_count(chain.shape))
+        lanes = default_chunk(chain, mode)
     else:
         lanes = check_chunk(chunk, impl.lane_count(chain.shape), impl)
     run = impl.bind(chain.program, lanes)

@@ -40,6 +40,12 @@ def synthetic_rates(sizes, levels, *, width: float = 0.3, overhead_s: float = 0.
     return rates
 
 
+def synthetic_lane_rate(k: int, c: int) -> float:
+    """The synthetic profile's rate of a k×k by k×c product: slow for few lanes (as BLAS
+    is) and for small matrices, 2e10 madd/s at most."""
+    return 2e10 * c / (c + 16) * k / (k + 32)
+
+
 def synthetic_profile(key: dict | None = None) -> MachineProfile:
     """A plausible profile for ``key`` (this machine's when None): L1 48 KiB, L2 1 MiB, L3
     32 MiB and DRAM (SYNTHETIC_LEVELS), a 0.3 µs call overhead, GEMM up to 2e10 madd/s."""
@@ -57,4 +63,6 @@ def synthetic_profile(key: dict | None = None) -> MachineProfile:
         calibration_s=0.0,
         # chainbench's fixed costs for the time model, so no test times them by accident
         extra={"synthetic": True, "overheads": {"call_s": 2e-6, "pass_s": 5e-8}},
+        lanes=tuple((k, c, synthetic_lane_rate(k, c)) for k in (32, 128, 512, 1024)
+                    for c in (2, 4, 8, 16, 32, 64, 128, 256)),
     )

@@ -134,9 +134,8 @@ def test_prediction_equals_engine_counters(seed, shape, depth, mode, chunk_at):
 def test_auto_prediction_equals_engine_counters(seed, shape, depth):
     chain = random_chain(np.random.default_rng(seed), shape=shape, depth=depth)
     assert_prediction_matches(chain, "auto", None)
-    fwd, rev = cb.predict_time(chain, "forward"), cb.predict_time(chain, "reverse")
-    picked = "forward" if fwd.seconds <= rev.seconds else "reverse"  # by predicted time
-    assert cb.predict(chain, "auto") == cb.predict(chain, picked)
+    picked, chunk = cb.auto_choice(chain)  # by predicted time, chunk included
+    assert cb.predict(chain, "auto") == cb.predict(chain, picked, chunk)
 
 
 def test_auto_prediction_honours_chunk():

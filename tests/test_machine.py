@@ -182,6 +182,14 @@ def test_profile_of_another_schema_is_refused():
         MachineProfile.from_dict(doc)
 
 
+def test_profile_of_schema_1_reads_without_its_lanes_grid():
+    doc = synthetic_profile().to_dict() | {"schema": 1}
+    del doc["lanes"]
+    old = MachineProfile.from_dict(doc)
+    assert old.lanes == () and old.gemm == synthetic_profile().gemm
+    assert machine.machine_key()["schema"] == 2  # and a new cache file: measured anew
+
+
 def test_regime_and_bands_of_a_synthetic_profile():
     """Levels L1 48 KiB, L2 1 MiB, L3 32 MiB, DRAM; within 1.5× of a capacity is a
     transition."""
@@ -306,6 +314,9 @@ def test_quick_calibration_is_plausible(measured):
     assert [k for k, _ in profile.gemm] == list(calibration.GEMM_K_QUICK)
     assert profile.peak_madds_per_s > 1e8
     assert all(rate > 0 for _, rate in profile.gemm)
+    grid = {(k, c) for k, c, _ in profile.lanes}
+    assert grid == {(k, c) for k in calibration.LANES_K_QUICK for c in calibration.LANES_C_QUICK}
+    assert all(1e7 < rate < 1e12 for _, _, rate in profile.lanes)
     sizes = [size for size, _ in profile.stream]
     assert sizes == sorted(sizes) and sizes[0] <= 8 * KiB and sizes[-1] >= 64 * MiB
     assert all(1e8 < rate < 1e13 for _, rate in profile.stream)

@@ -3,18 +3,19 @@ and the choices and reports built on them. Runs on the synthetic profile (confte
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
 from chain_helpers import random_chain
-from machine_helpers import synthetic_profile
+from machine_helpers import synthetic_lane_rate, synthetic_profile
 
 import chainbench as cb
 from chainbench.cli import main
 from chainbench.cost import passes as P
-from chainbench.cost.time_model import gemm_rate, price
+from chainbench.cost.time_model import gemm_rate, price, product_rate
 from chainbench.engines.registry import ENGINES
 from chainbench.harness.analysis import prediction_error
 
@@ -59,6 +60,57 @@ def test_a_wide_product_is_priced_at_the_gemm_rate_for_its_inner_size():
     assert gemm_rate(profile, 512) == pytest.approx(2e10)
     assert gemm_rate(profile, 2) == gemm_rate(profile, 16) == pytest.approx(2e9)  # held at k=16
     assert 8e9 < gemm_rate(profile, 48) < 1.5e10  # interpolated log-log between 32 and 64
+
+
+def test_a_product_is_priced_at_the_rate_measured_for_its_matrix_and_lanes():
+    profile = synthetic_profile()
+    assert product_rate(profile, 512, 8) == pytest.approx(synthetic_lane_rate(512, 8))
+    between = product_rate(profile, 256, 8)  # log-log between k = 128 and k = 512
+    assert synthetic_lane_rate(128, 8) < between < synthetic_lane_rate(512, 8)
+    assert product_rate(profile, 4096, 1000) == pytest.approx(synthetic_lane_rate(1024, 256))
+    # a lane pass through a 512-wide layer with 2 lanes costs what that grid point says
+    shape = cb.ChainShape.from_spec("dense:512 dense:512", 512)
+    p = P.lane_pass(shape, 1, 2, "tangent")
+    assert (p.size, p.lanes) == (512, 2)
+    assert price([p], profile, 2**20).compute_s == pytest.approx(
+        p.madds / synthetic_lane_rate(512, 2))
+    # a profile measured before the grid existed prices by the square curve
+    old = dataclasses.replace(profile, lanes=())
+    assert product_rate(old, 512, 8) == gemm_rate(old, 8)
+
+
+def test_auto_weighs_every_chunk_and_runs_the_one_it_predicts_fastest(monkeypatch):
+    from chainbench import api
+    from chainbench.machine import current
+
+    # a machine on which products of many lanes are slow: auto should push few at a time
+    rates = {(k, c): 2e10 / c for k in (32, 128, 512, 1024) for c in (2, 4, 8, 16, 32, 64,
+                                                                         128, 256)}
+    slow = dataclasses.replace(synthetic_profile(), created="slow-wide",
+                               lanes=tuple((k, c, r) for (k, c), r in rates.items()))
+    monkeypatch.setattr(current, "_CURRENT", slow)
+    chain = cb.Chain.from_spec("dense:256 tanh dense:256", 256, seed=0)
+    mode, chunk = api.auto_choice(chain)
+    default = ENGINES[mode].chunk_for(chain.shape)
+    assert chunk < default and chunk in api.auto_chunks(256, default)
+    best = min((cb.predict_time(chain, m, c).seconds, m, c) for m in api.AUTO_CHOICES
+               for c in api.auto_chunks(256, ENGINES[m].chunk_for(chain.shape)))
+    assert best[1:] == (mode, chunk)
+    x = np.random.default_rng(0).standard_normal(256)
+    J, stats = cb.jacobian(chain, x, "auto", return_stats=True)
+    assert (stats.mode, stats.chunk) == (mode, chunk)
+    np.testing.assert_allclose(J, cb.jacobian(chain, x, "reverse"), rtol=1e-12, atol=1e-12)
+    assert api.default_chunk(chain, "auto") == chunk
+    assert cb.predict(chain, "auto").chunk == chunk
+
+
+def test_auto_chunks_are_the_powers_of_two_below_the_default_and_the_default():
+    from chainbench.api import auto_chunks
+
+    assert auto_chunks(512, 512) == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+    assert auto_chunks(10, 10) == [1, 2, 4, 8, 10]
+    assert auto_chunks(1, 1) == [1]
+    assert auto_chunks(4096, 2048) == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048]
 
 
 def test_the_gradient_favours_reverse_and_its_ratio_grows_with_n():
@@ -181,3 +233,9 @@ def test_auto_regret_compares_the_predicted_pick_with_the_measured_fastest():
     table = auto_regret(pd.DataFrame(rows)).iloc[0]
     assert table["chains"] == 3 and table["within_10pct"] == pytest.approx(2 / 3)
     assert table["worst_regret"] == pytest.approx(0.5) and table["median_regret"] == 0.0
+    # chunks count as choices: a forward chunk predicted fastest but measured slow is regret
+    rows += [{**rows[-2], "chunk": 4, "time_median_s": 6.0, "time_predicted_s": 0.5}]
+    for r in rows[:-1]:
+        r.setdefault("chunk", 32)
+    table = auto_regret(pd.DataFrame(rows)).iloc[0]
+    assert table["worst_regret"] == pytest.approx(5.0)

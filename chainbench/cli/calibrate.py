@@ -44,6 +44,16 @@ def run(args) -> int:
     return 0
 
 
+def _lanes_lines(profile) -> list[str]:
+    """The k×k by k×c grid, one line per k: what c lanes through a layer of width k run at."""
+    ks = sorted({k for k, _, _ in profile.lanes})
+    lines = ["lanes k×c      Gmadd/s of a k×k matrix times c lanes"] if ks else []
+    for k in ks:
+        row = sorted((c, r) for kk, c, r in profile.lanes if kk == k)
+        lines.append(f"  k={k:<5d}" + " ".join(f"c={c}: {r / 1e9:.3g}" for c, r in row))
+    return lines
+
+
 def describe(profile, path, measured: bool) -> list[str]:
     """The lines ``chainbench calibrate`` prints for ``profile`` cached at ``path``."""
     from ._format import nbytes, seconds
@@ -56,6 +66,7 @@ def describe(profile, path, measured: bool) -> list[str]:
              f"from Python (median {seconds(median)})",
              "GEMM k×k       " + "  ".join(f"k={k}: {rate / 1e9:.3g}" for k, rate in profile.gemm)
              + " Gmadd/s (one thread)",
+             *_lanes_lines(profile),
              "memory levels  from the streaming rate of y = W x (one thread)"]
     for level in profile.levels:
         size = "beyond" if level.capacity_bytes is None else f"up to {nbytes(level.capacity_bytes)}"

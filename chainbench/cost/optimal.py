@@ -10,7 +10,7 @@ recording sweep, the steps, the copies) against pure forward and pure reverse mo
 from __future__ import annotations
 
 from ..model.shape import ChainShape
-from .passes import F64, Pass, lane_pass, optimal_passes, write_pass
+from .passes import F64, Pass, lane_pass, optimal_passes, product_pass, write_pass
 from .plan import plan
 from .predictions import parameter_floats, predict_optimal
 from .time_model import cached_overheads, pass_seconds, price_call
@@ -44,10 +44,7 @@ class TimeCosts:
         return self._seconds(write_pass(self.w[k + 1] * self.w[k]))
 
     def product(self, lo: int, mid: int, hi: int) -> float:
-        w = self.w
-        moved = w[hi] * w[mid] + w[mid] * w[lo] + w[hi] * w[lo]
-        return self._seconds(Pass(w[hi] * w[mid] * w[lo], F64 * moved,
-                                  min(w[hi], w[mid], w[lo]), True))
+        return self._seconds(product_pass(self.w[hi], self.w[mid], self.w[lo]))
 
 
 def time_choice(shape: ChainShape, profile=None):

@@ -27,6 +27,7 @@ class Pass:
     lanes: int
     product: bool  # a product with the layer's parameter matrix (dense)
     count: int = 1
+    size: int = 0  # a product's matrix: its smaller side (0: take ``lanes``)
 
 
 def _layer(shape: ChainShape, k: int):
@@ -47,7 +48,7 @@ def lane_pass(shape: ChainShape, k: int, lanes: int, kind: str, count: int = 1) 
     cls, c, w_in, w_out, params = _layer(shape, k)
     per_lane = c.tangent if kind == "tangent" else c.adjoint
     moved = params + (w_in + w_out) * lanes + c.saved
-    return Pass(per_lane * lanes, F64 * moved, lanes, params > 0, count)
+    return Pass(per_lane * lanes, F64 * moved, lanes, params > 0, count, min(w_in, w_out))
 
 
 def write_pass(entries: int, count: int = 1) -> Pass:
@@ -58,6 +59,14 @@ def write_pass(entries: int, count: int = 1) -> Pass:
 def copy_pass(entries: int, count: int = 1) -> Pass:
     """A block of the result copied into J: read and written, no arithmetic."""
     return Pass(0, 2 * F64 * entries, 1, False, count)
+
+
+def product_pass(hi: int, mid: int, lo: int) -> Pass:
+    """(hi × mid) @ (mid × lo), a GEMM: as fast as a matrix of its middle side times its
+    smallest side's lanes."""
+    moved = hi * mid + mid * lo + hi * lo
+    small, middle, _ = sorted((hi, mid, lo))
+    return Pass(hi * mid * lo, F64 * moved, small, True, size=middle)
 
 
 def _blocks(total: int, chunk: int) -> list[tuple[int, int]]:
@@ -122,7 +131,8 @@ def numerical_passes(shape: ChainShape, chunk: int | None = None,
     out = [value_pass(shape, k, evals) for k in range(shape.depth)]
     out.append(copy_pass(shape.m * shape.n))  # each column's quotients into J
     if method == "complex-step":  # four real multiply-adds a complex one, twice the bytes
-        out = [Pass(p.madds * COMPLEX_MADD, 2 * p.bytes, 1, p.product, p.count) for p in out]
+        out = [Pass(p.madds * COMPLEX_MADD, 2 * p.bytes, 1, p.product, p.count, p.size)
+               for p in out]
     return out
 
 
@@ -144,10 +154,8 @@ def step_passes(shape: ChainShape, root) -> list[Pass]:
     for step in root.steps():
         if step.kind == "explicit":
             out.append(write_pass(w[step.hi] * w[step.lo]))
-        elif step.kind == "product":  # (n_hi × n_mid) @ (n_mid × n_lo), a GEMM
-            madds = w[step.hi] * w[step.mid] * w[step.lo]
-            moved = w[step.hi] * w[step.mid] + w[step.mid] * w[step.lo] + w[step.hi] * w[step.lo]
-            out.append(Pass(madds, F64 * moved, min(w[step.hi], w[step.mid], w[step.lo]), True))
+        elif step.kind == "product":
+            out.append(product_pass(w[step.hi], w[step.mid], w[step.lo]))
         elif step.kind == "tangents":
             first = step.lo if step.inner is None else step.mid
             out += [lane_pass(shape, k, w[step.lo], "tangent") for k in range(first, step.hi)]

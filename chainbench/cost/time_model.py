@@ -1,7 +1,8 @@
 """Predicted seconds of a Jacobian on this machine, from its passes and the machine profile.
 
 Each pass (``passes``) is priced by what bounds it: a matrix product of several lanes by
-its multiply-adds at the GEMM rate measured for its inner size, or by the bytes it moves at
+its multiply-adds at the rate measured for its shape (its matrix's side and its lanes), or
+by the bytes it moves at
 the streaming rate of the level the whole working set lives in, whichever is slower; a
 matrix-vector product or a streaming pass by its bytes alone (the profile's streaming rate
 is that of y = W x). Fixed costs come from ``Overheads``: chainbench's own per-call and
@@ -130,6 +131,36 @@ def gemm_rate(profile, k: int) -> float:
     return points[-1][1]
 
 
+def product_rate(profile, size: int, lanes: int) -> float:
+    """Multiply-adds per second of a k×k matrix (k = ``size``) times ``lanes`` vectors,
+    interpolated log-log in the profile's measured (k, c) grid and held at its edges; a
+    profile without that grid (schema 1) prices it at the k×k rate of k = ``lanes``."""
+    if not profile.lanes or size <= 0:
+        return gemm_rate(profile, lanes)
+    ks = sorted({k for k, _, _ in profile.lanes})
+    cs = sorted({c for _, c, _ in profile.lanes})
+    rate = {(k, c): r for k, c, r in profile.lanes}
+    (k0, k1), tk = _bracket(ks, size)
+    (c0, c1), tc = _bracket(cs, lanes)
+
+    def at(k, c):
+        return math.log(rate[k, c])
+
+    low = at(k0, c0) + tc * (at(k0, c1) - at(k0, c0))
+    high = at(k1, c0) + tc * (at(k1, c1) - at(k1, c0))
+    return math.exp(low + tk * (high - low))
+
+
+def _bracket(points: list[int], x: float) -> tuple[tuple[int, int], float]:
+    """The neighbours of ``x`` among sorted ``points`` and its log-position between them,
+    held at the ends."""
+    x = min(max(x, points[0]), points[-1])
+    for a, b in zip(points, points[1:]):
+        if x <= b:
+            return (a, b), (math.log(x) - math.log(a)) / (math.log(b) - math.log(a))
+    return (points[-1], points[-1]), 0.0
+
+
 def _priced(p: Pass, profile, bandwidth: float) -> tuple[float, str]:
     """One run of pass ``p`` at ``bandwidth``: its seconds and 'compute' or 'memory'."""
     # a product streams its matrix no faster than the profile measured for a matrix of its
@@ -137,7 +168,7 @@ def _priced(p: Pass, profile, bandwidth: float) -> tuple[float, str]:
     rate = min(bandwidth, profile.bandwidth_at(p.bytes)) if p.product else bandwidth
     moving = p.bytes / rate
     if p.product and p.lanes > 1:
-        computing = p.madds / gemm_rate(profile, p.lanes)
+        computing = p.madds / product_rate(profile, p.size, p.lanes)
         if computing >= moving:
             return computing, "compute"
     return moving, "memory"

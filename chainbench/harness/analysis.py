@@ -173,25 +173,48 @@ REGRET_OK = 0.10
 
 
 def auto_regret(df: pd.DataFrame) -> pd.DataFrame:
-    """What mode='auto' would lose: at every chain measured in both pure modes at their
-    default chunks, the mode the time model predicts faster against the one measured faster.
-    One row: chains, the share within REGRET_OK of the fastest, the median and worst regret
-    (time of the pick / time of the fastest - 1)."""
+    """What mode='auto' would lose: at every chain measured in both pure modes (at any
+    chunks), the (mode, chunk) the time model predicts fastest among those measured against
+    the one measured fastest. One row: chains, the share within REGRET_OK of the fastest, the
+    median and worst regret (time of the pick / time of the fastest - 1)."""
+    return _regret_table(regrets(df))
+
+
+def regrets(df: pd.DataFrame) -> pd.DataFrame:
+    """Per chain measured in both pure modes: its point, the pick (engine, chunk), the
+    fastest measured, and the regret."""
     ok = _ok(df)
     if "time_predicted_s" not in ok.columns:
         return pd.DataFrame()
-    ok = ok[(ok["chunk_spec"].astype(str) == "default") & ok["engine"].isin(["forward",
-                                                                            "reverse"])]
-    regrets = []
-    for _, g in ok.groupby(["n", "m", "depth", "width", "activation", "seed"], sort=False):
+    ok = ok[ok["engine"].isin(["forward", "reverse"])
+            & (pd.to_numeric(ok["time_predicted_s"], errors="coerce") > 0)]
+    if "chunk" not in ok.columns:
+        ok = ok.assign(chunk=np.nan)
+    out = []
+    for key, g in ok.groupby(REGRET_KEY, sort=False):
         if set(g["engine"]) != {"forward", "reverse"}:
             continue
-        g = g.drop_duplicates("engine").set_index("engine")
-        pick = g["time_predicted_s"].astype(float).idxmin()
-        regrets.append(g.loc[pick, "time_median_s"] / g["time_median_s"].min() - 1)
-    if not regrets:
+        g = g.drop_duplicates(["engine", "chunk"])
+        pick = g.loc[g["time_predicted_s"].astype(float).idxmin()]
+        best = g.loc[g["time_median_s"].idxmin()]
+        out.append({**dict(zip(REGRET_KEY, key)), "pick": f"{pick['engine']} c={_chunk(pick)}",
+                    "fastest": f"{best['engine']} c={_chunk(best)}",
+                    "regret": pick["time_median_s"] / best["time_median_s"] - 1})
+    return pd.DataFrame(out)
+
+
+#: What identifies one chain among a results table's rows.
+REGRET_KEY = ["n", "m", "depth", "width", "activation", "seed"]
+
+
+def _chunk(row) -> str:
+    return "-" if pd.isna(row["chunk"]) else str(int(row["chunk"]))
+
+
+def _regret_table(per_chain: pd.DataFrame) -> pd.DataFrame:
+    if per_chain.empty:
         return pd.DataFrame()
-    r = np.array(regrets)
+    r = per_chain["regret"].to_numpy()
     return pd.DataFrame([{"chains": len(r), "within_10pct": float(np.mean(r <= REGRET_OK)),
                           "median_regret": float(np.median(r)), "worst_regret": float(r.max())}])
 

@@ -36,16 +36,20 @@ def build(spec: str, n: int, seed: int = 0) -> Chain:
 
 
 def compare(chain: Chain, policy: Measure = QUICK, seed: int = 0) -> pd.DataFrame:
-    """A row per engine (default chunk) plus what 'auto' would pick, fastest marked."""
+    """A row per engine (default chunk) and one for 'auto' where its chunk is not the
+    default, auto's pick and the fastest marked."""
     rows = []
-    for engine in ENGINES:
-        chunk = api.default_chunk(chain, engine)
+    picked = api.auto_choice(chain)
+    runs = [(engine, api.default_chunk(chain, engine)) for engine in ENGINES]
+    if picked not in runs:
+        runs.append(picked)
+    for engine, chunk in runs:
         row = measure_chain(chain, engine, chunk, policy, seed=seed)
-        rows.append({**dataclasses.asdict(row), "mode": engine})
+        rows.append({**dataclasses.asdict(row), "mode": engine, "auto_pick": (engine, chunk)
+                     == picked})
     df = pd.DataFrame(rows)
     ok = df["status"] == "ok"
     df["fastest"] = False
     if ok.any():
         df.loc[df.loc[ok, "time_median_s"].idxmin(), "fastest"] = True
-    df["auto_pick"] = df["mode"] == api.resolve_mode(chain, "auto")
     return df

@@ -31,8 +31,8 @@ def resolve(point: Point) -> tuple[str, int | None, int | None]:
     engine = api.resolve_mode(shape, point.mode)
     if ENGINES[engine].lanes == "n" and point.chunk != "default":
         chunk = shape.n if point.chunk == "n" else min(int(point.chunk), shape.n)
-    else:
-        chunk = api.default_chunk(shape, engine)
+    else:  # 'auto' at its own chunk, as a user's jacobian(mode='auto') call runs
+        chunk = api.default_chunk(shape, point.mode if point.mode == "auto" else engine)
     snapshots = None if point.snapshots == "default" else int(point.snapshots)
     return engine, chunk, snapshots
 

@@ -24,6 +24,12 @@ STREAM_MIN = 8 * 2**10
 STREAM_MAX = 256 * 2**20
 GEMM_K = (16, 32, 64, 128, 256, 512)
 GEMM_K_QUICK = (16, 64, 256)
+#: Skinny products W (k×k) @ X (k×c): an engine pushing c lanes through a layer runs these,
+#: and BLAS runs them far below its square rate (OpenBLAS here: c = 2 at a tenth of c = 64).
+LANES_K = (32, 128, 512, 1024)
+LANES_C = (2, 4, 8, 16, 32, 64, 128, 256)
+LANES_K_QUICK = (64, 512)
+LANES_C_QUICK = (2, 8, 32, 128)
 
 
 @kernel
@@ -54,6 +60,7 @@ class _Plan:
         count = int(np.floor(np.log(max_bytes / STREAM_MIN) / np.log(step) + 1e-9)) + 1
         self.stream_sizes = [STREAM_MIN * step**i for i in range(count)]
         self.gemm_k = GEMM_K_QUICK if quick else GEMM_K
+        self.lanes = (LANES_K_QUICK, LANES_C_QUICK) if quick else (LANES_K, LANES_C)
         self.sample_s = 0.002 if quick else 0.005
         self.samples = 3 if quick else 5
         # passes over everything, seconds apart: a burst of load from another process has to
@@ -124,13 +131,15 @@ def measure_call_overhead(batches: int = 60, calls: int = 200) -> tuple[float, f
 
 
 class _Gemm:
-    """k×k products into preallocated outputs; ``measure()`` runs one pass over every k."""
+    """k×k products (or k×k by k×c ones, ``lanes``) into preallocated outputs; ``measure()``
+    runs one pass over every shape."""
 
-    def __init__(self, ks):
+    def __init__(self, ks, lanes=None):
         rng = np.random.default_rng(0)
-        self.operands = [(rng.standard_normal((k, k)), rng.standard_normal((k, k)),
-                          np.empty((k, k))) for k in ks]
-        self.best = [float("inf")] * len(ks)
+        shapes = [(k, k) for k in ks] if lanes is None else [(k, c) for k in ks for c in lanes]
+        self.operands = [(rng.standard_normal((k, k)), rng.standard_normal((k, c)),
+                          np.empty((k, c))) for k, c in shapes]
+        self.best = [float("inf")] * len(shapes)
 
     def measure(self, sample_s: float, samples: int, tally: _Tally | None = None) -> None:
         for i, (a, b, c) in enumerate(self.operands):
@@ -141,8 +150,13 @@ class _Gemm:
             self.best[i] = min(self.best[i], seconds)
 
     def rates(self) -> list[tuple[int, float]]:
-        return [(int(a.shape[0]), float(a.shape[0]) ** 3 / s)
-                for (a, _, _), s in zip(self.operands, self.best)]
+        """(k, multiply-adds per second) of the square products."""
+        return [(k, rate) for k, _, rate in self.lane_rates()]
+
+    def lane_rates(self) -> list[tuple[int, int, float]]:
+        """(k, c, multiply-adds per second) of every product."""
+        return [(int(b.shape[0]), int(b.shape[1]), float(b.shape[0]) ** 2 * b.shape[1] / s)
+                for (_, b, _), s in zip(self.operands, self.best)]
 
 
 def measure_gemm(ks=GEMM_K, sample_s: float = 0.005, samples: int = 5,
@@ -249,9 +263,11 @@ def calibrate(key: dict | None = None, quick: bool = False) -> MachineProfile:
     try:
         with threadpool_limits(limits=1):
             overhead, gemm, stream = [], _Gemm(plan.gemm_k), _Stream(plan.stream_sizes)
+            lanes = _Gemm(*plan.lanes)
             for _ in range(plan.passes):
                 overhead += _overhead_samples(plan.overhead_batches, 200)
                 gemm.measure(plan.sample_s, plan.samples, tally)
+                lanes.measure(plan.sample_s, plan.samples, tally)
                 stream.measure(plan.sample_s, plan.samples, tally)
             del stream.buffer
     finally:
@@ -260,7 +276,7 @@ def calibrate(key: dict | None = None, quick: bool = False) -> MachineProfile:
     sizes, rates = zip(*stream.rates())
     return MachineProfile(
         key=key, created=now(), call_overhead_s=float(np.min(overhead)),
-        gemm=tuple(gemm.rates()), stream=tuple(stream.rates()),
+        gemm=tuple(gemm.rates()), stream=tuple(stream.rates()), lanes=tuple(lanes.lane_rates()),
         levels=name_after_caches(detect_levels(sizes, rates), cache_sizes()),
         sysfs_caches=cache_sizes(),
         calibration_s=time.perf_counter() - t0,

@@ -22,7 +22,10 @@ EDGE = 1.5
 PLATEAU = 1.15
 #: Where profiles are cached unless CHAINBENCH_PROFILE_DIR says otherwise.
 PROFILE_DIR_ENV = "CHAINBENCH_PROFILE_DIR"
-SCHEMA = 1
+SCHEMA = 2
+#: Schemas still read (a run's meta.json keeps the profile it was measured with); schema 1
+#: had no ``lanes``.
+READABLE = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,9 @@ class MemoryLevel:
 class MachineProfile:
     """Measured properties of one machine (see ``chainbench.machine.calibrate``).
 
-    ``gemm`` holds (k, multiply-adds per second) of k×k matrix products, ``stream`` holds
-    (working-set bytes, bytes per second) of matrix-vector products, both with one thread.
+    ``gemm`` holds (k, multiply-adds per second) of k×k matrix products, ``lanes`` (k, c,
+    multiply-adds per second) of k×k by k×c ones (c lanes through a layer), ``stream``
+    (working-set bytes, bytes per second) of matrix-vector products, all with one thread.
     """
 
     key: dict
@@ -54,6 +58,7 @@ class MachineProfile:
     sysfs_caches: dict = field(default_factory=dict)
     calibration_s: float = 0.0
     extra: dict = field(default_factory=dict)
+    lanes: tuple[tuple[int, int, float], ...] = ()
 
     # --- reading ------------------------------------------------------------------------
 
@@ -137,8 +142,8 @@ class MachineProfile:
 
     @classmethod
     def from_dict(cls, doc: dict) -> MachineProfile:
-        if doc.get("schema") != SCHEMA:
-            raise ValueError(f"profile schema {doc.get('schema')!r}, expected {SCHEMA}")
+        if doc.get("schema") not in READABLE:
+            raise ValueError(f"profile schema {doc.get('schema')!r}, expected one of {READABLE}")
         return cls(
             key=dict(doc["key"]), created=str(doc["created"]),
             call_overhead_s=float(doc["call_overhead_s"]),
@@ -149,6 +154,7 @@ class MachineProfile:
                          for lv in doc["levels"]),
             sysfs_caches=dict(doc.get("sysfs_caches", {})),
             calibration_s=float(doc.get("calibration_s", 0.0)), extra=dict(doc.get("extra", {})),
+            lanes=tuple((int(k), int(c), float(r)) for k, c, r in doc.get("lanes", ())),
         )
 
 
