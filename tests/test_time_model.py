@@ -158,8 +158,11 @@ def test_predict_command_ranks_every_exact_mode_and_recommends_one(capsys):
     assert main(["predict", "dense:1000 dense:10 dense:1000", "--n", "1000", "--m", "1000"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("widths 1000→1000→10→1000→1000")
-    listed = [line.split()[0] for line in lines[2:-1]]
+    listed = [line.split()[0] for line in lines[2:-2]]
     assert sorted(listed) == sorted(EXACT)
+    picked, chunk = cb.auto_choice(cb.ChainShape.from_spec("dense:1000 dense:10 dense:1000 "
+                                                           "dense:1000", 1000))
+    assert lines[-2].startswith(f"mode='auto' runs {picked} at chunk {chunk} ")
     assert lines[-1].startswith("recommended: mode='") and "predicted" in lines[-1]
     assert main(["predict", "dense:8 nope", "--n", "4"]) == 2
 
@@ -221,7 +224,7 @@ def test_measured_overheads_are_positive_and_small():
 
 
 def test_auto_regret_compares_the_predicted_pick_with_the_measured_fastest():
-    from chainbench.harness.analysis import auto_regret
+    from chainbench.harness.analysis import auto_regret, regrets
 
     rows = []
     for n, (tf, tr, pf, pr) in {8: (1.0, 2.0, 1.0, 3.0), 16: (1.0, 1.5, 2.0, 1.0),
@@ -239,3 +242,11 @@ def test_auto_regret_compares_the_predicted_pick_with_the_measured_fastest():
         r.setdefault("chunk", 32)
     table = auto_regret(pd.DataFrame(rows)).iloc[0]
     assert table["worst_regret"] == pytest.approx(5.0)
+    # a measured mode='auto' row is the pick itself, whatever the predictions say
+    rows += [{**rows[0], "mode": "auto", "engine": "reverse", "time_median_s": 2.2}]
+    for r in rows[:-1]:
+        r.setdefault("mode", r["engine"])
+    per_chain = regrets(pd.DataFrame(rows)).set_index("n")
+    assert per_chain.loc[8, "measured"] and per_chain.loc[8, "pick"] == "reverse c=32"
+    assert per_chain.loc[8, "regret"] == pytest.approx(1.2)
+    assert not per_chain.loc[16, "measured"]

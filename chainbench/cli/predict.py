@@ -45,12 +45,18 @@ def run(args) -> int:
         counts = api.predict(shape, name)
         rows.append((name, engine, counts, api.predict_time(shape, name, profile=profile)))
     print(f"widths {'→'.join(map(str, shape.widths))}; profile of {profile.key['cpu_model']}")
-    print(f"{'mode':16s} {'time':>10s} {'madds':>10s} {'memory':>10s}  bound")
+    print(f"{'mode':16s} {'chunk':>6s} {'time':>10s} {'madds':>10s} {'memory':>10s}  bound")
     for name, _, counts, t in sorted(rows, key=lambda r: r[3].seconds):
-        print(f"{name:16s} {seconds(t.seconds):>10s} {counts.madds:10.3g} "
+        chunk = "" if ENGINES[name].lanes is None else str(counts.chunk)
+        print(f"{name:16s} {chunk:>6s} {seconds(t.seconds):>10s} {counts.madds:10.3g} "
               f"{nbytes(counts.bytes_held):>10s}  {t.describe()}")
-    exact = [r for r in rows if r[1].family == "ad"]
-    name, _, counts, t = min(exact, key=lambda r: r[3].seconds)
-    print(f"recommended: mode={name!r}, {seconds(t.seconds)} predicted, {t.describe()} "
+    picked, chunk = api.auto_choice(shape, profile)
+    auto = api.predict_time(shape, picked, chunk, profile=profile)
+    print(f"mode='auto' runs {picked} at chunk {chunk} (of {ENGINES[picked].chunk_for(shape)} "
+          f"by default): {seconds(auto.seconds)} predicted, {auto.describe()}")
+    exact = [(r[0], None, r[3]) for r in rows if r[1].family == "ad"]
+    name, chunk, t = min([*exact, (picked, chunk, auto)], key=lambda r: r[2].seconds)
+    at = "" if chunk is None else f", chunk={chunk}"
+    print(f"recommended: mode={name!r}{at}, {seconds(t.seconds)} predicted, {t.describe()} "
           f"(working set {nbytes(t.working_set_bytes)})")
     return 0

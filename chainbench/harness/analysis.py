@@ -173,32 +173,35 @@ REGRET_OK = 0.10
 
 
 def auto_regret(df: pd.DataFrame) -> pd.DataFrame:
-    """What mode='auto' would lose: at every chain measured in both pure modes (at any
-    chunks), the (mode, chunk) the time model predicts fastest among those measured against
-    the one measured fastest. One row: chains, the share within REGRET_OK of the fastest, the
-    median and worst regret (time of the pick / time of the fastest - 1)."""
+    """What mode='auto' loses against the fastest pure mode measured, over every chain
+    measured in both pure modes (``regrets``). One row: chains, the share within REGRET_OK of
+    the fastest, the median and worst regret (time of the pick / time of the fastest - 1)."""
     return _regret_table(regrets(df))
 
 
 def regrets(df: pd.DataFrame) -> pd.DataFrame:
-    """Per chain measured in both pure modes: its point, the pick (engine, chunk), the
-    fastest measured, and the regret."""
+    """Per chain measured in both pure modes (at any chunks): auto's pick, the fastest pure
+    (mode, chunk) measured, and the regret. The pick is the chain's measured mode='auto'
+    row where there is one (``measured`` True), else the (mode, chunk) the time model
+    predicts fastest among those measured."""
     ok = _ok(df)
     if "time_predicted_s" not in ok.columns:
         return pd.DataFrame()
     ok = ok[ok["engine"].isin(["forward", "reverse"])
             & (pd.to_numeric(ok["time_predicted_s"], errors="coerce") > 0)]
-    if "chunk" not in ok.columns:
-        ok = ok.assign(chunk=np.nan)
+    ok = ok.assign(**{c: ok.get(c, pd.Series(np.nan, index=ok.index)) for c in ("chunk",
+                                                                               "mode")})
     out = []
     for key, g in ok.groupby(REGRET_KEY, sort=False):
-        if set(g["engine"]) != {"forward", "reverse"}:
+        auto, pure = g[g["mode"] == "auto"], g[g["mode"] != "auto"]
+        if set(pure["engine"]) != {"forward", "reverse"}:
             continue
-        g = g.drop_duplicates(["engine", "chunk"])
-        pick = g.loc[g["time_predicted_s"].astype(float).idxmin()]
-        best = g.loc[g["time_median_s"].idxmin()]
+        pure = pure.drop_duplicates(["engine", "chunk"])
+        pick = auto.iloc[0] if len(auto) else \
+            pure.loc[pure["time_predicted_s"].astype(float).idxmin()]
+        best = pure.loc[pure["time_median_s"].idxmin()]
         out.append({**dict(zip(REGRET_KEY, key)), "pick": f"{pick['engine']} c={_chunk(pick)}",
-                    "fastest": f"{best['engine']} c={_chunk(best)}",
+                    "measured": bool(len(auto)), "fastest": f"{best['engine']} c={_chunk(best)}",
                     "regret": pick["time_median_s"] / best["time_median_s"] - 1})
     return pd.DataFrame(out)
 
