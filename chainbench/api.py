@@ -170,17 +170,14 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
     if not isinstance(chain, Chain):
         raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
     x = check_input(x, chain.widths[0])
-    try:  # the engine call for this mode and chunk, resolved on first use (see _bind)
-        name, chunk, run, shape = chain.bound_calls[mode, chunk, type(chunk)]
+    key = (mode, chunk, type(chunk), snapshots, type(snapshots), step, type(step))
+    try:  # the engine call for these arguments, resolved on first use (see _bind)
+        name, chunk, run, shape = chain.bound_calls[key]
     except (KeyError, TypeError):  # first use, or an unhashable argument _bind refuses
-        name, chunk, run, shape = _bind(chain, mode, chunk)
+        name, chunk, run, shape = _bind(chain, mode, chunk, snapshots, step)
     J = np.empty(shape)
     counts = new_counters() if return_stats else _UNREAD
-    if snapshots is None and step is None:
-        run(x, J, counts)
-    else:  # bound anew: the options are not part of the cached call's key
-        impl = ENGINES[name]
-        impl.bind(chain.program, chunk, **_options(impl, snapshots, step))(x, J, counts)
+    run(x, J, counts)
     if return_stats:
         return J, EngineStats.from_counters(name, chunk, counts)
     return J
@@ -204,19 +201,21 @@ def _check_step(step) -> float:
 _UNREAD = new_counters()
 
 
-def _bind(chain: Chain, mode, chunk) -> tuple:
-    """(engine name, chunk, run, J's shape) for ``mode`` and ``chunk`` on ``chain``, where
+def _bind(chain: Chain, mode, chunk, snapshots=None, step=None) -> tuple:
+    """(engine name, chunk, run, J's shape) for these arguments on ``chain``, where
     run(x, J, counts) fills J; validated, then cached in ``chain.bound_calls``: a small
-    Jacobian takes a few µs, so resolving the mode and chunk anew on every call would show."""
+    Jacobian takes a few µs, so resolving the mode and chunk anew on every call would show,
+    and a checkpointed mode's schedule (built when bound) would be rebuilt every call."""
     impl = ENGINES[resolve_mode(chain, mode)]
     if chunk is None:  # what the counters report, also for an engine without lanes
         lanes = default_chunk(chain, mode)
     else:
         lanes = check_chunk(chunk, impl.lane_count(chain.shape), impl)
-    run = impl.bind(chain.program, lanes)
-    # keyed by chunk's type too: 3.0 == 3 and True == 1 hash alike, and must stay refused
-    bound = chain.bound_calls[mode, chunk, type(chunk)] = (impl.name, lanes, run,
-                                                           (chain.m, chain.n))
+    run = impl.bind(chain.program, lanes, **_options(impl, snapshots, step))
+    # keyed by each argument's type too: 3.0 == 3 and True == 1 hash alike, and must stay
+    # refused
+    key = (mode, chunk, type(chunk), snapshots, type(snapshots), step, type(step))
+    bound = chain.bound_calls[key] = (impl.name, lanes, run, (chain.m, chain.n))
     return bound
 
 

@@ -85,3 +85,22 @@ def test_snapshots_are_refused_where_they_mean_nothing():
         cb.jacobian(chain, np.zeros(3), "reverse", snapshots=2)
     with pytest.raises(ValueError, match="snapshots must be an integer ≥ 1"):
         cb.jacobian(chain, np.zeros(3), "revolve", snapshots=0)
+
+
+def test_a_call_with_snapshots_or_step_is_bound_once_and_reused():
+    """The schedule of a checkpointed mode is built when bound: a call with snapshots (as the
+    harness times them) must not rebuild it on every call."""
+    chain = cb.Chain.from_spec("dense:16 tanh dense:16 tanh dense:16 tanh dense:4", 8, seed=3)
+    x = np.random.default_rng(1).standard_normal(8)
+    J = cb.jacobian(chain, x, "reverse")
+    for snapshots in (2, 3, 2):
+        np.testing.assert_allclose(cb.jacobian(chain, x, "revolve", snapshots=snapshots), J,
+                                   rtol=1e-12, atol=1e-12)
+    revolve = [key for key in chain.bound_calls if key[0] == "revolve"]
+    assert sorted(key[3] for key in revolve) == [2, 3]  # one binding per snapshots, reused
+    runs = {key: chain.bound_calls[key][2] for key in revolve}
+    cb.jacobian(chain, x, "revolve", snapshots=2)
+    assert all(chain.bound_calls[key][2] is run for key, run in runs.items())
+    cb.jacobian(chain, x, "fd-forward", step=1.0)
+    with pytest.raises((TypeError, ValueError)):  # True == 1.0, but is no step
+        cb.jacobian(chain, x, "fd-forward", step=True)

@@ -24,10 +24,10 @@ class Pass:
 
     madds: int
     bytes: int
-    lanes: int
-    product: bool  # a product with the layer's parameter matrix (dense)
+    lanes: int  # a product's smallest side (1: a matrix-vector product), else the lanes
+    product: bool  # a matrix product (a dense layer's, or a plan's block product)
     count: int = 1
-    size: int = 0  # a product's matrix: its smaller side (0: take ``lanes``)
+    size: int = 0  # a product's middle side (0: take ``lanes``)
 
 
 def _layer(shape: ChainShape, k: int):
@@ -40,7 +40,7 @@ def value_pass(shape: ChainShape, k: int, count: int = 1, record: bool = False) 
     """Layer k evaluated once (and, ``record``, its tape slot written)."""
     cls, c, w_in, w_out, params = _layer(shape, k)
     moved = params + w_in + w_out + (c.saved if record else 0)
-    return Pass(c.value, F64 * moved, 1, params > 0, count)
+    return Pass(c.value, F64 * moved, 1, cls.matrix_product, count)
 
 
 def lane_pass(shape: ChainShape, k: int, lanes: int, kind: str, count: int = 1) -> Pass:
@@ -48,7 +48,10 @@ def lane_pass(shape: ChainShape, k: int, lanes: int, kind: str, count: int = 1) 
     cls, c, w_in, w_out, params = _layer(shape, k)
     per_lane = c.tangent if kind == "tangent" else c.adjoint
     moved = params + (w_in + w_out) * lanes + c.saved
-    return Pass(per_lane * lanes, F64 * moved, lanes, params > 0, count, min(w_in, w_out))
+    if not cls.matrix_product:
+        return Pass(per_lane * lanes, F64 * moved, lanes, False, count)
+    small, middle, _ = sorted((w_out, w_in, lanes))  # (w_out × w_in) @ (w_in × lanes)
+    return Pass(per_lane * lanes, F64 * moved, small, True, count, middle)
 
 
 def write_pass(entries: int, count: int = 1) -> Pass:
@@ -62,8 +65,9 @@ def copy_pass(entries: int, count: int = 1) -> Pass:
 
 
 def product_pass(hi: int, mid: int, lo: int) -> Pass:
-    """(hi × mid) @ (mid × lo), a GEMM: as fast as a matrix of its middle side times its
-    smallest side's lanes."""
+    """(hi × mid) @ (mid × lo), a GEMM. A product is priced by its two smaller sides,
+    whichever operand they belong to: a square matrix of the middle side times the smallest
+    side's lanes (``time_model.product_rate``)."""
     moved = hi * mid + mid * lo + hi * lo
     small, middle, _ = sorted((hi, mid, lo))
     return Pass(hi * mid * lo, F64 * moved, small, True, size=middle)

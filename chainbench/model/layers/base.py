@@ -74,6 +74,9 @@ class Layer:
     #: value, so the complex step Im f(x + ih)/h sees its derivative.
     #: Off by default: a layer without such a rule is refused, never differentiated wrongly.
     complex_safe: bool = False
+    #: True when the layer's lane rules multiply the lanes by a (w_out × w_in) parameter
+    #: matrix: the time model prices them as a GEMM of that shape, else by bytes moved.
+    matrix_product: bool = False
 
     def out_width(self, in_width: int) -> int:
         """Width of the output for an input of ``in_width``; raises if it cannot take it."""

@@ -144,6 +144,7 @@ class Dense(Layer):
     name = "dense"
     takes_width = True
     complex_safe = True
+    matrix_product = True
     rules = Rules(dense_value, dense_value_complex, dense_jvp, dense_record, dense_vjp,
                   dense_tangent, dense_explicit)
 
