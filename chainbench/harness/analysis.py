@@ -181,7 +181,8 @@ def auto_regret(df: pd.DataFrame) -> pd.DataFrame:
 
 def regrets(df: pd.DataFrame) -> pd.DataFrame:
     """Per chain measured in both pure modes (at any chunks): auto's pick, the fastest pure
-    (mode, chunk) measured, and the regret. The pick is the chain's measured mode='auto'
+    (mode, chunk) measured, ``ratio`` = time of the pick / time of the fastest (1: auto chose
+    right) and ``regret`` = ratio - 1. The pick is the chain's measured mode='auto'
     row where there is one (``measured`` True), else the (mode, chunk) the time model
     predicts fastest among those measured."""
     ok = _ok(df)
@@ -191,7 +192,7 @@ def regrets(df: pd.DataFrame) -> pd.DataFrame:
             & (pd.to_numeric(ok["time_predicted_s"], errors="coerce") > 0)]
     ok = ok.assign(**{c: ok.get(c, pd.Series(np.nan, index=ok.index)) for c in ("chunk",
                                                                                "mode")})
-    out = []
+    rows = []
     for key, g in ok.groupby(REGRET_KEY, sort=False):
         auto, pure = g[g["mode"] == "auto"], g[g["mode"] != "auto"]
         if set(pure["engine"]) != {"forward", "reverse"}:
@@ -200,10 +201,13 @@ def regrets(df: pd.DataFrame) -> pd.DataFrame:
         pick = auto.iloc[0] if len(auto) else \
             pure.loc[pure["time_predicted_s"].astype(float).idxmin()]
         best = pure.loc[pure["time_median_s"].idxmin()]
-        out.append({**dict(zip(REGRET_KEY, key)), "pick": f"{pick['engine']} c={_chunk(pick)}",
+        rows.append({**dict(zip(REGRET_KEY, key)), "pick": f"{pick['engine']} c={_chunk(pick)}",
                     "measured": bool(len(auto)), "fastest": f"{best['engine']} c={_chunk(best)}",
-                    "regret": pick["time_median_s"] / best["time_median_s"] - 1})
-    return pd.DataFrame(out)
+                    "ratio": pick["time_median_s"] / best["time_median_s"]})
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["regret"] = out["ratio"] - 1
+    return out
 
 
 #: What identifies one chain among a results table's rows.
