@@ -40,10 +40,11 @@ def synthetic_rates(sizes, levels, *, width: float = 0.3, overhead_s: float = 0.
     return rates
 
 
-def synthetic_lane_rate(k: int, c: int) -> float:
-    """The synthetic profile's rate of a k×k by k×c product: slow for few lanes (as BLAS
-    is) and for small matrices, 2e10 madd/s at most."""
-    return 2e10 * c / (c + 16) * k / (k + 32)
+def synthetic_lane_rate(side: str, k: int, c: int) -> float:
+    """The synthetic profile's rate of a product with one side (M, K or N) c and the others
+    k: slow for few lanes (as BLAS is), slower yet for a small inner size, and for small
+    matrices; 2e10 madd/s at most."""
+    return 2e10 * c / (c + (32 if side == "K" else 16)) * k / (k + 32)
 
 
 def synthetic_profile(key: dict | None = None) -> MachineProfile:
@@ -63,6 +64,6 @@ def synthetic_profile(key: dict | None = None) -> MachineProfile:
         calibration_s=0.0,
         # chainbench's fixed costs for the time model, so no test times them by accident
         extra={"synthetic": True, "overheads": {"call_s": 2e-6, "pass_s": 5e-8}},
-        lanes=tuple((k, c, synthetic_lane_rate(k, c)) for k in (32, 128, 512, 1024)
-                    for c in (2, 4, 8, 16, 32, 64, 128, 256)),
+        lanes=tuple((side, k, c, synthetic_lane_rate(side, k, c)) for side in "MKN"
+                    for k in (64, 256, 1024) for c in (2, 4, 8, 16, 64, 256)),
     )

@@ -314,9 +314,10 @@ def test_quick_calibration_is_plausible(measured):
     assert [k for k, _ in profile.gemm] == list(calibration.GEMM_K_QUICK)
     assert profile.peak_madds_per_s > 1e8
     assert all(rate > 0 for _, rate in profile.gemm)
-    grid = {(k, c) for k, c, _ in profile.lanes}
-    assert grid == {(k, c) for k in calibration.LANES_K_QUICK for c in calibration.LANES_C_QUICK}
-    assert all(1e7 < rate < 1e12 for _, _, rate in profile.lanes)
+    grid = {(side, k, c) for side, k, c, _ in profile.lanes}
+    assert grid == {(side, k, c) for side in "MKN" for k in calibration.LANES_K_QUICK
+                    for c in calibration.LANES_C_QUICK}
+    assert all(1e7 < rate < 1e12 for *_, rate in profile.lanes)
     sizes = [size for size, _ in profile.stream]
     assert sizes == sorted(sizes) and sizes[0] <= 8 * KiB and sizes[-1] >= 64 * MiB
     assert all(1e8 < rate < 1e13 for _, rate in profile.stream)

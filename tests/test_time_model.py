@@ -52,9 +52,10 @@ def test_a_matrix_vector_pass_is_priced_by_its_bytes_at_the_working_sets_bandwid
     assert t.seconds == pytest.approx(t.memory_s + 2e-6 + 5e-8)  # + the synthetic overheads
 
 
-def test_a_wide_product_is_priced_at_the_gemm_rate_for_its_inner_size():
-    profile = synthetic_profile()
-    gemm = P.Pass(madds=512**3, bytes=8 * 3 * 512**2, lanes=512, product=True)
+def test_without_a_lanes_grid_a_product_is_priced_at_the_square_rate_of_its_small_side():
+    profile = dataclasses.replace(synthetic_profile(), lanes=())  # a schema-1 profile
+    gemm = P.Pass(madds=512**3, bytes=8 * 3 * 512**2, lanes=512, product=True,
+                  dims=(512, 512, 512))
     t = price([gemm], profile, 6 * 2**20)
     assert t.bound == "compute" and t.compute_s == pytest.approx(512**3 / 2e10)
     assert gemm_rate(profile, 512) == pytest.approx(2e10)
@@ -62,21 +63,28 @@ def test_a_wide_product_is_priced_at_the_gemm_rate_for_its_inner_size():
     assert 8e9 < gemm_rate(profile, 48) < 1.5e10  # interpolated log-log between 32 and 64
 
 
-def test_a_product_is_priced_at_the_rate_measured_for_its_matrix_and_lanes():
+def test_a_product_is_priced_at_the_rate_measured_for_its_shape():
     profile = synthetic_profile()
-    assert product_rate(profile, 512, 8) == pytest.approx(synthetic_lane_rate(512, 8))
-    between = product_rate(profile, 256, 8)  # log-log between k = 128 and k = 512
-    assert synthetic_lane_rate(128, 8) < between < synthetic_lane_rate(512, 8)
-    assert product_rate(profile, 4096, 1000) == pytest.approx(synthetic_lane_rate(1024, 256))
-    # a lane pass through a 512-wide layer with 2 lanes costs what that grid point says
-    shape = cb.ChainShape.from_spec("dense:512 dense:512", 512)
-    p = P.lane_pass(shape, 1, 2, "tangent")
-    assert (p.size, p.lanes) == (512, 2)
-    assert price([p], profile, 2**20).compute_s == pytest.approx(
-        p.madds / synthetic_lane_rate(512, 2))
+    rate = synthetic_lane_rate
+    assert product_rate(profile, (1024, 1024, 16)) == pytest.approx(rate("N", 1024, 16))
+    assert product_rate(profile, (16, 1024, 1024)) == pytest.approx(rate("M", 1024, 16))
+    assert product_rate(profile, (1024, 16, 1024)) == pytest.approx(rate("K", 1024, 16))
+    between = product_rate(profile, (512, 512, 8))  # log-log between k = 256 and k = 1024
+    assert rate("N", 256, 8) < between < rate("N", 1024, 8)
+    assert product_rate(profile, (4096, 4096, 1000)) == pytest.approx(rate("N", 1024, 256))
+    # forward's lanes are a product's columns, reverse's rows its rows: each priced as such
+    shape = cb.ChainShape.from_spec("dense:1024 dense:1024", 1024)
+    tangent, adjoint = P.lane_pass(shape, 1, 4, "tangent"), P.lane_pass(shape, 1, 4, "adjoint")
+    assert (tangent.dims, adjoint.dims) == ((1024, 1024, 4), (4, 1024, 1024))
+    assert price([tangent], profile, 2**20).compute_s == pytest.approx(
+        tangent.madds / rate("N", 1024, 4))
+    assert price([adjoint], profile, 2**20).compute_s == pytest.approx(
+        adjoint.madds / rate("M", 1024, 4))
+    # a plan's block product through a narrow layer: its inner size is the small side
+    assert P.product_pass(1000, 10, 1000).dims == (1000, 10, 1000)
     # a profile measured before the grid existed prices by the square curve
     old = dataclasses.replace(profile, lanes=())
-    assert product_rate(old, 512, 8) == gemm_rate(old, 8)
+    assert product_rate(old, (512, 512, 8)) == gemm_rate(old, 8)
 
 
 def test_auto_weighs_every_chunk_and_runs_the_one_it_predicts_fastest(monkeypatch):
@@ -84,10 +92,9 @@ def test_auto_weighs_every_chunk_and_runs_the_one_it_predicts_fastest(monkeypatc
     from chainbench.machine import current
 
     # a machine on which products of many lanes are slow: auto should push few at a time
-    rates = {(k, c): 2e10 / c for k in (32, 128, 512, 1024) for c in (2, 4, 8, 16, 32, 64,
-                                                                         128, 256)}
     slow = dataclasses.replace(synthetic_profile(), created="slow-wide",
-                               lanes=tuple((k, c, r) for (k, c), r in rates.items()))
+                               lanes=tuple((side, k, c, 2e10 / c) for side in "MKN"
+                                           for k in (64, 256, 1024) for c in (2, 16, 256)))
     monkeypatch.setattr(current, "_CURRENT", slow)
     chain = cb.Chain.from_spec("dense:256 tanh dense:256", 256, seed=0)
     mode, chunk = api.auto_choice(chain)

@@ -45,12 +45,14 @@ def run(args) -> int:
 
 
 def _lanes_lines(profile) -> list[str]:
-    """The k×k by k×c grid, one line per k: what c lanes through a layer of width k run at."""
-    ks = sorted({k for k, _, _ in profile.lanes})
-    lines = ["lanes k×c      Gmadd/s of a k×k matrix times c lanes"] if ks else []
-    for k in ks:
-        row = sorted((c, r) for kk, c, r in profile.lanes if kk == k)
-        lines.append(f"  k={k:<5d}" + " ".join(f"c={c}: {r / 1e9:.3g}" for c, r in row))
+    """The skinny-product grid, one line per small side and k: (M×K) @ (K×N) with that side
+    c and the others k."""
+    keys = sorted({(side, k) for side, k, _, _ in profile.lanes})
+    lines = ["skinny GEMM    Gmadd/s with one side c (M: rows out, K: inner, N: lanes), "
+             "the others k"] if keys else []
+    for side, k in keys:
+        row = sorted((c, r) for s, kk, c, r in profile.lanes if (s, kk) == (side, k))
+        lines.append(f"  {side} k={k:<5d}" + " ".join(f"c={c}: {r / 1e9:.3g}" for c, r in row))
     return lines
 
 

@@ -24,10 +24,10 @@ class Pass:
 
     madds: int
     bytes: int
-    lanes: int  # a product's smallest side (1: a matrix-vector product), else the lanes
+    lanes: int
     product: bool  # a matrix product (a dense layer's, or a plan's block product)
     count: int = 1
-    size: int = 0  # a product's middle side (0: take ``lanes``)
+    dims: tuple[int, int, int] = (1, 1, 1)  # a product's (M, K, N): (M×K) @ (K×N)
 
 
 def _layer(shape: ChainShape, k: int):
@@ -50,8 +50,9 @@ def lane_pass(shape: ChainShape, k: int, lanes: int, kind: str, count: int = 1) 
     moved = params + (w_in + w_out) * lanes + c.saved
     if not cls.matrix_product:
         return Pass(per_lane * lanes, F64 * moved, lanes, False, count)
-    small, middle, _ = sorted((w_out, w_in, lanes))  # (w_out × w_in) @ (w_in × lanes)
-    return Pass(per_lane * lanes, F64 * moved, small, True, count, middle)
+    # tangents: W (w_out × w_in) @ X (w_in × lanes); adjoints: Y (lanes × w_out) @ W
+    dims = (w_out, w_in, lanes) if kind == "tangent" else (lanes, w_out, w_in)
+    return Pass(per_lane * lanes, F64 * moved, lanes, True, count, dims)
 
 
 def write_pass(entries: int, count: int = 1) -> Pass:
@@ -65,12 +66,9 @@ def copy_pass(entries: int, count: int = 1) -> Pass:
 
 
 def product_pass(hi: int, mid: int, lo: int) -> Pass:
-    """(hi × mid) @ (mid × lo), a GEMM. A product is priced by its two smaller sides,
-    whichever operand they belong to: a square matrix of the middle side times the smallest
-    side's lanes (``time_model.product_rate``)."""
+    """(hi × mid) @ (mid × lo), a plan's block product (a GEMM)."""
     moved = hi * mid + mid * lo + hi * lo
-    small, middle, _ = sorted((hi, mid, lo))
-    return Pass(hi * mid * lo, F64 * moved, small, True, size=middle)
+    return Pass(hi * mid * lo, F64 * moved, min(hi, mid, lo), True, dims=(hi, mid, lo))
 
 
 def _blocks(total: int, chunk: int) -> list[tuple[int, int]]:
@@ -135,7 +133,7 @@ def numerical_passes(shape: ChainShape, chunk: int | None = None,
     out = [value_pass(shape, k, evals) for k in range(shape.depth)]
     out.append(copy_pass(shape.m * shape.n))  # each column's quotients into J
     if method == "complex-step":  # four real multiply-adds a complex one, twice the bytes
-        out = [Pass(p.madds * COMPLEX_MADD, 2 * p.bytes, 1, p.product, p.count, p.size)
+        out = [Pass(p.madds * COMPLEX_MADD, 2 * p.bytes, 1, p.product, p.count, p.dims)
                for p in out]
     return out
 

@@ -131,20 +131,22 @@ def gemm_rate(profile, k: int) -> float:
     return points[-1][1]
 
 
-def product_rate(profile, size: int, lanes: int) -> float:
-    """Multiply-adds per second of a k×k matrix (k = ``size``) times ``lanes`` vectors,
-    interpolated log-log in the profile's measured (k, c) grid and held at its edges; a
-    profile without that grid (schema 1) prices it at the k×k rate of k = ``lanes``."""
-    if not profile.lanes or size <= 0:
-        return gemm_rate(profile, lanes)
-    ks = sorted({k for k, _, _ in profile.lanes})
-    cs = sorted({c for _, c, _ in profile.lanes})
-    rate = {(k, c): r for k, c, r in profile.lanes}
-    (k0, k1), tk = _bracket(ks, size)
-    (c0, c1), tc = _bracket(cs, lanes)
+def product_rate(profile, dims: tuple[int, int, int]) -> float:
+    """Multiply-adds per second of an (M×K) @ (K×N) product, ``dims`` = (M, K, N): read in
+    the profile's grid for its smallest side at c = that side and k = the middle one,
+    interpolated log-log and held at the grid's edges; a profile without that grid (schema
+    1) prices it at the k×k rate of k = its smallest side."""
+    c = min(dims)
+    if not profile.lanes:
+        return gemm_rate(profile, c)
+    side = "MKN"[dims.index(c)]
+    k = sorted(dims)[1]
+    rate = {(kk, cc): r for s, kk, cc, r in profile.lanes if s == side}
+    (k0, k1), tk = _bracket(sorted({kk for kk, _ in rate}), k)
+    (c0, c1), tc = _bracket(sorted({cc for _, cc in rate}), c)
 
-    def at(k, c):
-        return math.log(rate[k, c])
+    def at(kk, cc):
+        return math.log(rate[kk, cc])
 
     low = at(k0, c0) + tc * (at(k0, c1) - at(k0, c0))
     high = at(k1, c0) + tc * (at(k1, c1) - at(k1, c0))
@@ -167,8 +169,8 @@ def _priced(p: Pass, profile, bandwidth: float) -> tuple[float, str]:
     # size alone: small ones pay the BLAS call, whatever level they live in
     rate = min(bandwidth, profile.bandwidth_at(p.bytes)) if p.product else bandwidth
     moving = p.bytes / rate
-    if p.product and p.lanes > 1:
-        computing = p.madds / product_rate(profile, p.size, p.lanes)
+    if p.product and min(p.dims) > 1:
+        computing = p.madds / product_rate(profile, p.dims)
         if computing >= moving:
             return computing, "compute"
     return moving, "memory"

@@ -24,12 +24,15 @@ STREAM_MIN = 8 * 2**10
 STREAM_MAX = 256 * 2**20
 GEMM_K = (16, 32, 64, 128, 256, 512)
 GEMM_K_QUICK = (16, 64, 256)
-#: Skinny products W (k×k) @ X (k×c): an engine pushing c lanes through a layer runs these,
-#: and BLAS runs them far below its square rate (OpenBLAS here: c = 2 at a tenth of c = 64).
-LANES_K = (32, 128, 512, 1024)
-LANES_C = (2, 4, 8, 16, 32, 64, 128, 256)
+#: Skinny products, k·k·c multiply-adds with one side c small: the output's rows ('M',
+#: reverse mode's rows through a layer), the inner size ('K', a narrow layer's lanes) or the
+#: output's columns ('N', forward mode's lanes). BLAS runs each far below its square rate,
+#: and differently (OpenBLAS here: c = 2 at a seventh of c = 256).
+LANES_SIDES = ("M", "K", "N")
+LANES_K = (64, 256, 1024)
+LANES_C = (2, 4, 8, 16, 64, 256)
 LANES_K_QUICK = (64, 512)
-LANES_C_QUICK = (2, 8, 32, 128)
+LANES_C_QUICK = (2, 32)
 
 
 @kernel
@@ -130,16 +133,26 @@ def measure_call_overhead(batches: int = 60, calls: int = 200) -> tuple[float, f
     return float(np.min(per_call)), float(np.median(per_call))
 
 
+def _dims(side: str, k: int, c: int) -> tuple[int, int, int]:
+    """(M, K, N) of the product with ``side`` of size c and the other two k."""
+    return tuple(c if s == side else k for s in LANES_SIDES)
+
+
 class _Gemm:
-    """k×k products (or k×k by k×c ones, ``lanes``) into preallocated outputs; ``measure()``
-    runs one pass over every shape."""
+    """(M×K) @ (K×N) products into preallocated outputs, k×k×k ones for ``ks`` or, given
+    ``lanes``, each side of ``LANES_SIDES`` at c ∈ ``lanes`` with the others k ∈ ``ks``;
+    ``measure()`` runs one pass over every shape."""
 
     def __init__(self, ks, lanes=None):
         rng = np.random.default_rng(0)
-        shapes = [(k, k) for k in ks] if lanes is None else [(k, c) for k in ks for c in lanes]
-        self.operands = [(rng.standard_normal((k, k)), rng.standard_normal((k, c)),
-                          np.empty((k, c))) for k, c in shapes]
-        self.best = [float("inf")] * len(shapes)
+        self.shapes = [("", k, k) for k in ks] if lanes is None else \
+            [(side, k, c) for side in LANES_SIDES for k in ks for c in lanes]
+        self.operands = []
+        for side, k, c in self.shapes:
+            M, K, N = _dims(side, k, c) if side else (k, k, k)
+            self.operands.append((rng.standard_normal((M, K)), rng.standard_normal((K, N)),
+                                  np.empty((M, N))))
+        self.best = [float("inf")] * len(self.shapes)
 
     def measure(self, sample_s: float, samples: int, tally: _Tally | None = None) -> None:
         for i, (a, b, c) in enumerate(self.operands):
@@ -151,12 +164,12 @@ class _Gemm:
 
     def rates(self) -> list[tuple[int, float]]:
         """(k, multiply-adds per second) of the square products."""
-        return [(k, rate) for k, _, rate in self.lane_rates()]
+        return [(k, rate) for _, k, _, rate in self.lane_rates()]
 
-    def lane_rates(self) -> list[tuple[int, int, float]]:
-        """(k, c, multiply-adds per second) of every product."""
-        return [(int(b.shape[0]), int(b.shape[1]), float(b.shape[0]) ** 2 * b.shape[1] / s)
-                for (_, b, _), s in zip(self.operands, self.best)]
+    def lane_rates(self) -> list[tuple[str, int, int, float]]:
+        """(small side, k, c, multiply-adds per second = k²c / seconds) of every product."""
+        return [(side, int(k), int(c), float(k) ** 2 * c / s)
+                for (side, k, c), s in zip(self.shapes, self.best)]
 
 
 def measure_gemm(ks=GEMM_K, sample_s: float = 0.005, samples: int = 5,

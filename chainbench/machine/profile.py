@@ -44,9 +44,10 @@ class MemoryLevel:
 class MachineProfile:
     """Measured properties of one machine (see ``chainbench.machine.calibrate``).
 
-    ``gemm`` holds (k, multiply-adds per second) of k×k matrix products, ``lanes`` (k, c,
-    multiply-adds per second) of k×k by k×c ones (c lanes through a layer), ``stream``
-    (working-set bytes, bytes per second) of matrix-vector products, all with one thread.
+    ``gemm`` holds (k, multiply-adds per second) of k×k matrix products, ``lanes`` (side, k,
+    c, multiply-adds per second) of products with one side ('M', 'K' or 'N' of (M×K) @
+    (K×N)) c and the other two k (c lanes through a layer), ``stream`` (working-set bytes,
+    bytes per second) of matrix-vector products, all with one thread.
     """
 
     key: dict
@@ -58,7 +59,7 @@ class MachineProfile:
     sysfs_caches: dict = field(default_factory=dict)
     calibration_s: float = 0.0
     extra: dict = field(default_factory=dict)
-    lanes: tuple[tuple[int, int, float], ...] = ()
+    lanes: tuple[tuple[str, int, int, float], ...] = ()
 
     # --- reading ------------------------------------------------------------------------
 
@@ -154,7 +155,7 @@ class MachineProfile:
                          for lv in doc["levels"]),
             sysfs_caches=dict(doc.get("sysfs_caches", {})),
             calibration_s=float(doc.get("calibration_s", 0.0)), extra=dict(doc.get("extra", {})),
-            lanes=tuple((int(k), int(c), float(r)) for k, c, r in doc.get("lanes", ())),
+            lanes=tuple((str(s), int(k), int(c), float(r)) for s, k, c, r in doc.get("lanes", ())),
         )
 
 
