@@ -41,6 +41,9 @@ def run(args) -> int:
         overheads = ensure_overheads(profile, lambda message: print(message, file=sys.stderr))
     print(f"chainbench     {seconds(overheads.call_s)} per Jacobian call, "
           f"{seconds(overheads.pass_s)} per layer pass (the time model's fixed costs)")
+    if overheads.entry_s:
+        print("per entry      value / record rule: " + "  ".join(
+            f"{name} {v * 1e9:.2g}/{r * 1e9:.2g} ns" for name, v, r in overheads.entry_s))
     return 0
 
 

@@ -27,10 +27,11 @@ class TimeCosts:
     def __init__(self, shape: ChainShape, profile):
         self.shape, self.profile, self.w = shape, profile, shape.widths
         self.bandwidth = profile.bandwidth_at(F64 * parameter_floats(shape))
-        self.pass_s = cached_overheads(profile).pass_s
+        self.overheads = cached_overheads(profile)
 
     def _seconds(self, p: Pass) -> float:
-        return pass_seconds(p, self.profile, self.bandwidth) + self.pass_s * p.count
+        return (pass_seconds(p, self.profile, self.bandwidth, self.overheads)
+                + self.overheads.pass_s * p.count)
 
     def tangents(self, lo: int, first: int, hi: int) -> float:
         return sum(self._seconds(lane_pass(self.shape, k, self.w[lo], "tangent"))

@@ -28,6 +28,9 @@ class Pass:
     product: bool  # a matrix product (a dense layer's, or a plan's block product)
     count: int = 1
     dims: tuple[int, int, int] = (1, 1, 1)  # a product's (M, K, N): (M×K) @ (K×N)
+    layer: str = ""  # a value pass: its layer's name, its rule ('value' or 'record') and
+    rule: str = ""  # the entries it writes, which the time model prices per entry where
+    entries: int = 0  # the rule costs more than its bytes (``Overheads.entry_s``)
 
 
 def _layer(shape: ChainShape, k: int):
@@ -40,7 +43,8 @@ def value_pass(shape: ChainShape, k: int, count: int = 1, record: bool = False) 
     """Layer k evaluated once (and, ``record``, its tape slot written)."""
     cls, c, w_in, w_out, params = _layer(shape, k)
     moved = params + w_in + w_out + (c.saved if record else 0)
-    return Pass(c.value, F64 * moved, 1, cls.matrix_product, count)
+    return Pass(c.value, F64 * moved, 1, cls.matrix_product, count, layer=cls.name,
+                rule="record" if record else "value", entries=w_out)
 
 
 def lane_pass(shape: ChainShape, k: int, lanes: int, kind: str, count: int = 1) -> Pass:

@@ -57,7 +57,7 @@ class TimePrediction:
         if self.bound == "memory":
             return f"memory-bound in {self.level}"
         if self.bound == "compute":
-            return "compute-bound (GEMM)"
+            return "compute-bound"
         return "overhead-bound (per-call cost)"
 
 
@@ -65,11 +65,22 @@ class TimePrediction:
 class Overheads:
     """What a Jacobian call costs beyond its passes' work: ``call_s`` once per call (the
     Python API, the kernel call, allocating J), ``pass_s`` per layer pass (dispatch and loop
-    bookkeeping); ``measured``: False for the stand-in taken from the machine profile."""
+    bookkeeping); ``measured``: False for the stand-in taken from the machine profile.
+    ``entry_s``: (layer name, seconds per output entry of its value rule, of its record
+    rule) for layers whose rules cost more per entry than the bytes they move (an
+    activation's libm call: tanh, exp, sin; measured, not counted)."""
 
     call_s: float
     pass_s: float
     measured: bool = True
+    entry_s: tuple[tuple[str, float, float], ...] = ()
+
+    def per_entry(self, layer: str, rule: str) -> float:
+        """Seconds per output entry of ``layer``'s 'value' or 'record' rule (0: unknown)."""
+        for name, value, record in self.entry_s:
+            if name == layer:
+                return value if rule == "value" else record
+        return 0.0
 
 
 def overheads_path(profile: MachineProfile) -> Path:
@@ -96,16 +107,22 @@ def cached_overheads(profile: MachineProfile) -> Overheads:
     as a synthetic profile does), else the profile's call overhead and no per-pass cost."""
     given = profile.extra.get("overheads")
     if given:
-        return Overheads(float(given["call_s"]), float(given["pass_s"]))
+        return _overheads_of(given)
     path = overheads_path(profile)
     if path not in _READ:
         try:
             doc = json.loads(path.read_text())
             if doc.get("code") == _code():
-                _READ[path] = Overheads(float(doc["call_s"]), float(doc["pass_s"]))
+                _READ[path] = _overheads_of(doc)
         except (OSError, ValueError, KeyError, TypeError):
             pass
     return _READ.get(path) or Overheads(profile.call_overhead_s, 0.0, measured=False)
+
+
+def _overheads_of(doc: dict) -> Overheads:
+    return Overheads(float(doc["call_s"]), float(doc["pass_s"]),
+                     entry_s=tuple((str(n), float(v), float(r))
+                                   for n, v, r in doc.get("entry_s", ())))
 
 
 def save_overheads(profile: MachineProfile, overheads: Overheads) -> Path:
@@ -163,22 +180,26 @@ def _bracket(points: list[int], x: float) -> tuple[tuple[int, int], float]:
     return (points[-1], points[-1]), 0.0
 
 
-def _priced(p: Pass, profile, bandwidth: float) -> tuple[float, str]:
+def _priced(p: Pass, profile, bandwidth: float,
+            overheads: Overheads | None = None) -> tuple[float, str]:
     """One run of pass ``p`` at ``bandwidth``: its seconds and 'compute' or 'memory'."""
     # a product streams its matrix no faster than the profile measured for a matrix of its
     # size alone: small ones pay the BLAS call, whatever level they live in
     rate = min(bandwidth, profile.bandwidth_at(p.bytes)) if p.product else bandwidth
     moving = p.bytes / rate
+    computing = 0.0
     if p.product and min(p.dims) > 1:
         computing = p.madds / product_rate(profile, p.dims)
-        if computing >= moving:
-            return computing, "compute"
-    return moving, "memory"
+    elif p.rule and overheads is not None:
+        computing = p.entries * overheads.per_entry(p.layer, p.rule)
+    return (computing, "compute") if computing >= moving else (moving, "memory")
 
 
-def pass_seconds(p: Pass, profile, bandwidth: float) -> float:
-    """Seconds of all ``p.count`` runs of pass ``p`` at ``bandwidth``, overheads aside."""
-    return p.count * _priced(p, profile, bandwidth)[0]
+def pass_seconds(p: Pass, profile, bandwidth: float,
+                 overheads: Overheads | None = None) -> float:
+    """Seconds of all ``p.count`` runs of pass ``p`` at ``bandwidth``, fixed costs aside
+    (``overheads`` gives the elementwise rules' cost per entry)."""
+    return p.count * _priced(p, profile, bandwidth, overheads)[0]
 
 
 def price(passes: list[Pass], profile, working_set_bytes: int,
@@ -189,7 +210,7 @@ def price(passes: list[Pass], profile, working_set_bytes: int,
     bandwidth = profile.bandwidth_at(working_set_bytes)
     compute = memory = 0.0
     for p in passes:
-        seconds, bound = _priced(p, profile, bandwidth)
+        seconds, bound = _priced(p, profile, bandwidth, overheads)
         if bound == "compute":
             compute += p.count * seconds
         else:
