@@ -30,8 +30,8 @@ def _experiments() -> int:
 def _layers() -> int:
     from ..model.layers import LAYERS
 
-    for name, cls in LAYERS.items():
-        token = f"{name}:WIDTH" if cls.takes_width else name
+    for cls in LAYERS.values():
+        token = cls.token()
         notes = "" if cls.complex_safe else "  (no complex rule: the complex step refuses it)"
         print(f"{token:14s} {cls.__name__}{notes}")
     return 0

@@ -19,7 +19,7 @@ from ..model.layers import LAYERS
 
 WIDTH_PROFILES = ("square", "hourglass")
 # "none": dense layers only, the chains of the bracketing literature
-ACTIVATIONS = (*(name for name, cls in LAYERS.items() if not cls.takes_width), "none")
+ACTIVATIONS = (*(name for name, cls in LAYERS.items() if not cls.arguments), "none")
 
 
 @dataclass(frozen=True)

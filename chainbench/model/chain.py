@@ -88,7 +88,7 @@ class Chain(Widths):
     @property
     def shape(self) -> ChainShape:
         """Layer kinds and widths without parameters: what the cost model needs."""
-        return ChainShape(tuple(type(layer) for layer in self.layers), self.widths)
+        return ChainShape(tuple(layer.kind for layer in self.layers), self.widths)
 
     @property
     def spec(self) -> str:

@@ -11,7 +11,8 @@ import numpy as np
 
 from .._jit import kernel
 from .counters import LAYER_STEPS, MADDS_VALUE, N_COUNTERS
-from .layers.dispatch import OP, P_OFF, S_OFF, W_IN, W_OUT, layer_value
+from .layers.base import PROGRAM_COLUMNS
+from .layers.dispatch import ARG, OP, P_OFF, S_OFF, W_IN, W_OUT, layer_value
 
 if TYPE_CHECKING:
     from .shape import ChainShape
@@ -21,8 +22,9 @@ if TYPE_CHECKING:
 class Program:
     """A chain in the kernels' terms.
 
-    table   int64 (K, 5): per layer op code, input width, output width, offset of its
-            parameters in ``params``, offset of its slot on the tape
+    table   int64 (K, 6): per layer op code, input width, output width, offset of its
+            parameters in ``params``, offset of its slot on the tape, its structural
+            argument (``layers.base.ARG``)
     params  float64, every layer's parameters back to back
     tape_size  float64 entries a reverse-mode tape needs
     max_width  the widest vector in the chain (input included)
@@ -39,13 +41,13 @@ class Program:
 def compile_program(layers, widths, shape: ChainShape) -> Program:
     """The program of layers applied to widths (n, n_1, ..., m)."""
     K = len(layers)
-    table = np.zeros((K, 5), dtype=np.int64)
+    table = np.zeros((K, PROGRAM_COLUMNS), dtype=np.int64)
     chunks, p_off, s_off = [], 0, 0
     for k, layer in enumerate(layers):
         w_in, w_out = widths[k], widths[k + 1]
         p = layer.params
         table[k, OP], table[k, W_IN], table[k, W_OUT] = layer.op, w_in, w_out
-        table[k, P_OFF], table[k, S_OFF] = p_off, s_off
+        table[k, P_OFF], table[k, S_OFF], table[k, ARG] = p_off, s_off, layer.arg
         chunks.append((p_off, p))
         p_off += -(-p.size // ALIGN_FLOATS) * ALIGN_FLOATS  # next layer starts aligned
         saved = layer.cost(w_in, w_out).saved

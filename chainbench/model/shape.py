@@ -11,7 +11,39 @@ from .layers import LAYERS, Layer
 
 
 def known_tokens() -> str:
-    return ", ".join(f"{name}:WIDTH" if cls.takes_width else name for name, cls in LAYERS.items())
+    return ", ".join(cls.token() for cls in LAYERS.values())
+
+
+def parse_token(token: str, in_width: int) -> tuple:
+    """(kind, output width) of one spec token such as ``dense:64``, ``conv:5`` or
+    ``grouped:64:4``, after a layer of ``in_width``: the layer's name, then one integer ≥ 1
+    per argument it takes (``Layer.arguments``), then its own checks (``Layer.structure``)."""
+    name, *args = token.split(":")
+    layer_cls = LAYERS.get(name.lower())
+    if layer_cls is None:
+        raise ValueError(f"unknown layer {token!r} in spec; known layers: {known_tokens()}")
+    wanted = layer_cls.arguments
+    if len(args) != len(wanted):
+        if not wanted:
+            raise ValueError(f"layer {token!r}: {name} takes no width argument")
+        if wanted == ("WIDTH",):
+            raise ValueError(f"layer {token!r} needs a width, as in {name}:64")
+        raise ValueError(f"layer {token!r} needs {len(wanted)} argument(s), as in "
+                         f"{layer_cls.token()}")
+    values = []
+    for what, arg in zip(wanted, args):
+        what = "width" if what == "WIDTH" else what
+        try:
+            value = int(arg)
+        except ValueError:
+            raise ValueError(f"layer {token!r}: {what} {arg!r} is not an integer") from None
+        if value <= 0:
+            raise ValueError(f"layer {token!r}: {what} must be ≥ 1, got {value}")
+        values.append(value)
+    try:
+        return layer_cls.structure(tuple(values), in_width)
+    except ValueError as err:
+        raise ValueError(f"layer {token!r}: {err}") from None
 
 
 class Widths:
@@ -40,7 +72,8 @@ class Widths:
 class ChainShape(Widths):
     """The layer kinds and widths of a chain, without parameters.
 
-    layers  layer classes, first to last
+    layers  layer kinds, first to last: classes, or ``layers.Kind`` for layers with a
+            structural argument (conv:K, grouped:WIDTH:G)
     widths  (n, n_1, ..., m): input width then each layer's output width
     """
 
@@ -58,24 +91,8 @@ class ChainShape(Widths):
             raise ValueError(f"empty spec; use layers among {known_tokens()}")
         layers, widths = [], [n]
         for token in tokens:
-            name, _, arg = token.partition(":")
-            layer_cls = LAYERS.get(name.lower())
-            if layer_cls is None:
-                raise ValueError(f"unknown layer {token!r} in spec; known layers: {known_tokens()}")
-            if layer_cls.takes_width:
-                if not arg:
-                    raise ValueError(f"layer {token!r} needs a width, as in {name}:64")
-                try:
-                    out = int(arg)
-                except ValueError:
-                    raise ValueError(f"layer {token!r}: width {arg!r} is not an integer") from None
-                if out <= 0:
-                    raise ValueError(f"layer {token!r}: width must be ≥ 1, got {out}")
-            elif arg:
-                raise ValueError(f"layer {token!r}: {name} takes no width argument")
-            else:
-                out = widths[-1]
-            layers.append(layer_cls)
+            kind, out = parse_token(token, widths[-1])
+            layers.append(kind)
             widths.append(out)
         return cls(tuple(layers), tuple(widths))
 

@@ -7,20 +7,27 @@ import weakref
 
 import numpy as np
 
-from ..model.layers.dispatch import P_OFF, W_IN, W_OUT
+from ..model.layers.dispatch import ARG, P_OFF, W_IN, W_OUT
 
 
 def unpack(program) -> list[tuple[str, tuple[np.ndarray, ...]]]:
-    """(layer name, parameter arrays) per layer, first to last, as copies: a dense layer's
-    (W (out, in), b (out,)) from its slice of ``program.params`` (W row-major, then b, as
-    ``Dense.params`` lays them out); () for layers without parameters."""
+    """(layer name, parameter arrays) per layer, first to last, as copies, read from each
+    layer's slice of ``program.params`` in the layout its ``params`` writes: a dense layer's
+    (W (out, in), b (out,)); a conv layer's (w (K,), b ()); a grouped layer's
+    (W (G, out/G, in/G), b (out,)); () for layers without parameters."""
     layers = []
     for cls, row in zip(program.shape.layers, program.table):
-        w_in, w_out, p = int(row[W_IN]), int(row[W_OUT]), int(row[P_OFF])
-        if cls.takes_width:  # dense, the one layer with parameters
-            W = program.params[p : p + w_out * w_in].reshape(w_out, w_in).copy()
-            b = program.params[p + w_out * w_in : p + w_out * w_in + w_out].copy()
-            layers.append((cls.name, (W, b)))
+        w_in, w_out, p, arg = int(row[W_IN]), int(row[W_OUT]), int(row[P_OFF]), int(row[ARG])
+        flat = program.params[p:]
+        if cls.name == "dense":
+            W = flat[: w_out * w_in].reshape(w_out, w_in).copy()
+            layers.append((cls.name, (W, flat[w_out * w_in : w_out * w_in + w_out].copy())))
+        elif cls.name == "conv":
+            layers.append((cls.name, (flat[:arg].copy(), flat[arg : arg + 1].copy())))
+        elif cls.name == "grouped":
+            size = w_out * w_in // arg
+            W = flat[:size].reshape(arg, w_out // arg, w_in // arg).copy()
+            layers.append((cls.name, (W, flat[size : size + w_out].copy())))
         else:
             layers.append((cls.name, ()))
     return layers

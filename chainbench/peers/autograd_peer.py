@@ -15,6 +15,13 @@ def _softmax(x):
     return e / anp.sum(e)
 
 
+def _conv(w, b, x):
+    """y_i = b + Σ_t w_t x_{i+t-h}, zero padded: shifted slices of the padded input."""
+    h = w.shape[0] // 2
+    padded = anp.concatenate([anp.zeros(h), x, anp.zeros(h)])
+    return b[0] + sum(w[t] * padded[t : t + x.shape[0]] for t in range(w.shape[0]))
+
+
 #: layer name -> rule(params, x); each mirrors the layer's value in chainbench.layers
 RULES = {
     "dense": lambda p, x: anp.dot(p[0], x) + p[1],
@@ -25,6 +32,8 @@ RULES = {
     "softplus": lambda p, x: anp.logaddexp(0.0, x),
     "elu": lambda p, x: anp.where(x > 0, x, anp.expm1(anp.minimum(x, 0.0))),
     "softmax": lambda p, x: _softmax(x),
+    "conv": lambda p, x: _conv(p[0], p[1], x),
+    "grouped": lambda p, x: anp.matmul(p[0], anp.reshape(x, (p[0].shape[0], -1, 1))).ravel() + p[1],
 }
 
 

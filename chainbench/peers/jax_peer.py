@@ -18,6 +18,13 @@ def _softmax(x):
     return e / jnp.sum(e)
 
 
+def _conv(w, b, x):
+    """y_i = b + Σ_t w_t x_{i+t-h}, zero padded: shifted slices of the padded input."""
+    h = w.shape[0] // 2
+    padded = jnp.concatenate([jnp.zeros(h), x, jnp.zeros(h)])
+    return b[0] + sum(w[t] * padded[t : t + x.shape[0]] for t in range(w.shape[0]))
+
+
 #: layer name -> rule(params, x); each mirrors the layer's value in chainbench.layers
 RULES = {
     "dense": lambda p, x: p[0] @ x + p[1],
@@ -28,6 +35,8 @@ RULES = {
     "softplus": lambda p, x: jax.nn.softplus(x),
     "elu": lambda p, x: jax.nn.elu(x),
     "softmax": lambda p, x: _softmax(x),
+    "conv": lambda p, x: _conv(p[0], p[1], x),
+    "grouped": lambda p, x: (p[0] @ x.reshape(p[0].shape[0], -1, 1)).reshape(-1) + p[1],
 }
 
 

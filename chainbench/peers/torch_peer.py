@@ -20,6 +20,10 @@ RULES = {
     "softplus": lambda p, x: torch.nn.functional.softplus(x),
     "elu": lambda p, x: torch.nn.functional.elu(x),
     "softmax": lambda p, x: torch.softmax(x, dim=0),
+    # conv1d is a cross-correlation, as chainbench's conv: y_i = b + Σ_t w_t x_{i+t-h}
+    "conv": lambda p, x: torch.nn.functional.conv1d(
+        x.view(1, 1, -1), p[0].view(1, 1, -1), padding=p[0].shape[0] // 2).view(-1) + p[1],
+    "grouped": lambda p, x: torch.bmm(p[0], x.view(p[0].shape[0], -1, 1)).view(-1) + p[1],
 }
 
 

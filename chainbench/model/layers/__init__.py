@@ -9,9 +9,11 @@ a new test.
 
 from __future__ import annotations
 
-from .base import Layer, LayerCost, Rules
+from .base import Kind, Layer, LayerCost, Rules
+from .conv import Conv
 from .dense import Dense
 from .elementwise import ELU, Elementwise, ReLU, Sigmoid, Sin, Softplus, Tanh, build_rules
+from .grouped import Grouped
 from .softmax import Softmax
 
 
@@ -30,7 +32,8 @@ def register(*classes: type[Layer]) -> dict[str, type[Layer]]:
 
 
 #: The registry, one line per layer; op codes follow this order.
-LAYERS: dict[str, type[Layer]] = register(Dense, Tanh, Sigmoid, ReLU, Sin, Softplus, ELU, Softmax)
+LAYERS: dict[str, type[Layer]] = register(Dense, Tanh, Sigmoid, ReLU, Sin, Softplus, ELU, Softmax,
+                                          Conv, Grouped)
 
-__all__ = ["LAYERS", "Layer", "LayerCost", "Rules", "Elementwise", "register",
+__all__ = ["LAYERS", "Kind", "Layer", "LayerCost", "Rules", "Elementwise", "register",
            *(cls.__name__ for cls in LAYERS.values())]

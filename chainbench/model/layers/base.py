@@ -9,9 +9,11 @@ from typing import Callable
 import numpy as np
 
 # Columns of a compiled program row (see model.program.Program): the layer's op code, its
-# input and output widths, where its parameters start in the flat buffer, and where its
-# slot starts on the tape.
-OP, W_IN, W_OUT, P_OFF, S_OFF = 0, 1, 2, 3, 4
+# input and output widths, where its parameters start in the flat buffer, where its slot
+# starts on the tape, and its structural argument (conv's kernel size, grouped's number of
+# blocks; 0 for layers without one).
+OP, W_IN, W_OUT, P_OFF, S_OFF, ARG = 0, 1, 2, 3, 4, 5
+PROGRAM_COLUMNS = 6
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,37 @@ class LayerCost:
     explicit: int
 
 
+@dataclass(frozen=True)
+class Kind:
+    """A layer class with its structural argument bound (conv's kernel size K, grouped's
+    number of blocks G): what a ChainShape holds for a layer whose cost and Jacobian pattern
+    the class alone does not fix. It answers as the class does (name, op, complex_safe, …),
+    with ``cost``, ``parameters``, ``pattern`` and ``from_spec`` taking the argument."""
+
+    cls: type
+    arg: int
+
+    def cost(self, in_width: int, out_width: int) -> LayerCost:
+        return self.cls.cost(in_width, out_width, self.arg)
+
+    def parameters(self, in_width: int, out_width: int) -> int:
+        return self.cls.parameters(in_width, out_width, self.arg)
+
+    def pattern(self, in_width: int, out_width: int):
+        return self.cls.pattern(in_width, out_width, self.arg)
+
+    def from_spec(self, width: int, in_width: int, rng: np.random.Generator) -> Layer:
+        return self.cls.from_spec(width, in_width, rng, self.arg)
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or "cls" not in self.__dict__:  # pickling asks before init
+            raise AttributeError(name)
+        return getattr(self.cls, name)
+
+    def __repr__(self) -> str:
+        return f"{self.cls.__name__}[{self.arg}]"
+
+
 class Layer:
     """Base of all layers. A subclass sets ``name``, its ``cost`` and its ``rules`` (kernels
     written in its module, before the class); ``register`` gives it its ``op`` code."""
@@ -68,7 +101,10 @@ class Layer:
     name: str = ""
     op: int = -1  # set by the registry (layers/__init__.py); -1: not registered
     rules: Rules | None = None
-    #: True when the spec token takes a width argument (``dense:WIDTH``).
+    #: The integer arguments of its spec token, by name: ("WIDTH",) for ``dense:WIDTH``
+    #: (WIDTH: the output width), ("K",) for ``conv:K``; () for a bare name.
+    arguments: tuple[str, ...] = ()
+    #: True when the spec token sets the output width (its arguments include WIDTH).
     takes_width: bool = False
     #: True when the layer's ``value_complex`` rule is the analytic continuation of its real
     #: value, so the complex step Im f(x + ih)/h sees its derivative.
@@ -77,6 +113,38 @@ class Layer:
     #: True when the layer's lane rules multiply the lanes by a (w_out × w_in) parameter
     #: matrix: the time model prices them as a GEMM of that shape, else by bytes moved.
     matrix_product: bool = False
+
+    @classmethod
+    def token(cls) -> str:
+        """The spec token as the docs write it: ``dense:WIDTH``, ``conv:K``, ``tanh``."""
+        return ":".join((cls.name, *cls.arguments))
+
+    @classmethod
+    def structure(cls, args: tuple[int, ...], in_width: int) -> tuple[type | Kind, int]:
+        """(kind, output width) of the spec token with integer ``args`` (one per name in
+        ``arguments``) after a layer of ``in_width``; a ValueError says what is wrong. By
+        default WIDTH, if taken, is the output width and the kind is the class itself."""
+        out = args[cls.arguments.index("WIDTH")] if "WIDTH" in cls.arguments else in_width
+        return cls, out
+
+    @property
+    def kind(self) -> type | Kind:
+        """What the cost model knows of this layer: its class, or a ``Kind`` binding its
+        structural argument."""
+        return type(self)
+
+    @property
+    def arg(self) -> int:
+        """Its structural argument, for the program table's ARG column (0: none)."""
+        return 0
+
+    @classmethod
+    def pattern(cls, in_width: int, out_width: int):
+        """The structural nonzeros of its Jacobian, a boolean (out, in) scipy.sparse CSR
+        array: every entry a value could reach (full, unless a layer says otherwise)."""
+        import scipy.sparse as sp
+
+        return sp.csr_array(np.ones((out_width, in_width), dtype=bool))
 
     def out_width(self, in_width: int) -> int:
         """Width of the output for an input of ``in_width``; raises if it cannot take it."""

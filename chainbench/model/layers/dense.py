@@ -142,6 +142,7 @@ class Dense(Layer):
     """Affine map ``y = W @ x + b``; ``W`` is (out, in), ``b`` is (out,), both float64."""
 
     name = "dense"
+    arguments = ("WIDTH",)
     takes_width = True
     complex_safe = True
     matrix_product = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 from numba import njit
 
 from . import LAYERS
-from .base import OP, P_OFF, S_OFF, W_IN, W_OUT, Rules  # noqa: F401  (the columns, for engines)
+from .base import ARG, OP, P_OFF, S_OFF, W_IN, W_OUT, Rules  # noqa: F401  (the columns, for engines)
 
 #: Each rule's arguments after (row, params), as ``base.Rules`` documents them.
 ARGUMENTS = {

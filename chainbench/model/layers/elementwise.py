@@ -40,6 +40,13 @@ class Elementwise(Layer):
         return LayerCost(value=out_width, tangent=out_width, adjoint=out_width, saved=out_width,
                          explicit=out_width * out_width)
 
+    @classmethod
+    def pattern(cls, in_width: int, out_width: int):
+        """The diagonal: y_i depends on x_i alone."""
+        import scipy.sparse as sp
+
+        return sp.eye_array(out_width, dtype=bool, format="csr")
+
 
 # --- the op-code table of the activations, generated from the registry ----------------------
 
