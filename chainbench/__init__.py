@@ -22,6 +22,7 @@ _HOME = {
     "Prediction": "cost.predictions",
     "Tape": "engines.reverse",
     "EngineStats": "model.counters",
+    "sparsity": "model.sparsity", "coloring": "cost.coloring", "Coloring": "cost.coloring",
 }
 
 __all__ = [*_HOME]

@@ -7,6 +7,7 @@ Validates at the edge, allocates outputs, and hands flat arrays to an engine.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from .cost.predictions import Prediction
 from .cost.time_model import TimePrediction, cached_overheads, price_call
@@ -14,15 +15,18 @@ from .engines import forward, reverse
 from .engines.contract import Engine
 from .engines.numerical import check_step
 from .engines.registry import ENGINES, engine
+from .errors import TooLarge
 from .machine.current import current_profile
 from .model.chain import Chain, check_input, check_not_masked
 from .model.counters import EngineStats, new_counters
+from .model.sparsity import sparsity
+from .provenance import available_memory
 
 MODES = (*ENGINES, "auto")
 
 
 #: The modes 'auto' chooses between.
-AUTO_CHOICES = ("forward", "reverse")
+AUTO_CHOICES = ("forward", "reverse", "sparse-forward", "sparse-reverse")
 
 
 def resolve_mode(chain, mode: str) -> str:
@@ -74,9 +78,13 @@ def check_chunk(chunk, limit: int, impl: Engine) -> int:
     return int(chunk)
 
 
-def _options(impl: Engine, snapshots, step) -> dict:
-    """The options given, checked against those ``impl`` takes."""
-    options = {k: v for k, v in (("snapshots", snapshots), ("step", step)) if v is not None}
+def _options(impl: Engine, snapshots, step, dense: bool = True) -> dict:
+    """The options given, checked against those ``impl`` takes (``dense``: only False is
+    an option, that of the sparse modes; True is every mode's default)."""
+    if not isinstance(dense, bool):
+        raise TypeError(f"dense must be True or False, got {dense!r}")
+    given = (("snapshots", snapshots), ("step", step), ("dense", None if dense else False))
+    options = {k: v for k, v in given if v is not None}
     for key in options:  # each engine names the options it takes
         if key not in impl.options:
             takers = [k for k, e in ENGINES.items() if key in e.options]
@@ -98,7 +106,7 @@ def predict(chain, mode: str, chunk: int | None = None,
     return impl.predict(shape, chunk, **options)
 
 
-def _resolved(chain, mode: str, chunk, snapshots) -> tuple:
+def _resolved(chain, mode: str, chunk, snapshots, dense: bool = True) -> tuple:
     """(shape, engine, checked chunk, options) of a prediction for ``mode`` on ``chain``."""
     shape = chain.shape if isinstance(chain, Chain) else chain
     impl = ENGINES[resolve_mode(shape, mode)]
@@ -106,15 +114,15 @@ def _resolved(chain, mode: str, chunk, snapshots) -> tuple:
         chunk = check_chunk(chunk, impl.lane_count(shape), impl)
     elif mode == "auto":
         chunk = auto_choice(shape)[1]
-    return shape, impl, chunk, {"snapshots": snapshots} if snapshots is not None else {}
+    return shape, impl, chunk, _options(impl, snapshots, None, dense)
 
 
 def predict_time(chain, mode: str, chunk: int | None = None, snapshots: int | None = None,
-                 profile=None) -> TimePrediction:
+                 profile=None, dense: bool = True) -> TimePrediction:
     """Predicted seconds of ``mode``'s Jacobian of ``chain`` on this machine (``profile``:
     the machine profile to price with; default this machine's, measured on first use and
     cached), each pass priced by its compute or its memory traffic, whichever bounds it."""
-    shape, impl, chunk, options = _resolved(chain, mode, chunk, snapshots)
+    shape, impl, chunk, options = _resolved(chain, mode, chunk, snapshots, dense)
     held = impl.predict(shape, chunk, **options).bytes_held
     return price_call(shape, impl.passes(shape, chunk, **options), held,
                       profile or current_profile())
@@ -130,7 +138,7 @@ def default_chunk(chain, mode: str) -> int | None:
 
 def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
              snapshots: int | None = None, return_stats: bool = False,
-             step: float | None = None):
+             step: float | None = None, dense: bool = True):
     """The Jacobian of ``chain`` at ``x``.
 
     Parameters
@@ -146,7 +154,9 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
         'fd-forward', 'fd-central' and 'complex-step' approximate J numerically (n + 1, 2n
         and n evaluations of f; see ``chainbench.engines.numerical``); 'jax-jacfwd', 'jax-jacrev',
         'torch-jacfwd', 'torch-jacrev' and 'autograd' hand the chain to an optional peer AD
-        tool (see ``chainbench.peers``).
+        tool (see ``chainbench.peers``). 'sparse-forward' and 'sparse-reverse' move one lane
+        per color of J's columns or rows (``chainbench.coloring``) and decompress J from the
+        compressed product (see ``chainbench.engines.sparse``).
     chunk : int, optional
         Lanes per sweep, 1 ≤ chunk ≤ n (forward) or m (reverse). Default: all of them while
         the lane block stays within 16 MiB (see ``cost.predictions.default_lanes``); 'auto':
@@ -161,10 +171,14 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
         Numerical modes only: the relative step, h_j = step·max(1, |x_j|), with
         0 < step ≤ 1 (``MAX_STEP``; a larger one is a secant, not a derivative). Default √ε
         ('fd-forward'), ε^(1/3) ('fd-central'), 1e-20 ('complex-step').
+    dense : bool
+        False (sparse modes only): J as a ``scipy.sparse.csr_array`` holding the structural
+        nonzeros (``chainbench.sparsity``), for n whose dense J would not fit. A J that
+        does not fit in the memory available raises ``TooLarge`` either way.
 
     Returns
     -------
-    J : ndarray, shape (m, n)
+    J : ndarray, shape (m, n), or scipy.sparse.csr_array with ``dense=False``
     stats : EngineStats, only if ``return_stats``
     """
     if not isinstance(chain, Chain):
@@ -175,12 +189,53 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
         name, chunk, run, shape = chain.bound_calls[key]
     except (KeyError, TypeError):  # first use, or an unhashable argument _bind refuses
         name, chunk, run, shape = _bind(chain, mode, chunk, snapshots, step)
-    J = np.empty(shape)
     counts = new_counters() if return_stats else _UNREAD
-    run(x, J, counts)
+    if dense is not True:
+        J = _sparse_output(chain, ENGINES[name], chunk, x, counts, snapshots, step, dense)
+    else:
+        J = np.empty(shape) if shape[0] * shape[1] <= _CHECK_ABOVE else _dense_output(shape)
+        run(x, J, counts)
     if return_stats:
         return J, EngineStats.from_counters(name, chunk, counts)
     return J
+
+
+#: Entries of a dense J above which its size is checked against the memory available
+#: (reading it costs ~20 µs, more than a small Jacobian): 32 Mi entries, 256 MiB.
+_CHECK_ABOVE = 2**25
+
+
+def _fits(nbytes: int, what: str, instead: str) -> None:
+    """TooLarge unless ``nbytes`` fit in the memory this process has."""
+    room = available_memory()
+    if room is not None and nbytes > room:
+        raise TooLarge(f"{what} needs {nbytes / 2**30:.3g} GiB, more than the "
+                       f"{room / 2**30:.3g} GiB available; {instead}")
+
+
+def _dense_output(shape: tuple[int, int]) -> np.ndarray:
+    m, n = shape
+    _fits(8 * m * n, f"a dense {m} × {n} Jacobian", "for a sparse one ask mode="
+          "'sparse-forward' or 'sparse-reverse' with dense=False")
+    return np.empty(shape)
+
+
+def _sparse_output(chain: Chain, impl: Engine, chunk, x, counts, snapshots, step, dense):
+    """J as a CSR array over its structural pattern, the values filled by ``impl``; the
+    binding (its pattern and coloring) cached on the chain beside the dense calls."""
+    options = _options(impl, snapshots, step, dense)  # refuses dense=False but sparse modes
+    key = (impl.name, chunk, "csr", tuple(sorted(options.items())))
+    if key not in chain.bound_calls:
+        pattern = sparsity(chain)
+        chain.bound_calls[key] = (impl.bind(chain.program, chunk, **options), pattern)
+    run, pattern = chain.bound_calls[key]
+    if pattern.nnz > _CHECK_ABOVE:
+        _fits(12 * pattern.nnz, f"a sparse Jacobian of {pattern.nnz} nonzeros",
+              "differentiate a smaller chain")
+    data = np.empty(pattern.nnz)
+    run(x, data, counts)
+    return sp.csr_array((data, pattern.indices.copy(), pattern.indptr.copy()),
+                        shape=pattern.shape)
 
 
 #: The largest relative step the numerical modes take: beyond it the quotient is a secant

@@ -25,3 +25,8 @@ class NotComplexSafe(Unsupported, ValueError):
 class PeerUnavailable(Unsupported, ImportError):
     """An optional peer AD tool is not installed (the message names the pip command), or
     cannot express a layer of the chain."""
+
+
+class TooLarge(ConfigError, MemoryError):
+    """An output (a dense Jacobian, a sparsity pattern) that would not fit in the memory this
+    process has; the message gives its size and what to ask for instead."""

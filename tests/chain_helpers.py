@@ -31,10 +31,39 @@ FD_RTOL = 1e-6
 AD_RTOL = 1e-11
 
 
-def spec_for(kinds, widths) -> str:
-    """Spec string for layer names ``kinds``; width-taking layers take the next of ``widths``."""
-    widths = iter(widths)
-    return " ".join(f"{k}:{next(widths)}" if LAYERS[k].takes_width else k for k in kinds)
+#: Layers whose Jacobian does not depend on x (affine maps): dense, conv, grouped.
+AFFINE = ("dense", "conv", "grouped")
+
+
+def token(name: str, in_width: int, out_width: int | None = None,
+          rng: np.random.Generator | None = None) -> str:
+    """A valid spec token for layer ``name`` after a layer of ``in_width``: WIDTH is
+    ``out_width``; a conv's K an odd size no wider than the layer (random with ``rng``, else
+    the largest up to 5); a grouped layer's G a common divisor of both widths."""
+    args = []
+    for what in LAYERS[name].arguments:
+        if what == "WIDTH":
+            args.append(out_width)
+        elif what == "K":
+            sizes = list(range(1, min(in_width, 7) + 1, 2))
+            args.append(int(rng.choice(sizes)) if rng is not None else sizes[min(2, len(sizes) - 1)])
+        elif what == "G":
+            both = [g for g in range(1, in_width + 1) if in_width % g == 0 and out_width % g == 0]
+            args.append(int(rng.choice(both)) if rng is not None else both[-1])
+        else:
+            raise AssertionError(f"tests/chain_helpers.token: say how to pick {what} of {name}")
+    return ":".join([name, *map(str, args)])
+
+
+def spec_for(kinds, widths, n: int, rng: np.random.Generator | None = None) -> str:
+    """Spec string for layer names ``kinds`` on n inputs; width-taking layers take the next
+    of ``widths``, other arguments as ``token`` picks them."""
+    widths, tokens, w = iter(widths), [], n
+    for k in kinds:
+        out = next(widths) if LAYERS[k].takes_width else w
+        tokens.append(token(k, w, out, rng))
+        w = out
+    return " ".join(tokens)
 
 
 def random_chain(rng: np.random.Generator, shape: str | None = None, depth: int | None = None,
@@ -63,7 +92,7 @@ def random_chain(rng: np.random.Generator, shape: str | None = None, depth: int 
         kinds[k:k + 1] = [str(rng.choice(WIDTH_KINDS))]
         sizers = [k]
     widths = [int(rng.integers(1, max_width + 1)) for _ in sizers[:-1]] + [m] * bool(sizers)
-    chain = cb.Chain.from_spec(spec_for(kinds, widths), n=n, seed=int(rng.integers(2**31)))
+    chain = cb.Chain.from_spec(spec_for(kinds, widths, n, rng), n=n, seed=int(rng.integers(2**31)))
     assert (chain.n, chain.m) == (n, m)
     return chain
 

@@ -96,13 +96,13 @@ def test_chain_of_non_layers():
         cb.Chain([])
 
 
-@pytest.mark.parametrize("name", [k for k in LAYERS if not LAYERS[k].takes_width])
+@pytest.mark.parametrize("name", [k for k in LAYERS if not LAYERS[k].arguments])
 def test_first_layer_without_a_width_needs_n(name):
     with pytest.raises(ValueError, match=rf"first layer \({name}\) takes any width; pass n="):
         cb.Chain([LAYERS[name](), cb.Dense(np.ones((2, 3)))])
 
 
-@pytest.mark.parametrize("token", ["dense:8 tanhh", "conv:3", "dense:4 Soft_max"])
+@pytest.mark.parametrize("token", ["dense:8 tanhh", "pool:3", "dense:4 Soft_max"])
 def test_unknown_spec_token_names_it_and_lists_known_layers(token):
     bad = token.split()[-1]
     with pytest.raises(ValueError, match=rf"unknown layer '{bad}' in spec; known layers: ") as err:
@@ -269,3 +269,38 @@ def test_a_layer_the_kernels_do_not_run_is_refused():
         pass
 
     assert cb.Chain([MyTanh()], n=2).depth == 1
+
+
+@pytest.mark.parametrize(
+    "spec, n, match",
+    [
+        ("conv:4", 8, r"layer 'conv:4': Conv: kernel size K must be odd .* got K = 4"),
+        ("conv:9", 8, r"layer 'conv:9': Conv: kernel size K = 9 is wider than the layer's "
+                      r"width 8; use K ≤ 8"),
+        ("dense:3 conv:5", 8, r"K = 5 is wider than the layer's width 3"),
+        ("conv", 8, r"layer 'conv' needs 1 argument\(s\), as in conv:K"),
+        ("conv:0", 8, r"layer 'conv:0': K must be ≥ 1, got 0"),
+        ("grouped:8:3", 6, r"layer 'grouped:8:3': Grouped: G = 3 blocks do not divide the "
+                           r"width 8; G must divide both"),
+        ("grouped:6:4", 6, r"G = 4 blocks do not divide the input width 6"),
+        ("grouped:8", 8, r"layer 'grouped:8' needs 2 argument\(s\), as in grouped:WIDTH:G"),
+        ("grouped:8:x", 8, r"layer 'grouped:8:x': G 'x' is not an integer"),
+    ],
+)
+def test_bad_structured_layers_in_spec(spec, n, match):
+    with pytest.raises(ValueError, match=match):
+        cb.Chain.from_spec(spec, n=n)
+
+
+def test_bad_structured_layers_built_from_arrays():
+    with pytest.raises(ValueError, match="kernel size K must be odd"):
+        cb.Conv(np.ones(2))
+    with pytest.raises(ValueError, match=r"Chain: layer 0 \(conv\) cannot take width 3 .*"
+                                         r"K = 5 is wider than the layer's width 3"):
+        cb.Chain([cb.Conv(np.ones(5))], n=3)
+    with pytest.raises(ValueError, match=r"Grouped: W must be a 3-D array"):
+        cb.Grouped(np.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"Grouped: b has shape \(3,\) but W is \(2, 2, 1\)"):
+        cb.Grouped(np.ones((2, 2, 1)), np.ones(3))
+    with pytest.raises(ValueError, match=r"its 2 blocks take 4 inputs but the input has width 5"):
+        cb.Chain([cb.Dense(np.ones((5, 2))), cb.Grouped(np.ones((2, 2, 2)))])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from chain_helpers import (
     KINDS,
+    token,
     assert_matches_fd,
     assert_same_jacobian,
     fd_jacobian,
@@ -39,8 +40,8 @@ REFERENCE = {
 
 def one_layer(name: str, n: int, seed: int = 0) -> cb.Chain:
     """A chain of the single layer ``name`` on n inputs (width-taking layers get n + 2 outputs)."""
-    token = f"{name}:{n + 2}" if LAYERS[name].takes_width else name
-    return cb.Chain.from_spec(token, n=n, seed=seed)
+    out = n + 2 if LAYERS[name].takes_width else n
+    return cb.Chain.from_spec(token(name, n, out), n=n, seed=seed)
 
 
 def values_by_every_path(chain: cb.Chain, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -55,12 +56,13 @@ def values_by_every_path(chain: cb.Chain, x: np.ndarray) -> dict[str, np.ndarray
 
 @pytest.mark.parametrize("name", KINDS)
 def test_every_layer_has_a_numpy_reference(name):
-    assert name in REFERENCE or LAYERS[name].takes_width, (
+    # layers with arguments (dense, conv, grouped) are checked against numpy below
+    assert name in REFERENCE or LAYERS[name].arguments, (
         f"layer {name!r} is registered but tests/test_layers.py has no numpy reference for it"
     )
 
 
-@pytest.mark.parametrize("name", [k for k in KINDS if not LAYERS[k].takes_width])
+@pytest.mark.parametrize("name", [k for k in KINDS if not LAYERS[k].arguments])
 @pytest.mark.parametrize("n", [1, 2, 7, 64])
 def test_activation_value_matches_numpy(name, n):
     rng = np.random.default_rng(n)
@@ -77,6 +79,42 @@ def test_dense_value_is_W_x_plus_b():
     for path, y in values_by_every_path(chain, x).items():
         np.testing.assert_allclose(y, W @ x + b, rtol=1e-14, atol=1e-14, err_msg=path)
     np.testing.assert_allclose(cb.Chain([cb.Dense(W)])(x), W @ x, rtol=1e-14)  # b defaults to 0
+
+
+@pytest.mark.parametrize("n, K", [(1, 1), (5, 5), (9, 3), (16, 7)])
+def test_conv_value_is_numpy_correlate_same(n, K):
+    # y_i = b + Σ_t w_t x_{i+t-h}, zero padded: numpy's 'same' cross-correlation
+    rng = np.random.default_rng(n + K)
+    w, b, x = rng.standard_normal(K), 0.3, rng.standard_normal(n)
+    chain = cb.Chain([cb.Conv(w, b)], n=n)
+    for path, y in values_by_every_path(chain, x).items():
+        np.testing.assert_allclose(y, np.correlate(x, w, mode="same") + b, rtol=1e-13,
+                                   atol=1e-14, err_msg=path)
+
+
+@pytest.mark.parametrize("G, bo, bi", [(1, 3, 2), (4, 2, 3), (8, 1, 1)])
+def test_grouped_value_is_block_diagonal_W_x_plus_b(G, bo, bi):
+    import scipy.linalg
+
+    rng = np.random.default_rng(G * 10 + bo)
+    W, b, x = rng.standard_normal((G, bo, bi)), rng.standard_normal(G * bo), rng.standard_normal(G * bi)
+    chain = cb.Chain([cb.Grouped(W, b)])
+    for path, y in values_by_every_path(chain, x).items():
+        np.testing.assert_allclose(y, scipy.linalg.block_diag(*W) @ x + b, rtol=1e-13,
+                                   atol=1e-14, err_msg=path)
+    J = cb.jacobian(chain, x, mode="forward")
+    np.testing.assert_array_equal(J, scipy.linalg.block_diag(*W))
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_layer_jacobian_lies_within_its_pattern(name):
+    # the structural pattern (sparsity detection) must cover every nonzero of J
+    rng = np.random.default_rng(17)
+    chain = one_layer(name, 12)
+    J = cb.jacobian(chain, rng.standard_normal(12), mode="reverse")
+    pattern = chain.shape.layers[0].pattern(12, chain.m).toarray()
+    assert pattern.shape == J.shape and pattern.dtype == bool
+    assert not np.any(J[~pattern]), f"{name}: a nonzero outside its pattern"
 
 
 @pytest.mark.parametrize("name", KINDS)

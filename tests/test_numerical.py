@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from chain_helpers import KINDS, assert_same_jacobian, fd_point, seeded_chains
+from chain_helpers import KINDS, assert_same_jacobian, fd_point, seeded_chains, token
 from scipy.optimize import approx_fprime, check_grad
 
 import chainbench as cb
@@ -87,8 +87,7 @@ def test_every_layer_is_complex_safe_or_says_it_is_not(name):
     """A complex-safe layer's complex step equals its AD Jacobian after a dense layer; one
     that is not (ReLU: max(z, 0) is not analytic) must be refused."""
     cls = LAYERS[name]
-    token = f"{name}:5" if cls.takes_width else name
-    chain = cb.Chain.from_spec(f"dense:4 {token}", n=3, seed=1)
+    chain = cb.Chain.from_spec(f"dense:4 {token(name, 4, 4)}", n=3, seed=1)
     x = 2.0 * np.random.default_rng(2).standard_normal(3)
     if not cls.complex_safe:
         assert name in NOT_ANALYTIC, (
@@ -104,8 +103,7 @@ def test_every_layer_is_complex_safe_or_says_it_is_not(name):
 def test_complex_rule_is_the_real_rule_on_the_real_axis(name):
     from chainbench.model.layers.dispatch import layer_value_complex
 
-    token = f"{name}:6" if LAYERS[name].takes_width else name
-    chain = cb.Chain.from_spec(token, n=6, seed=3)
+    chain = cb.Chain.from_spec(token(name, 6, 6), n=6, seed=3)
     x = np.array([-40.0, -3.0, -0.5, 0.0, 0.7, 35.0])  # both branches, and far out
     y = np.empty(chain.m, dtype=np.complex128)
     program = chain.program

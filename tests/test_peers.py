@@ -42,9 +42,12 @@ def test_unpack_reads_back_every_layers_parameters(chain):
     layers = unpack(chain.program)
     assert [name for name, _ in layers] == [layer.name for layer in chain.layers]
     for (_, arrays), layer in zip(layers, chain.layers):
-        if isinstance(layer, cb.Dense):
+        if isinstance(layer, cb.Dense | cb.Grouped):
             np.testing.assert_array_equal(arrays[0], layer.W)
             np.testing.assert_array_equal(arrays[1], layer.b)
+        elif isinstance(layer, cb.Conv):
+            np.testing.assert_array_equal(arrays[0], layer.w)
+            np.testing.assert_array_equal(arrays[1], [layer.b])
         else:
             assert arrays == ()
 

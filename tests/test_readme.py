@@ -40,5 +40,5 @@ def test_readme_and_the_engines_page_name_every_layer():
 
     readme, engines_page = README.read_text(), (README.parent / "docs" / "engines.md").read_text()
     for name, cls in cb.LAYERS.items():
-        token = f"`{name}:WIDTH`" if cls.takes_width else f"`{name}`"
+        token = f"`{cls.token()}`"
         assert token in readme and token in engines_page, f"{token} missing from the docs"

@@ -54,6 +54,8 @@ class Engine:
                    that take them; None otherwise
     prepare        called once before its first timed call (a peer's framework import), or
                    None
+    lane_total     shape -> the lanes there are to move, where that is neither n nor m (the
+                   sparse modes: the colors of J's columns or rows); None otherwise
     """
 
     name: str
@@ -71,6 +73,7 @@ class Engine:
     check_tol: float = 0.0
     snapshots: Callable | None = None
     prepare: Callable[[], None] | None = None
+    lane_total: Callable | None = None
 
     def __repr__(self) -> str:
         return f"Engine({self.name!r})"
@@ -83,5 +86,7 @@ class Engine:
 
     def lane_count(self, shape) -> int:
         """How many lanes there are to move: n for an engine whose chunk counts input
-        directions, else m."""
+        directions, else m (or its ``lane_total``)."""
+        if self.lane_total is not None:
+            return self.lane_total(shape)
         return shape.n if self.lanes == "n" else shape.m

@@ -1,6 +1,7 @@
 """The registry: mode name -> ``Engine``.
 
-AD engines first (forward, reverse, optimal bracketing, two checkpointed reverse modes),
+AD engines first (forward, reverse, optimal bracketing, two checkpointed reverse modes, the
+compressed sparse-forward and sparse-reverse),
 then numerical differentiation (finite differences, the complex step) and the optional
 peers (JAX, PyTorch, autograd), so that sweeps, counters and figures treat them all alike.
 """
@@ -8,14 +9,14 @@ peers (JAX, PyTorch, autograd), so that sweeps, counters and figures treat them 
 from __future__ import annotations
 
 from ..peers import PEERS
-from . import checkpointed, forward, mixed, numerical, reverse
+from . import checkpointed, forward, mixed, numerical, reverse, sparse
 from .contract import Engine
 
 ENGINES: dict[str, Engine] = {
     engine.name: engine
     for engine in (
         forward.ENGINE, reverse.ENGINE, mixed.ENGINE, mixed.MADDS, checkpointed.SQRT,
-        checkpointed.REVOLVE,
+        checkpointed.REVOLVE, sparse.FORWARD, sparse.REVERSE,
         *(method.engine for method in numerical.METHODS.values()),
         *(peer.engine for peer in PEERS.values()),
     )

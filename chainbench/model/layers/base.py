@@ -106,6 +106,9 @@ class Layer:
     arguments: tuple[str, ...] = ()
     #: True when the spec token sets the output width (its arguments include WIDTH).
     takes_width: bool = False
+    #: True when its Jacobian ``pattern`` has structural zeros (diagonal, banded, blocks);
+    #: False: every output may depend on every input, and so does the whole chain's J.
+    structured: bool = False
     #: True when the layer's ``value_complex`` rule is the analytic continuation of its real
     #: value, so the complex step Im f(x + ih)/h sees its derivative.
     #: Off by default: a layer without such a rule is refused, never differentiated wrongly.

@@ -29,6 +29,7 @@ class Elementwise(Layer):
 
     scalar = None
     scalar_complex = None
+    structured = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -116,6 +116,7 @@ class Grouped(Layer):
 
     name = "grouped"
     arguments = ("WIDTH", "G")
+    structured = True
     takes_width = True
     complex_safe = True
     rules = Rules(grouped_value, grouped_value_complex, grouped_jvp, grouped_record,
