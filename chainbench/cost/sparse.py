@@ -16,7 +16,7 @@ from math import ceil
 from ..model.shape import ChainShape
 from ..model.sparsity import nonzeros
 from .coloring import chain_coloring
-from .passes import F64, Pass, copy_pass, lane_pass, value_pass, write_pass
+from .passes import F64, Pass, copy_pass, lane_pass, value_pass
 from .predictions import Prediction, _costs, _shape, default_lanes
 
 
@@ -76,11 +76,17 @@ def _blocks(total: int, chunk: int) -> list[tuple[int, int]]:
     return [(chunk, full)] * bool(full) + ([(rest, 1)] if rest else [])
 
 
+def _fill_pass(entries: int, count: int = 1) -> Pass:
+    """Entries set to a constant (a seed block's zeros and ones, a dense J's zeros): bytes
+    written, no multiply-adds, as the engines count."""
+    return Pass(0, F64 * entries, 1, False, count)
+
+
 def _decompress(shape: ChainShape, dense: bool) -> list[Pass]:
     """Each structural nonzero read from the compressed block into J; a dense J is zeroed
     first."""
     out = [copy_pass(nonzeros(shape))]
-    return [write_pass(shape.m * shape.n), *out] if dense else out
+    return [_fill_pass(shape.m * shape.n), *out] if dense else out
 
 
 def sparse_forward_passes(shape: ChainShape, chunk: int | None = None,
@@ -91,7 +97,7 @@ def sparse_forward_passes(shape: ChainShape, chunk: int | None = None,
     c = chunk or default_lanes(max(shape.widths), p)
     out = []
     for lanes, sweeps in _blocks(p, c):
-        out.append(write_pass(shape.n * lanes, sweeps))
+        out.append(_fill_pass(shape.n * lanes, sweeps))
         for k in range(shape.depth):
             out += [value_pass(shape, k, sweeps), lane_pass(shape, k, lanes, "tangent", sweeps)]
         out.append(copy_pass(shape.m * lanes, sweeps))
@@ -106,7 +112,7 @@ def sparse_reverse_passes(shape: ChainShape, chunk: int | None = None,
     c = chunk or default_lanes(max(shape.widths), p)
     out = [value_pass(shape, k, record=True) for k in range(shape.depth)]
     for rows, sweeps in _blocks(p, c):
-        out.append(write_pass(rows * shape.m, sweeps))
+        out.append(_fill_pass(rows * shape.m, sweeps))
         out += [lane_pass(shape, k, rows, "adjoint", sweeps) for k in range(shape.depth)]
         out.append(copy_pass(rows * shape.n, sweeps))
     return out + _decompress(shape, dense)

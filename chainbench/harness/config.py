@@ -16,6 +16,7 @@ from ..engines.registry import ENGINES
 from ..errors import ConfigError
 from ..model.chain import ChainShape
 from ..model.layers import LAYERS
+from .templates import render, template_shape
 
 WIDTH_PROFILES = ("square", "hourglass")
 # "none": dense layers only, the chains of the bracketing literature
@@ -35,6 +36,7 @@ class Grid:
     modes: tuple[str, ...] = ("forward", "reverse")
     chunk: tuple[int | str, ...] = ("default",)  # forward lanes per sweep: int, "default", "n"
     snapshots: tuple[int | str, ...] = ("default",)  # checkpointed modes: int or "default"
+    layers: tuple[str, ...] = ()  # whole chains instead of the above: templates (``render``)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Measure:
     memory: bool = True  # independent memory measurement (tracemalloc peak of one call)
     check: bool = True  # compare the Jacobian with the other mode before timing
     check_tol: float = 1e-8  # relative to the largest Jacobian entry
+    sparse_output: bool = False  # modes that can (the sparse ones) return J as scipy.sparse
 
 
 @dataclass(frozen=True)
@@ -83,9 +86,12 @@ class Point:
     mode: str = "reverse"
     chunk: str = "default"  # as given; resolved to an integer when measured
     snapshots: str = "default"  # checkpointed modes: as given
+    layers: str = field(default="", compare=False)  # a grid's chain template; then also width
 
     @property
     def spec(self) -> str:
+        if self.layers:
+            return render(self.layers, self.n)
         act = "" if self.activation == "none" else f" {self.activation}"
         hidden = " ".join(f"dense:{w}{act}" for w in self.widths[1:-1])
         return f"{hidden} dense:{self.m}".strip()
@@ -131,6 +137,8 @@ def hidden_widths(n: int, depth: int, width) -> tuple[int, ...]:
 
 
 def expand(grid: Grid) -> list[Point]:
+    if grid.layers:
+        return _expand_templates(grid)
     points = []
     for n, m, depth, width, act, seed in itertools.product(
         grid.n, grid.m, grid.depth, grid.width, grid.activation, grid.seed
@@ -145,6 +153,21 @@ def expand(grid: Grid) -> list[Point]:
             for chunk, snap in itertools.product(chunks, snaps):
                 points.append(Point(n, m_, depth_, label, (n, *hidden, m_), act, seed, mode,
                                     str(chunk), str(snap)))
+    return points
+
+
+def _expand_templates(grid: Grid) -> list[Point]:
+    """The points of a grid of chain templates: each template at each n, the template also
+    its width label (so that it is part of the point's key), activation 'none'."""
+    points = []
+    for template, n, seed in itertools.product(grid.layers, grid.n, grid.seed):
+        shape = template_shape(template, n)
+        for mode in grid.modes:
+            chunks = grid.chunk if _chunk_varies(mode) else ("default",)
+            snaps = grid.snapshots if _takes_snapshots(mode) else ("default",)
+            for chunk, snap in itertools.product(chunks, snaps):
+                points.append(Point(n, shape.m, shape.depth, template, shape.widths, "none",
+                                    seed, mode, str(chunk), str(snap), layers=template))
     return points
 
 
@@ -195,7 +218,11 @@ _GRID_CHECKS = {
               'an integer ≥ 1, "default" or "n"'),
     "snapshots": (lambda v: (_is_int(v) and v >= 1) or v == "default",
                   'an integer ≥ 1 or "default"'),
+    "layers": (lambda v: isinstance(v, str) and bool(v.strip()),
+               'a chain template such as "conv:5 tanh grouped:{n}:{n/32}"'),
 }
+#: Grid keys a ``layers`` grid leaves out: its templates give the whole chain.
+_NOT_WITH_LAYERS = ("m", "depth", "width", "activation")
 
 
 def _section(raw, name: str, cls, checks) -> dict:
@@ -284,6 +311,10 @@ def parse(text: str, path: str = "<string>") -> Experiment:
         grid_kw = _section(raw, "grid", Grid, _check_grid)
         if "n" not in grid_kw:
             raise ConfigError(f"{path}: [grid] needs n, e.g. n = [16, 32, 64]")
+        clash = [key for key in _NOT_WITH_LAYERS if "layers" in grid_kw and key in grid_kw]
+        if clash:
+            raise ConfigError(f"{path}: [grid] with layers gives whole chains; leave out "
+                              f"{', '.join(clash)}")
         grids.append(Grid(**grid_kw))
     measure_kw = _section(data.get("measure", {}), "measure", Measure, _check_measure)
     # the file's name stands in for a missing one, made a plain folder name

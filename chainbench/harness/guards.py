@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..cost.predictions import Prediction
+from ..engines.registry import ENGINES
+from ..model.sparsity import nonzeros
 from ..machine.current import current_profile
 from ..provenance import available_memory
 from . import memory
@@ -31,6 +33,7 @@ class Guards:
     rate: float = field(default_factory=initial_rate)  # fastest multiply-adds per second seen
     timed_out: dict = field(default_factory=dict)  # series -> smallest madds that overran
     memory: int | None = field(default_factory=available_memory)
+    sparse_output: bool = False  # the sparse modes return J as scipy.sparse (Measure's)
 
     def skip_reason(self, point: Point, predicted: Prediction) -> str | None:
         limit = self.timed_out.get(point.series)
@@ -40,7 +43,7 @@ class Guards:
         if seconds > self.budget_s:
             return (f"predicted {seconds:.3g} s per call ({predicted.madds:.3g} multiply-adds) "
                     f"> budget {self.budget_s:g} s")
-        need = planned_bytes(point, predicted)
+        need = planned_bytes(point, predicted, self.sparse_output)
         if self.memory is not None and need > MEMORY_SHARE * self.memory:
             return (f"needs about {need / 2**30:.3g} GiB, more than {MEMORY_SHARE:.0%} of the "
                     f"{self.memory / 2**30:.3g} GiB available")
@@ -60,6 +63,11 @@ class Guards:
             self.timed_out[point.series] = min(prev, row.madds_predicted or 0)
 
 
-def planned_bytes(point: Point, predicted: Prediction) -> int:
-    """What measuring ``point`` holds at its peak (``memory.planned_bytes``)."""
-    return memory.planned_bytes(point.shape, predicted.bytes_held, point.m)
+def planned_bytes(point: Point, predicted: Prediction, sparse_output: bool = False) -> int:
+    """What measuring ``point`` holds at its peak (``memory.planned_bytes``); with
+    ``sparse_output``, a mode that can return J as scipy.sparse holds only its nonzeros."""
+    shape = point.shape
+    output = None
+    if sparse_output and "dense" in ENGINES[predicted.mode].options:
+        output = 12 * nonzeros(shape) + 8 * (shape.m + 1)  # values, indices, row pointers
+    return memory.planned_bytes(shape, predicted.bytes_held, point.m, output)

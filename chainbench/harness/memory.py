@@ -31,7 +31,7 @@ def parameter_bytes(shape) -> tuple[int, int]:
     return sum(sizes), max(sizes, default=0)
 
 
-def planned_bytes(shape, bytes_held: int, m: int) -> int:
+def planned_bytes(shape, bytes_held: int, m: int, output_bytes: int | None = None) -> int:
     """Bytes measuring one point holds at its peak, beyond what the process held before it:
     the parameters twice (the layers' arrays and the program's flat copy of them), the
     largest layer twice more (the temporaries of drawing it and of copying it into that
@@ -39,4 +39,5 @@ def planned_bytes(shape, bytes_held: int, m: int) -> int:
     one each timed call makes). Held to the peak RSS measured in fresh processes by
     tests/test_memory_guard.py (within 1.3× of it at n = 1500…8000)."""
     params, largest = parameter_bytes(shape)
-    return 2 * params + 2 * largest + 2 * (bytes_held + 8 * m * shape.n)
+    output = 8 * m * shape.n if output_bytes is None else output_bytes  # J (dense, or its CSR)
+    return 2 * params + 2 * largest + 2 * (bytes_held + output)

@@ -9,6 +9,7 @@ import dataclasses
 import time
 
 import numpy as np
+import scipy.sparse as sp
 
 from .. import api
 from ..api import jacobian, jvp, vjp
@@ -44,7 +45,8 @@ def probe_error(chain: Chain, x: np.ndarray, J: np.ndarray, rng: np.random.Gener
     v, u = rng.standard_normal(chain.n), rng.standard_normal(chain.m)
     _, Jv = jvp(chain, x, v)
     _, uJ = vjp(chain, x, u)
-    scale = max(1.0, float(np.max(np.abs(J))) * max(chain.n, chain.m))
+    largest = float(abs(J).max()) if sp.issparse(J) else float(np.max(np.abs(J)))
+    scale = max(1.0, largest * max(chain.n, chain.m))
     return float(max(np.max(np.abs(J @ v - Jv)), np.max(np.abs(u @ J - uJ))) / scale)
 
 
@@ -75,9 +77,11 @@ def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure,
               snapshots=impl.snapshots(chain.program, snapshots) if impl.snapshots else "")
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(chain.n)
+    # the sparse modes return J as scipy.sparse when the experiment asks (Measure.sparse_output)
+    dense = not (policy.sparse_output and "dense" in impl.options)
 
     def fn():
-        return jacobian(chain, x, engine, chunk, snapshots)
+        return jacobian(chain, x, engine, chunk, snapshots, dense=dense)
 
     try:  # a peer that is not installed, a layer the complex step cannot take: skipped
         if impl.prepare is not None:
@@ -93,7 +97,7 @@ def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure,
             row.update(status="failed", reason=f"Jacobian check failed: relative error "
                        f"{row.check_error:.2e} > {tol:.0e}")
             return row.finish(start)
-    _, stats = jacobian(chain, x, engine, chunk, snapshots, return_stats=True)
+    _, stats = jacobian(chain, x, engine, chunk, snapshots, return_stats=True, dense=dense)
     predicted = api.predict(chain, engine, chunk, snapshots)
     t = measure(fn, policy)
     first_call(lambda: chain(x))
@@ -103,7 +107,7 @@ def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure,
         status="ok", reason="",
         time_min_s=t.min, time_median_s=t.median, time_iqr_s=t.iqr, samples=t.samples,
         inner_loops=t.inner, f_time_s=tf.median, j_over_f=t.median / tf.median,
-        time_predicted_s=api.predict_time(chain, engine, chunk, snapshots).seconds,
+        time_predicted_s=api.predict_time(chain, engine, chunk, snapshots, dense=dense).seconds,
         madds_predicted=predicted.madds, madds_counted=stats.madds,
         madds_value=stats.madds_value, madds_tangent=stats.madds_tangent,
         madds_adjoint=stats.madds_adjoint,
@@ -112,13 +116,21 @@ def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure,
         bytes_predicted=predicted.bytes_held, bytes_counted=stats.bytes_held,
         bytes_tape=stats.bytes_tape, bytes_work=stats.bytes_work,
         bytes_snapshots=stats.bytes_snapshots, layer_steps=stats.layer_steps,
-        working_set_bytes=(working := chain.program.params.nbytes + stats.bytes_held + J.nbytes),
+        working_set_bytes=(working := chain.program.params.nbytes + stats.bytes_held
+                           + output_bytes(J)),
         memory_level=current_profile().regime(working),  # measured levels, not sysfs
-        madds_accumulate=stats.madds_accumulate, bytes_output=J.nbytes,
+        madds_accumulate=stats.madds_accumulate, bytes_output=output_bytes(J),
         # tracemalloc does not see XLA's or libtorch's buffers: no figure rather than a wrong one
         bytes_measured=peak_bytes(fn) if policy.memory and impl.memory_visible else "",
     )
     return row.finish(start)
+
+
+def output_bytes(J) -> int:
+    """Bytes of a Jacobian as returned: a dense array's, or a CSR array's values and index."""
+    if sp.issparse(J):
+        return J.data.nbytes + J.indices.nbytes + J.indptr.nbytes
+    return J.nbytes
 
 
 def warmup_point(point: Point) -> Point:

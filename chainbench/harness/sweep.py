@@ -49,7 +49,8 @@ def run(exp: Experiment, out: Path, *, resume: bool = False, threads: int = 1,
     info = {"threads": set_threads(threads, pin_affinity=any(
         ENGINES.get(p.mode) is not None and ENGINES[p.mode].family == "peer" for p in points)),
             "peer_versions": peer_versions(), "profile": profile.to_dict()}
-    guards = Guards(exp.measure.budget_s, rate=profile.peak_madds_per_s)
+    guards = Guards(exp.measure.budget_s, rate=profile.peak_madds_per_s,
+                    sparse_output=exp.measure.sparse_output)
     return sweep(exp, out, InProcess(exp.measure, announce), guards, threads=threads,
                  resume=resume, progress=progress, argv=argv, info=info)
 

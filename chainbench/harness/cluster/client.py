@@ -42,7 +42,8 @@ def run(exp: Experiment, out: Path, *, scheduler: str | None = None,
                 "retries_on_lost_worker": retries, "workers": list(workers.values())}
         executor = OnCluster(client, exp.measure, threads, warmups, measure, resource,
                              workers, retries)
-        guards = Guards(exp.measure.budget_s, memory=memory_per_worker(infos))
+        guards = Guards(exp.measure.budget_s, memory=memory_per_worker(infos),
+                        sparse_output=exp.measure.sparse_output)
         return sweep(exp, out, executor, guards, threads=threads, resume=resume,
                      progress=progress, argv=argv, plan=plan, info=info)
 
