@@ -26,6 +26,7 @@ from .crossover import crossover_heatmap
 from .memory import memory_vs_depth
 from .peers import peers_vs_n
 from .scaling import j_over_f_vs_n, time_vs_n
+from .sparse import sparse_memory_vs_n, sparse_sweeps_vs_n, sparse_time_vs_n, sparsity_pattern
 from .tradeoffs import bracketing_speedup, checkpoint_tradeoff
 
 #: name -> FigureSpec(name, label, draw, needs, order), in drawing order.
@@ -36,7 +37,8 @@ __all__ = ["FIGURES", "FORMATS", "CannotPlot", "FigureSpec", "render_all", "time
            "j_over_f_vs_n", "time_vs_madds", "time_vs_predicted", "memory_vs_depth",
            "crossover_heatmap",
            "time_vs_chunk", "checkpoint_tradeoff", "bracketing_speedup", "error_vs_step",
-           "peers_vs_n"]
+           "peers_vs_n", "sparse_time_vs_n", "sparse_memory_vs_n", "sparse_sweeps_vs_n",
+           "sparsity_pattern"]
 
 
 def render_all(df: pd.DataFrame, out_dir, fmt: str = "png") -> list[tuple[str, Path | None, str]]:
