@@ -52,12 +52,13 @@ def conv_tangent(row, params, saved, X_dot, Y_dot):
     h, c = K // 2, X_dot.shape[1]
     for i in range(w):
         lo, hi = _taps(i, w, K)
+        y_dot = Y_dot[i]
         for l in range(c):
-            Y_dot[i, l] = 0.0
+            y_dot[l] = 0.0
         for t in range(lo, hi):
-            a, s = p[t], i + t - h
+            a, x_dot = p[t], X_dot[i + t - h]
             for l in range(c):  # along the lanes: contiguous, vectorises
-                Y_dot[i, l] += a * X_dot[s, l]
+                y_dot[l] += a * x_dot[l]
     return (K * w - h * (h + 1)) * c
 
 
@@ -75,18 +76,22 @@ def conv_record(row, params, x, y, saved):
 
 @inlined
 def conv_vjp(row, params, saved, Y_bar, X_bar):
-    """X_bar[r, i+t-h] += Y_bar[r, i] w_t: each cotangent row scattered back along the band.
-    Returns multiply-adds."""
+    """X_bar[r, j] = Σ_t w_t Y_bar[r, j-t+h]: per tap, one shifted axpy of the whole row
+    (contiguous in both, so it vectorises; with the taps innermost it did not). Returns
+    multiply-adds."""
     p, K, w = params[row[P_OFF] :], row[ARG], row[W_OUT]
     h, rows = K // 2, Y_bar.shape[0]
     for r in range(rows):
         for j in range(w):
             X_bar[r, j] = 0.0
-        for i in range(w):
-            lo, hi = _taps(i, w, K)
-            a = Y_bar[r, i]
-            for t in range(lo, hi):
-                X_bar[r, i + t - h] += a * p[t]
+        for t in range(K):
+            a, s = p[t], t - h
+            lo, hi = max(0, -s), min(w, w - s)  # the outputs whose tap t reads inside
+            # row slices indexed from 0: an index like i + s, which Numba cannot prove
+            # non-negative, keeps its wraparound check in the loop and stops it vectorising
+            x_bar, y_bar = X_bar[r, lo + s : hi + s], Y_bar[r, lo:hi]
+            for i in range(hi - lo):
+                x_bar[i] += a * y_bar[i]
     return (K * w - h * (h + 1)) * rows
 
 

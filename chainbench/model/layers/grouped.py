@@ -27,10 +27,13 @@ def grouped_value(row, params, x, y):
     p, G, bi, bo = _layer(row, params)
     bias = G * bo * bi
     for g in range(G):
+        xg = x[g * bi : (g + 1) * bi]
         for i in range(bo):
-            base, s = (g * bo + i) * bi, 0.0
+            # slices indexed from 0: Numba keeps a wraparound check on p[base + j] in the
+            # loop (it cannot prove it non-negative), which stops it vectorising
+            wi, s = p[(g * bo + i) * bi : (g * bo + i + 1) * bi], 0.0
             for j in range(bi):
-                s += p[base + j] * x[g * bi + j]
+                s += wi[j] * xg[j]
             y[g * bo + i] = p[bias + g * bo + i] + s
     return G * bo * bi
 
@@ -60,9 +63,9 @@ def grouped_tangent(row, params, saved, X_dot, Y_dot):
             for l in range(c):
                 Y_dot[r, l] = 0.0
             for j in range(bi):
-                a, s = p[base + j], g * bi + j
+                a, x_dot, y_dot = p[base + j], X_dot[g * bi + j], Y_dot[r]
                 for l in range(c):  # along the lanes: contiguous, vectorises
-                    Y_dot[r, l] += a * X_dot[s, l]
+                    y_dot[l] += a * x_dot[l]
     return G * bo * bi * c
 
 
@@ -87,10 +90,11 @@ def grouped_vjp(row, params, saved, Y_bar, X_bar):
         for j in range(G * bi):
             X_bar[r, j] = 0.0
         for g in range(G):
+            x_bar = X_bar[r, g * bi : (g + 1) * bi]
             for i in range(bo):
-                a, base = Y_bar[r, g * bo + i], (g * bo + i) * bi
+                a, wi = Y_bar[r, g * bo + i], p[(g * bo + i) * bi : (g * bo + i + 1) * bi]
                 for j in range(bi):  # along a row of W_g: contiguous, vectorises
-                    X_bar[r, g * bi + j] += a * p[base + j]
+                    x_bar[j] += a * wi[j]
     return G * bo * bi * rows
 
 
