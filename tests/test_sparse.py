@@ -212,3 +212,10 @@ def test_coloring_of_any_pattern_is_valid():
                 assert len(set(c.colors[row])) == int(row.sum())
     with pytest.raises(ValueError, match="side must be 'columns' or 'rows'"):
         cb.coloring(CHAINS[0], "diagonal")
+
+
+def test_cli_sparsity_reports_colors_against_the_lower_bound(capsys):
+    assert main(["sparsity", "conv:5 tanh conv:5 tanh conv:5", "--n", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "columns   13 colors (lower bound 13" in out and "sparse-forward takes 13 lanes" in out
+    assert main(["sparsity", "grouped:8:3", "--n", "6"]) == 2

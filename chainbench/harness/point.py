@@ -26,12 +26,13 @@ from .timing import first_call, measure
 
 def resolve(point: Point) -> tuple[str, int | None, int | None]:
     """(engine, chunk, snapshots) a point runs with: 'auto' resolved by the cost model,
-    chunk given as 'default', 'n' or an integer (clamped to n: a chunk cannot exceed the
-    lanes there are), snapshots as 'default' (None) or an integer."""
+    chunk given as 'default', 'n' (all lanes) or an integer (clamped to the lanes there are:
+    n, or a sparse mode's colors), snapshots as 'default' (None) or an integer."""
     shape = point.shape
     engine = api.resolve_mode(shape, point.mode)
     if ENGINES[engine].lanes == "n" and point.chunk != "default":
-        chunk = shape.n if point.chunk == "n" else min(int(point.chunk), shape.n)
+        lanes = ENGINES[engine].lane_count(shape)
+        chunk = lanes if point.chunk == "n" else min(int(point.chunk), lanes)
     else:  # 'auto' at its own chunk, as a user's jacobian(mode='auto') call runs
         chunk = api.default_chunk(shape, point.mode if point.mode == "auto" else engine)
     snapshots = None if point.snapshots == "default" else int(point.snapshots)
