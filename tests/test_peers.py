@@ -28,7 +28,8 @@ from chainbench.peers._common import rule_for, unpack
 CHAINS = seeded_chains(21)
 #: mode -> the package whose absence skips its tests
 PACKAGE = {"jax-jacfwd": "jax", "jax-jacrev": "jax", "torch-jacfwd": "torch",
-           "torch-jacrev": "torch", "autograd": "autograd"}
+           "torch-jacrev": "torch", "autograd": "autograd", "asdex-forward": "asdex",
+           "asdex-reverse": "asdex"}
 QUICK = Measure(min_sample_ms=0.5, min_samples=2, min_seconds=0.001, max_seconds=0.01,
                 memory=False)
 

@@ -219,3 +219,19 @@ def test_cli_sparsity_reports_colors_against_the_lower_bound(capsys):
     out = capsys.readouterr().out
     assert "columns   13 colors (lower bound 13" in out and "sparse-forward takes 13 lanes" in out
     assert main(["sparsity", "grouped:8:3", "--n", "6"]) == 2
+
+
+def test_asdex_peer_colors_as_chainbench_and_keeps_its_preparation_apart():
+    pytest.importorskip("asdex", reason="asdex not installed (pip install asdex)")
+    from chainbench.peers import asdex_peer
+
+    chain = cb.Chain.from_spec("conv:5 tanh conv:3 sigmoid grouped:40:4", n=40, seed=1)
+    x = np.random.default_rng(0).standard_normal(40)
+    ref = cb.jacobian(chain, x, mode="reverse")
+    for mode, transform, side in (("asdex-forward", "fwd", "columns"),
+                                  ("asdex-reverse", "rev", "rows")):
+        assert_equal_to(cb.jacobian(chain, x, mode=mode), ref, mode)
+        seconds, colors = asdex_peer.preparation_seconds(chain.program, transform)
+        assert seconds > 0 and colors == cb.coloring(chain, side).count
+        assert cb.predict(chain, mode).madds == cb.predict(
+            chain, f"sparse-{mode.split('-')[1]}", colors).madds

@@ -11,6 +11,7 @@ colors come from ``coloring.chain_coloring``, the same the engines use.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from math import ceil
 
 from ..model.shape import ChainShape
@@ -69,6 +70,25 @@ def predict_sparse_reverse(chain, chunk: int | None = None, dense: bool = True) 
         bytes_work=F64 * (2 * w + 2 * w * c + c * m + p * n),  # values, rows, seed, S·J
         layer_steps=shape.depth,
     )
+
+
+def predict_sparse_mirror(chain, chunk: int | None = None, *, mode: str,
+                          algorithm: str) -> Prediction:
+    """A peer that runs compressed sweeps (asdex): the work of chainbench's own sparse mode
+    of that ``algorithm``, all colors in one sweep. Peers count nothing: this is what the
+    sweep's guards plan with."""
+    shape = _shape(chain)
+    if algorithm == "forward":
+        return replace(predict_sparse_forward(shape, column_colors(shape)), mode=mode)
+    return replace(predict_sparse_reverse(shape, row_colors(shape)), mode=mode)
+
+
+def sparse_mirror_passes(shape: ChainShape, chunk: int | None = None, *,
+                         algorithm: str) -> list[Pass]:
+    """A compressed peer's passes: chainbench's sparse mode's, all colors in one sweep."""
+    if algorithm == "forward":
+        return sparse_forward_passes(shape, column_colors(shape))
+    return sparse_reverse_passes(shape, row_colors(shape))
 
 
 def _blocks(total: int, chunk: int) -> list[tuple[int, int]]:

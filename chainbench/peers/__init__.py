@@ -1,5 +1,6 @@
 """Peer AD tools as optional engines: JAX (jit-compiled jacfwd and jacrev), PyTorch
-(torch.func jacfwd and jacrev) and HIPS autograd (jacobian), all in float64.
+(torch.func jacfwd and jacrev), HIPS autograd (jacobian) and asdex (sparse JVPs or VJPs
+on JAX), all in float64.
 
 Each peer rebuilds the chain in its own framework from the compiled program (layer kinds,
 widths and the one parameter buffer, see ``_common.unpack``), so it differentiates exactly
@@ -11,7 +12,8 @@ command, which a sweep records as a skipped point. Install them all with
 
 Peers fill none of chainbench's counters; the cost model predicts for them the work of the
 algorithm they run (jacfwd: forward mode, all n lanes at once; jacrev: reverse mode, all m
-rows at once; autograd: reverse mode, one row per backward sweep).
+rows at once; autograd: reverse mode, one row per backward sweep; asdex: chainbench's
+sparse-forward or sparse-reverse, one lane per color).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from importlib import metadata
 
 from ..cost.passes import mirror_passes
 from ..cost.predictions import predict_mirror
+from ..cost.sparse import predict_sparse_mirror, sparse_mirror_passes
 from ..engines.contract import Engine
 from ..errors import PeerUnavailable
 
@@ -37,12 +40,16 @@ class Peer:
     def __init__(self, name: str, module: str, package: str, transform: str, mirrors: str,
                  mirror_chunk: str, memory_visible: bool):
         self.name, self.module, self.package, self.transform = name, module, package, transform
+        if mirror_chunk == "colors":  # compressed sweeps: the work of chainbench's sparse mode
+            predict = partial(predict_sparse_mirror, mode=name, algorithm=mirrors)
+            passes = partial(sparse_mirror_passes, algorithm=mirrors)
+        else:
+            predict = partial(predict_mirror, mode=name, algorithm=mirrors,
+                              all_lanes=mirror_chunk == "all")
+            passes = partial(mirror_passes, algorithm=mirrors, all_lanes=mirror_chunk == "all")
         self.engine = Engine(
             name, f"{package} {transform}, the chain rebuilt in {package} (optional peer)",
-            bind=self.bind,
-            predict=partial(predict_mirror, mode=name, algorithm=mirrors,
-                            all_lanes=mirror_chunk == "all"),
-            passes=partial(mirror_passes, algorithm=mirrors, all_lanes=mirror_chunk == "all"),
+            bind=self.bind, predict=predict, passes=passes,
             algorithm=mirrors, family="peer", counts=False,
             # whether tracemalloc sees its buffers (numpy's, yes; XLA's and libtorch's, no)
             memory_visible=memory_visible, prepare=self.prepare,
@@ -87,6 +94,11 @@ PEERS: dict[str, Peer] = {
     "torch-jacrev": Peer("torch-jacrev", "torch_peer", "PyTorch", "jacrev", "reverse", "all",
                          False),
     "autograd": Peer("autograd", "autograd_peer", "autograd", "jacobian", "reverse", "one", True),
+    # asdex: sparsity detection and coloring on JAX, then compressed JVPs or VJPs
+    "asdex-forward": Peer("asdex-forward", "asdex_peer", "asdex", "fwd", "forward", "colors",
+                          False),
+    "asdex-reverse": Peer("asdex-reverse", "asdex_peer", "asdex", "rev", "reverse", "colors",
+                          False),
 }
 
 
@@ -146,7 +158,7 @@ def thread_settings() -> dict:
 def versions() -> dict[str, str | None]:
     """Installed versions of the peers' packages (None where missing), without importing them."""
     out = {}
-    for package in ("jax", "jaxlib", "torch", "autograd"):
+    for package in ("jax", "jaxlib", "torch", "autograd", "asdex"):
         try:
             out[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
