@@ -275,13 +275,13 @@ def test_a_layer_the_kernels_do_not_run_is_refused():
     "spec, n, match",
     [
         ("conv:4", 8, r"layer 'conv:4': Conv: kernel size K must be odd .* got K = 4"),
-        ("conv:9", 8, r"layer 'conv:9': Conv: kernel size K = 9 is wider than the layer's "
-                      r"width 8; use K ≤ 8"),
+        ("conv:9", 8, (r"layer 'conv:9': Conv: kernel size K = 9 is wider than the layer's "
+                       r"width 8; use K ≤ 8")),
         ("dense:3 conv:5", 8, r"K = 5 is wider than the layer's width 3"),
         ("conv", 8, r"layer 'conv' needs 1 argument\(s\), as in conv:K"),
         ("conv:0", 8, r"layer 'conv:0': K must be ≥ 1, got 0"),
-        ("grouped:8:3", 6, r"layer 'grouped:8:3': Grouped: G = 3 blocks do not divide the "
-                           r"width 8; G must divide both"),
+        ("grouped:8:3", 6, (r"layer 'grouped:8:3': Grouped: G = 3 blocks do not divide the "
+                            r"width 8; G must divide both")),
         ("grouped:6:4", 6, r"G = 4 blocks do not divide the input width 6"),
         ("grouped:8", 8, r"layer 'grouped:8' needs 2 argument\(s\), as in grouped:WIDTH:G"),
         ("grouped:8:x", 8, r"layer 'grouped:8:x': G 'x' is not an integer"),

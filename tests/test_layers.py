@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from chain_helpers import (
     KINDS,
-    token,
     assert_matches_fd,
     assert_same_jacobian,
     fd_jacobian,
     fd_point,
     kink_crossed,
+    token,
 )
 
 import chainbench as cb

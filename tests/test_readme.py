@@ -39,6 +39,6 @@ def test_readme_and_the_engines_page_name_every_layer():
     import chainbench as cb
 
     readme, engines_page = README.read_text(), (README.parent / "docs" / "engines.md").read_text()
-    for name, cls in cb.LAYERS.items():
+    for cls in cb.LAYERS.values():
         token = f"`{cls.token()}`"
         assert token in readme and token in engines_page, f"{token} missing from the docs"

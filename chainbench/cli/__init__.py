@@ -13,8 +13,20 @@ import os
 import sys
 
 from ..errors import ConfigError
-from . import (accuracy, calibrate, compare, fit, gate, listing, plan, plot, predict, run,
-               sparsity, speed)
+from . import (
+    accuracy,
+    calibrate,
+    compare,
+    fit,
+    gate,
+    listing,
+    plan,
+    plot,
+    predict,
+    run,
+    sparsity,
+    speed,
+)
 
 #: Subcommand modules in the order ``--help`` lists them.
 SUBCOMMANDS = [run, listing, fit, plot, compare, plan, predict, sparsity, accuracy, speed,

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from .._jit import kernel
 from ..model.chain import Chain
 from ..model.shape import ChainShape
-from ..model.sparsity import structured_pattern, is_full
+from ..model.sparsity import is_full, structured_pattern
 
 
 @kernel

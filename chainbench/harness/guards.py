@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from ..cost.predictions import Prediction
 from ..engines.registry import ENGINES
-from ..model.sparsity import nonzeros
 from ..machine.current import current_profile
+from ..model.sparsity import nonzeros
 from ..provenance import available_memory
 from . import memory
 from .config import Point

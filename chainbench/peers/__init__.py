@@ -27,7 +27,7 @@ from importlib import metadata
 
 from ..cost.passes import mirror_passes
 from ..cost.predictions import predict_mirror
-from ..cost.sparse import predict_sparse_mirror, sparse_mirror_passes
+from ..cost.sparse import column_colors, predict_sparse_mirror, row_colors, sparse_mirror_passes
 from ..engines.contract import Engine
 from ..errors import PeerUnavailable
 
@@ -43,7 +43,9 @@ class Peer:
         if mirror_chunk == "colors":  # compressed sweeps: the work of chainbench's sparse mode
             predict = partial(predict_sparse_mirror, mode=name, algorithm=mirrors)
             passes = partial(sparse_mirror_passes, algorithm=mirrors)
+            lanes = column_colors if mirrors == "forward" else row_colors
         else:
+            lanes = None
             predict = partial(predict_mirror, mode=name, algorithm=mirrors,
                               all_lanes=mirror_chunk == "all")
             passes = partial(mirror_passes, algorithm=mirrors, all_lanes=mirror_chunk == "all")
@@ -52,7 +54,7 @@ class Peer:
             bind=self.bind, predict=predict, passes=passes,
             algorithm=mirrors, family="peer", counts=False,
             # whether tracemalloc sees its buffers (numpy's, yes; XLA's and libtorch's, no)
-            memory_visible=memory_visible, prepare=self.prepare,
+            memory_visible=memory_visible, prepare=self.prepare, lane_total=lanes,
         )
 
     def __repr__(self) -> str:
