@@ -159,7 +159,7 @@ def test_sweep_with_peers_records_affinity_and_versions(restore_affinity, tmp_pa
     results = run(exp, tmp_path / "res")
     meta = json.loads(results.meta_file.read_text())["runs"][0]
     assert len(meta["threads"]["cpu_affinity"]) == 1
-    assert set(meta["peer_versions"]) == {"jax", "jaxlib", "torch", "autograd"}
+    assert set(meta["peer_versions"]) == {"jax", "jaxlib", "torch", "autograd", "asdex"}
 
 
 # --- the figure ------------------------------------------------------------------------------
