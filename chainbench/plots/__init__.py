@@ -32,11 +32,24 @@ from .tradeoffs import bracketing_speedup, checkpoint_tradeoff
 FIGURES: dict[str, FigureSpec] = dict(sorted(REGISTRY.items(), key=lambda kv: kv[1].order))
 FORMATS = ("png", "svg", "pdf")
 
-__all__ = ["FIGURES", "FORMATS", "CannotPlot", "FigureSpec", "render_all", "time_vs_n",
-           "j_over_f_vs_n", "time_vs_madds", "time_vs_predicted", "memory_vs_depth",
-           "crossover_heatmap",
-           "time_vs_chunk", "checkpoint_tradeoff", "bracketing_speedup", "error_vs_step",
-           "peers_vs_n"]
+__all__ = [
+    "FIGURES",
+    "FORMATS",
+    "CannotPlot",
+    "FigureSpec",
+    "bracketing_speedup",
+    "checkpoint_tradeoff",
+    "crossover_heatmap",
+    "error_vs_step",
+    "j_over_f_vs_n",
+    "memory_vs_depth",
+    "peers_vs_n",
+    "render_all",
+    "time_vs_chunk",
+    "time_vs_madds",
+    "time_vs_n",
+    "time_vs_predicted",
+]
 
 
 def render_all(df: pd.DataFrame, out_dir, fmt: str = "png") -> list[tuple[str, Path | None, str]]:

@@ -16,9 +16,9 @@ from ._common import (
     figure,
     log2_axis,
     log_limits,
+    look,
     m_rule,
     measured,
-    mode_color,
     mode_order,
     new_figure,
     time_axis,
@@ -27,17 +27,10 @@ from ._common import (
 
 #: The peer modes, in registry order.
 PEERS = [name for name, e in ENGINES.items() if e.family == "peer"]
-#: A peer's colour is its framework's; the line style tells its transformation.
-FRAMEWORK_COLORS = {"jax": "#2ca02c", "torch": "#ff7f0e", "autograd": "#8c564b"}
-
-
 def _style(mode: str) -> dict:
-    if mode not in PEERS:
-        return {"color": mode_color(mode), "ls": "-", "marker": "o", "lw": 2.0}
-    framework = mode.split("-")[0]
-    forward_like = ENGINES[mode].algorithm == "forward"
-    return {"color": FRAMEWORK_COLORS.get(framework, "C7"), "ls": "--" if forward_like else ":",
-            "marker": "^" if forward_like else "v", "lw": 1.4}
+    """The mode's look (``palette``): chainbench's modes solid and filled, peers hollow and
+    dashed or dotted; chainbench's lines a little heavier."""
+    return look(mode).line(lw=2.0 if mode not in PEERS else 1.4)
 
 
 def _order(mode: str) -> tuple:
