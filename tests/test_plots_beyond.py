@@ -73,3 +73,40 @@ def test_render_all_saves_both(beyond, tmp_path):
     report = {name: path for name, path, _ in plots.render_all(beyond, tmp_path, "png")}
     for name in ("checkpoint_tradeoff", "bracketing_speedup"):
         assert report[name] is not None and report[name].stat().st_size > 1000
+
+
+def _with_predictions(quick: pd.DataFrame, wrong: bool) -> pd.DataFrame:
+    """The quick rows with a predicted time: the measured one, or (``wrong``) the other pure
+    mode's, so the time model's pick is always the slower mode."""
+    chain = ["n", "m", "depth", "width", "activation", "seed", "chunk_spec"]
+    other = quick.assign(mode=quick["mode"].map({"forward": "reverse", "reverse": "forward"}))
+    swapped = quick.merge(other[[*chain, "mode", "time_median_s"]], on=[*chain, "mode"],
+                          how="left", suffixes=("", "_other"))["time_median_s_other"]
+    return quick.assign(time_predicted_s=swapped.to_numpy() if wrong else quick["time_median_s"])
+
+
+@pytest.mark.parametrize("wrong", [False, True])
+def test_auto_regret_is_the_pick_over_the_fastest(wrong):
+    from chainbench.harness.analysis import regrets
+
+    quick = pd.read_csv(QUICK / "points.csv")
+    rows = _with_predictions(quick, wrong)
+    table = regrets(rows)
+    default = quick[quick["chunk_spec"].astype(str) == "default"]
+    both = default.groupby(["n", "m", "depth"])["mode"].nunique()
+    assert len(table) == int((both == 2).sum())  # every chain measured in both pure modes
+    if wrong:
+        assert (table["pick"] != table["fastest"]).all() and (table["ratio"] > 1).all()
+    else:
+        assert (table["ratio"] == 1).all()
+    fig = plots.auto_regret(rows)
+    (ax,) = fig.axes
+    plotted = sorted(y for c in ax.collections for _, y in c.get_offsets())
+    assert plotted == pytest.approx(sorted(table["ratio"]))
+    picks_wrong = int((table["pick"] != table["fastest"]).sum())
+    assert f"{picks_wrong} picks not the fastest" in ax.get_title()
+
+
+def test_auto_regret_needs_predicted_times():
+    with pytest.raises(CannotPlot, match="auto's regret: .*time_predicted_s"):
+        plots.auto_regret(pd.read_csv(QUICK / "points.csv"))

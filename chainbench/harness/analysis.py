@@ -172,26 +172,35 @@ def prediction_error(df: pd.DataFrame) -> pd.DataFrame:
 REGRET_OK = 0.10
 
 
-def auto_regret(df: pd.DataFrame) -> pd.DataFrame:
-    """What mode='auto' would lose: at every chain measured in both pure modes at their
-    default chunks, the mode the time model predicts faster against the one measured faster.
-    One row: chains, the share within REGRET_OK of the fastest, the median and worst regret
-    (time of the pick / time of the fastest - 1)."""
+def regrets(df: pd.DataFrame) -> pd.DataFrame:
+    """Per chain measured in both pure modes at their default chunks: the mode the time model
+    predicts faster (auto's pick), the one measured faster, and ``ratio`` = time of the pick
+    / time of the fastest (1: auto chose right)."""
     ok = _ok(df)
     if "time_predicted_s" not in ok.columns:
         return pd.DataFrame()
     ok = ok[(ok["chunk_spec"].astype(str) == "default") & ok["engine"].isin(["forward",
                                                                             "reverse"])]
-    regrets = []
-    for _, g in ok.groupby(["n", "m", "depth", "width", "activation", "seed"], sort=False):
+    out = []
+    chain = ["n", "m", "depth", "width", "activation", "seed"]
+    for key, g in ok.groupby(chain, sort=False):
         if set(g["engine"]) != {"forward", "reverse"}:
             continue
         g = g.drop_duplicates("engine").set_index("engine")
         pick = g["time_predicted_s"].astype(float).idxmin()
-        regrets.append(g.loc[pick, "time_median_s"] / g["time_median_s"].min() - 1)
-    if not regrets:
+        out.append({**dict(zip(chain, key)), "pick": pick, "fastest": g["time_median_s"].idxmin(),
+                    "ratio": float(g.loc[pick, "time_median_s"] / g["time_median_s"].min())})
+    return pd.DataFrame(out)
+
+
+def auto_regret(df: pd.DataFrame) -> pd.DataFrame:
+    """What mode='auto' would lose (``regrets``, summed up): one row with the chains, the
+    share within REGRET_OK of the fastest, the median and worst regret (time of the pick /
+    time of the fastest - 1)."""
+    per_chain = regrets(df)
+    if per_chain.empty:
         return pd.DataFrame()
-    r = np.array(regrets)
+    r = per_chain["ratio"].to_numpy() - 1
     return pd.DataFrame([{"chains": len(r), "within_10pct": float(np.mean(r <= REGRET_OK)),
                           "median_regret": float(np.median(r)), "worst_regret": float(r.max())}])
 

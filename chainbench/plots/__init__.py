@@ -25,6 +25,7 @@ from .cost_model import time_vs_madds, time_vs_predicted
 from .crossover import crossover_heatmap
 from .memory import memory_vs_depth
 from .peers import peers_vs_n
+from .regret import auto_regret
 from .scaling import j_over_f_vs_n, time_vs_n
 from .tradeoffs import bracketing_speedup, checkpoint_tradeoff
 
@@ -37,6 +38,7 @@ __all__ = [
     "FORMATS",
     "CannotPlot",
     "FigureSpec",
+    "auto_regret",
     "bracketing_speedup",
     "checkpoint_tradeoff",
     "crossover_heatmap",

@@ -17,6 +17,7 @@ from matplotlib.ticker import (
     FuncFormatter,
     LogFormatter,
     LogLocator,
+    MaxNLocator,
     NullFormatter,
 )
 
@@ -160,14 +161,17 @@ def time_axis(ax, which: str = "y") -> None:
 
 def ratio_axis(ax, which: str = "y") -> None:
     """A log axis of ratios labelled as factors (0.5×, 1×, 3×), ticked at 1, 2 and 5 times a
-    power of ten where it spans under three decades (1 and 3 under five); call it after the
-    limits are set."""
+    power of ten where it spans under three decades (1 and 3 under five), evenly where it
+    spans under a factor of five; call it after the limits are set."""
     getattr(ax, f"set_{which}scale")("log")
     axis = ax.xaxis if which == "x" else ax.yaxis
     low, high = getattr(ax, f"get_{which}lim")()
     decades = math.log10(high / low)
-    subs = (1.0, 2.0, 5.0) if decades < 3 else (1.0, 3.0) if decades < 5 else (1.0,)
-    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    if decades < 0.7:  # within a factor of 5 a log axis is nearly linear: evenly spaced ticks
+        axis.set_major_locator(MaxNLocator(6))
+    else:
+        subs = (1.0, 2.0, 5.0) if decades < 3 else (1.0, 3.0) if decades < 5 else (1.0,)
+        axis.set_major_locator(LogLocator(base=10, subs=subs))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}×"))
     axis.set_minor_formatter(NullFormatter())
 

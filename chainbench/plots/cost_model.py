@@ -100,9 +100,9 @@ def _measured_vs_predicted(ax, rows: pd.DataFrame, engines) -> None:
     for engine in [e for e in engines if e in errors.index]:
         g = rows[rows["engine"] == engine]
         err = errors.loc[engine]
-        ax.scatter(g["time_predicted_s"], g["time_median_s"], s=24, alpha=0.85,
-                   **look(engine).points(), zorder=3, label=f"{engine}: {len(g)} points, median |ln| "
-                   f"{err['median_abs_log']:.2f}")
+        ax.scatter(g["time_predicted_s"], g["time_median_s"], s=24, alpha=0.85, zorder=3,
+                   label=f"{engine}: {len(g)} points, median |ln| {err['median_abs_log']:.2f}",
+                   **look(engine).points())
     time_axis(ax, "x")
     time_axis(ax)
     ax.set_xlim(lo, hi)
