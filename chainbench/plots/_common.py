@@ -35,13 +35,14 @@ class FigureSpec:
     draw: Callable[[pd.DataFrame], Figure]
     needs: tuple[str, ...]  # columns it cannot be drawn without
     order: int  # place in the list of figures (the numbering of the issue that asked for them)
+    caption: str = ""  # one line saying what to see in it (the HTML report prints it)
 
 
 #: name -> FigureSpec of every figure defined; ``plots.FIGURES`` is it in drawing order.
 REGISTRY: dict[str, FigureSpec] = {}
 
 
-def figure(name: str, label: str, order: int, needs: Iterable[str]):
+def figure(name: str, label: str, order: int, needs: Iterable[str], caption: str = ""):
     """Register a figure; the wrapped function checks ``needs`` first and prefixes every
     CannotPlot it raises with ``label``, so a direct call says the same as ``render_all``."""
     needs = tuple(needs)
@@ -60,7 +61,7 @@ def figure(name: str, label: str, order: int, needs: Iterable[str]):
 
         if name in REGISTRY:
             raise ValueError(f"figure {name!r} registered twice")
-        REGISTRY[name] = FigureSpec(name, label, checked, needs, order)
+        REGISTRY[name] = FigureSpec(name, label, checked, needs, order, caption)
         return checked
 
     return register

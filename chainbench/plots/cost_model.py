@@ -21,7 +21,11 @@ from ._common import (
 )
 
 
-@figure("time_vs_madds", "time vs predicted work", order=3,
+@figure("time_vs_madds", "time vs predicted work",
+        caption=("Time follows the multiply-adds the cost model predicts: points on an "
+                 "engine's dashed line cost the same per multiply-add; the small ones sit "
+                 "above it, held up by per-call overhead."),
+        order=3,
         needs=("status", "engine", "madds_predicted", "time_median_s"))
 def time_vs_madds(df: pd.DataFrame) -> Figure:
     """Every measured point: median time against predicted multiply-adds, log-log, one
@@ -66,7 +70,10 @@ def time_vs_madds(df: pd.DataFrame) -> Figure:
     return fig
 
 
-@figure("time_vs_predicted", "measured vs predicted time", order=11,
+@figure("time_vs_predicted", "measured vs predicted time",
+        caption=("Points on the diagonal are predicted exactly by the time model; inside the "
+                 "grey band the prediction is within ×1.5."),
+        order=11,
         needs=("status", "engine", "time_predicted_s", "time_median_s"))
 def time_vs_predicted(df: pd.DataFrame) -> Figure:
     """Every measured point: median time against the time model's prediction, log-log, one

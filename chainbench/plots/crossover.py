@@ -59,7 +59,10 @@ def _ratio_text(r: float) -> str:
 DENSE = 0.6
 
 
-@figure("crossover_heatmap", "forward/reverse heat map", order=5,
+@figure("crossover_heatmap", "forward/reverse heat map",
+        caption=("Above 1 reverse mode is faster, below 1 forward mode is; the crossover sits "
+                 "near m = n, as the cost model predicts."),
+        order=5,
         needs=("status", "n", "m", "mode", "chunk_spec", *SERIES_KEYS, "time_median_s"))
 def crossover_heatmap(df: pd.DataFrame) -> Figure:
     """Forward time / reverse time for every (n, m) measured in both modes: a heat map of

@@ -37,7 +37,10 @@ def _order(mode: str) -> tuple:
     return (mode in PEERS, PEERS.index(mode) if mode in PEERS else mode_order(mode))
 
 
-@figure("peers_vs_n", "chainbench vs peers", order=10,
+@figure("peers_vs_n", "chainbench vs peers",
+        caption=("Lower is faster; the bottom panels give each tool's time over chainbench's "
+                 "fastest mode at the same chain, so above 1× chainbench is the faster."),
+        order=10,
         needs=("mode", "n", "m", "chunk_spec", *SERIES_KEYS, "time_median_s"))
 def peers_vs_n(df: pd.DataFrame) -> Figure:
     """Top: median time per Jacobian against n (log-log), one panel per m rule (m = 1,

@@ -12,7 +12,10 @@ from ..harness.analysis import REGRET_OK, regrets
 from ._common import CannotPlot, figure, look, new_figure, ratio_axis
 
 
-@figure("auto_regret", "auto's regret", order=12,
+@figure("auto_regret", "auto's regret",
+        caption=("At 1× auto picked the faster pure mode; a point above the grey band is a "
+                 "chain where trusting the time model cost more than 10 %."),
+        order=12,
         needs=("status", "engine", "chunk_spec", "n", "m", "time_median_s",
                "time_predicted_s"))
 def auto_regret(df: pd.DataFrame) -> Figure:

@@ -122,7 +122,11 @@ def _panel_title(rule: str) -> str:
     return {"m = 1": "m = 1 (gradient)", "m = n": "m = n (square Jacobian)"}.get(rule, rule)
 
 
-@figure("time_vs_n", "time vs n", order=1,
+@figure("time_vs_n", "time vs n",
+        caption=("The slope of each line is its scaling exponent: reverse mode's gradient "
+                 "grows about as n², forward mode's as n³; the grey guides show those slopes "
+                 "beside the series they explain."),
+        order=1,
         needs=("n", "m", "mode", "chunk_spec", *SERIES_KEYS, "time_median_s"))
 def time_vs_n(df: pd.DataFrame) -> Figure:
     """Median time per Jacobian against n, log-log, one panel per m rule (m = 1, m = n, …)
@@ -240,7 +244,10 @@ def _guides(ax, rows: pd.DataFrame, powers, value: str = "time_median_s",
     ax.set_ylim(*ylim)
 
 
-@figure("j_over_f_vs_n", "J/F vs n", order=2,
+@figure("j_over_f_vs_n", "J/F vs n",
+        caption=("A gradient costs reverse mode a few evaluations of F whatever n (inside the "
+                 "green band); forward mode's cost grows with n."),
+        order=2,
         needs=("n", "m", "mode", "chunk_spec", *SERIES_KEYS, "j_over_f"))
 def j_over_f_vs_n(df: pd.DataFrame) -> Figure:
     """J/F (time of the Jacobian over time of F) against n for gradients (m = 1): forward

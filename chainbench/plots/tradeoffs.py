@@ -24,7 +24,10 @@ CHECKPOINTED = tuple(name for name, e in ENGINES.items() if "snapshots" in e.opt
 CHAIN = ("n", "m", "depth", "width", "activation", "seed")
 
 
-@figure("checkpoint_tradeoff", "checkpoint trade-off", order=7,
+@figure("checkpoint_tradeoff", "checkpoint trade-off",
+        caption=("Fewer snapshots hold less memory and cost more recomputation: each curve "
+                 "runs from little memory and much time to the reverse-mode point."),
+        order=7,
         needs=("mode", "snapshots_spec", "snapshots", *CHAIN, "time_median_s",
                "bytes_counted"))
 def checkpoint_tradeoff(df: pd.DataFrame) -> Figure:
@@ -98,7 +101,10 @@ BRACKETING = ("forward", "reverse", "optimal-madds", "optimal")
 PURE = ("forward", "reverse")
 
 
-@figure("bracketing_speedup", "bracketing speed-up", order=8,
+@figure("bracketing_speedup", "bracketing speed-up",
+        caption=("Where a narrow layer sits inside the chain, mixing modes beats both pure "
+                 "ones; filled markers are measured, hollow ones the time model's prediction."),
+        order=8,
         needs=("mode", "widths", "activation", "time_median_s", "madds_predicted"))
 def bracketing_speedup(df: pd.DataFrame) -> Figure:
     """Left: time per Jacobian of the pure modes, the madds-optimal bracketing
