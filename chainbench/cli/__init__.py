@@ -2,7 +2,8 @@
 parser (``register``) and runs it (``run(args) -> int``); bad input prints one line and exits
 with code 2.
 
-    chainbench run | list | fit | plot | compare | plan | accuracy | speed | calibrate | gate
+    chainbench run | list | fit | plot | report | compare | plan | accuracy | speed
+               | calibrate | gate
 """
 
 from __future__ import annotations
@@ -12,10 +13,24 @@ import os
 import sys
 
 from ..errors import ConfigError
-from . import accuracy, calibrate, compare, fit, gate, listing, plan, plot, predict, run, speed
+from . import (
+    accuracy,
+    calibrate,
+    compare,
+    fit,
+    gate,
+    listing,
+    plan,
+    plot,
+    predict,
+    report,
+    run,
+    speed,
+)
 
 #: Subcommand modules in the order ``--help`` lists them.
-SUBCOMMANDS = [run, listing, fit, plot, compare, plan, predict, accuracy, speed, calibrate, gate]
+SUBCOMMANDS = [run, listing, fit, plot, report, compare, plan, predict, accuracy, speed,
+               calibrate, gate]
 
 
 def register(module) -> None:
