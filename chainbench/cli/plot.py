@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 
@@ -46,5 +47,5 @@ def draw(results_dir: Path, out: Path, fmt: str, why: bool = False) -> None:
         if path is not None or why:
             print(message)
     if not why and (skipped := [FIGURES[name].label for name, path, _ in report if path is None]):
-        print(f"not drawn, for want of the points they need (--why says which): "
-              f"{', '.join(skipped)}")
+        print(textwrap.fill(f"not drawn, for want of the points they need (--why says "
+                            f"which): {', '.join(skipped)}", 100, subsequent_indent="  "))
