@@ -31,8 +31,9 @@ def number(value, digits: int = 3) -> str:
 
 def table(header: Sequence[str], rows: Iterable[Sequence], *, sortable: bool = False,
           numeric: Sequence[bool] | None = None, cls: str = "") -> str:
-    """A <table>; with ``sortable`` each header sorts by its column on a click, numbers
-    (``numeric`` columns, or every cell that parses as a float) by value."""
+    """A <table>, numbers right-aligned (``numeric`` columns, else the cells holding an int
+    or a float); with ``sortable`` each header sorts by its column on a click, cells that
+    parse as numbers by value."""
     classes = " ".join(c for c in (cls, "sortable" if sortable else "") if c)
     head = "".join(f'<th scope="col">{esc(h)}</th>' for h in header)
     body = []
@@ -41,7 +42,8 @@ def table(header: Sequence[str], rows: Iterable[Sequence], *, sortable: bool = F
         for k, value in enumerate(row):
             text = number(value) if not isinstance(value, str) else value
             sort_key = _sort_key(value) if sortable else None
-            num = (numeric[k] if numeric else sort_key is not None)
+            num = numeric[k] if numeric else isinstance(value, (int, float)) and \
+                not isinstance(value, bool)
             attrs = f' data-v="{sort_key!r}"' if sort_key is not None else ""
             cells.append(f'<td{attrs}{" class=num" if num else ""}>{esc(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
