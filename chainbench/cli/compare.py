@@ -29,8 +29,8 @@ def run(args) -> int:
     chain = build(args.spec, args.n, args.seed)
     df = compare(chain, seed=args.seed)
     print(f"{chain!r}: widths {'→'.join(map(str, chain.widths))}")
-    print(f"{'mode':16s} {'chunk':>6s} {'time':>10s} {'J/F':>8s} {'madds pred':>12s} "
-          f"{'madds count':>12s} {'memory held':>12s}")
+    print(f"{'mode':15s} {'chunk':>6s} {'time':>10s} {'J/F':>8s} {'madds pred':>11s} "
+          f"{'madds count':>11s} {'memory':>10s}")
     for _, r in df[df["status"] == "ok"].iterrows():
         print(ok_line(r))
     for line in not_run_lines(df[df["status"] != "ok"]):
@@ -42,14 +42,14 @@ def ok_line(r) -> str:
     """One measured mode; '-' for the counters a peer tool does not fill."""
     import pandas as pd
 
-    mark = " ← fastest" if r["fastest"] else ""
-    auto = " (auto's pick)" if r["auto_pick"] else ""
+    marks = [m for m, on in (("fastest", r["fastest"]), ("auto's pick", r["auto_pick"])) if on]
     chunk = "" if pd.isna(r["chunk"]) else str(int(r["chunk"]))
     counted = not (r["madds_counted"] == 0 and r["bytes_counted"] == 0)
-    madds = f"{r['madds_counted']:12.4g}" if counted else f"{'-':>12s}"
+    madds = f"{r['madds_counted']:11.4g}" if counted else f"{'-':>11s}"
     held = nbytes(float(r["bytes_counted"])) if counted else "-"
-    return (f"{r['mode']:16s} {chunk:>6s} {seconds(r['time_median_s']):>10s} "
-            f"{r['j_over_f']:8.3g} {r['madds_predicted']:12.4g} {madds} {held:>12s}{mark}{auto}")
+    return (f"{r['mode']:15s} {chunk:>6s} {seconds(r['time_median_s']):>10s} "
+            f"{r['j_over_f']:8.3g} {r['madds_predicted']:11.4g} {madds} {held:>10s}"
+            + (f" ← {', '.join(marks)}" if marks else ""))
 
 
 def not_run_lines(rows) -> list[str]:
