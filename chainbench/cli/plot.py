@@ -48,4 +48,5 @@ def draw(results_dir: Path, out: Path, fmt: str, why: bool = False) -> None:
             print(message)
     if not why and (skipped := [FIGURES[name].label for name, path, _ in report if path is None]):
         print(textwrap.fill(f"not drawn, for want of the points they need (--why says "
-                            f"which): {', '.join(skipped)}", 100, subsequent_indent="  "))
+                            f"which): {', '.join(skipped)}", 100, subsequent_indent="  ",
+                            break_on_hyphens=False))
