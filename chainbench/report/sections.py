@@ -147,7 +147,7 @@ def comparison(runs: list[RunFacts]) -> str:
     for k, r in enumerate(runs):
         frame = r.tables.get("exponents", pd.DataFrame())
         for _, row in frame.iterrows() if len(frame) else []:
-            value = f"{row['exponent']:.2f}" if math.isfinite(row["exponent"]) else "–"
+            value = f"{row['exponent']:.2f}" if math.isfinite(row["exponent"]) else "not fitted"
             exps.setdefault(series_label(row), [""] * len(runs))[k] = value
     rows = what + [(f"exponent: {s}", *v) for s, v in exps.items()]
     return table(head, rows) + time_ratios(runs)
