@@ -20,6 +20,7 @@ LAYERS = [
     {"api"},
     {"harness"},
     {"plots"},
+    {"report"},
     {"gate"},
     {"cli", "__main__", "experiments"},
 ]

@@ -210,9 +210,27 @@ def test_list_layers_and_modes_read_the_registries(capsys):
 
 
 def test_compare_marks_fastest(capsys):
+    import re
+
     assert main(["compare", "dense:64 tanh dense:1", "--n", "64"]) == 0
     text = capsys.readouterr().out
     assert text.count("← fastest") == 1 and "forward" in text and "reverse" in text
+    forward = next(line for line in text.splitlines() if line.startswith("forward "))
+    assert re.search(r"\d (B|KiB|MiB|GiB)( |$)", forward), forward  # memory with its unit
+    assert max(map(len, text.splitlines()[1:])) <= 100
+
+
+def test_compare_says_once_why_modes_did_not_run():
+    from chainbench.cli.compare import not_run_lines
+
+    peers = ["jax-jacfwd", "jax-jacrev", "torch-jacfwd", "torch-jacrev", "autograd"]
+    rows = pd.DataFrame({"mode": [*peers, "complex-step"], "status": "skipped",
+                         "reason": [f"{p}: needs the peers extra (pip install chainbench[peers])"
+                                    for p in peers] + ["complex-step: layer 1 (relu) is not "
+                                                       "analytic"]})
+    assert not_run_lines(rows) == [
+        f"skipped ({', '.join(peers)}): needs the peers extra (pip install chainbench[peers])",
+        "skipped (complex-step): layer 1 (relu) is not analytic"]
 
 
 BAD_EXPERIMENTS = {

@@ -105,7 +105,8 @@ def test_time_vs_n_legend_carries_the_fitted_exponents(quick):
     assert ax.get_xscale() == ax.get_yscale() == "log"
     assert "n (inputs)" in ax.get_xlabel() and "time" in ax.get_ylabel()
     labels = _labels(fig)
-    assert {"∝ n²", "∝ n³"} <= set(labels)
+    guides = [label for label in labels if "(guide, under " in label]
+    assert guides and all(label[:4] in ("∝ n²", "∝ n³") for label in guides)
     exps = analysis.exponents(quick)
     for mode in ("forward", "reverse"):
         slope = exps.loc[(exps["mode"] == mode) & (exps["chunk_spec"].astype(str) == "default"),
@@ -114,28 +115,61 @@ def test_time_vs_n_legend_carries_the_fitted_exponents(quick):
         assert any(label.startswith(said) for label in labels), labels
 
 
+def test_each_guide_runs_beside_the_series_it_names(quick):
+    """A guide ∝ n^p follows the series it is drawn under, within its offset, over that
+    series' fitted range: not a line through the middle of the plot."""
+    from chainbench.plots.scaling import GUIDE_OFFSET
+
+    (ax,) = plots.time_vs_n(quick).axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    for label, line in lines.items():
+        if "(guide, under " not in label:
+            continue
+        mode = label.split("under ")[1].rstrip(")")
+        series = next(v for k, v in lines.items() if k.startswith(f"{mode}:"))
+        n, t = series.get_xdata().astype(float), series.get_ydata().astype(float)
+        x, y = line.get_xdata(), line.get_ydata()
+        assert n.min() <= x.min() and x.max() <= n.max()
+        below = np.interp(np.log(x), np.log(n), np.log(t)) - np.log(y)
+        assert np.all(np.abs(below - np.log(GUIDE_OFFSET)) < np.log(2.5)), (label, below)
+
+
+def test_j_over_f_title_names_a_missing_mode(quick):
+    """Without forward mode the J/F figure must not claim 'forward ∝ n'."""
+    title = plots.j_over_f_vs_n(quick[quick["mode"] == "reverse"]).axes[0].get_title()
+    assert "forward ∝ n" not in title and "forward not measured" in title
+    assert "forward ∝ n" in plots.j_over_f_vs_n(quick).axes[0].get_title()
+
+
 def test_j_over_f_draws_the_cheap_gradient_band(quick):
     fig = plots.j_over_f_vs_n(quick)
     (ax,) = fig.axes
     labels = _labels(fig)
     assert labels[:2] == ["forward", "reverse"]
     assert any("cheap gradient" in label and "3–4" in label for label in labels)
-    assert "∝ n" in labels
+    assert "∝ n (guide, under forward)" in labels
     forward = ax.get_lines()[0]
     m1 = quick[(quick["mode"] == "forward") & (quick["m"] == 1)
                & (quick["chunk_spec"].astype(str) == "default") & (quick["depth"] == 2)]
     assert list(forward.get_xdata()) == sorted(m1["n"])
 
 
-def test_time_vs_madds_reports_the_r2_of_the_cost_fit(quick):
+def test_time_vs_madds_draws_each_engines_rate_and_no_linear_fit(quick):
     fig = plots.time_vs_madds(quick)
-    linear, loglog = fig.axes
-    assert "multiply-adds" in linear.get_xlabel() and "time" in linear.get_ylabel()
+    (loglog,) = fig.axes  # no time_predicted_s in these rows: the log-log panel alone
+    assert loglog.get_xscale() == loglog.get_yscale() == "log"
     labels = _labels(fig)
     for _, row in analysis.cost_fit(quick).iterrows():
-        assert any(label.startswith(f"{row['engine']}:") and f"R² = {row['r2']:.3f}" in label
-                   for label in labels), labels
+        assert f"{row['engine']}: {row['points']} points, " \
+               f"{row['seconds_per_gmadd']:.3g} ns per madd" in labels, labels
+    assert not any("−" in label or "R²" in label for label in labels)  # no intercepts
     assert len(loglog.collections) == 2  # a scatter per engine
+
+
+def test_time_vs_madds_sets_measured_beside_predicted_time(quick):
+    rows = quick.assign(time_predicted_s=quick["time_median_s"] * 1.2)
+    first, _ = plots.time_vs_madds(rows).axes
+    assert "predicted" in first.get_xlabel() and first.get_xscale() == "log"
 
 
 def test_memory_vs_depth_shows_counted_predicted_and_measured(quick):
@@ -157,20 +191,32 @@ def test_memory_vs_depth_without_a_measurement(quick):
     assert "no measured memory" in fig.axes[0].get_title()
 
 
-def test_crossover_heatmap_has_cells_and_both_crossovers(quick):
+def test_a_sparse_grid_draws_the_ratio_as_lines_over_m_over_n(quick):
+    """The quick grid (m swept at one n only) is mostly empty: lines, not a heat map."""
     fig = plots.crossover_heatmap(quick)
-    ax = _plot_axes(fig)[0]
-    (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
-    cells = mesh.get_array()
-    assert cells.shape == (6, 4)  # n ∈ 8…256 at m = 1; m ∈ 1, 8, 64, 256 at n = 64
-    assert int((~np.ma.getmaskarray(cells)).sum()) == 9
+    ax = fig.axes[0]
+    assert not [c for c in ax.collections if isinstance(c, QuadMesh)]
+    assert ax.get_xscale() == ax.get_yscale() == "log"
     labels = _labels(fig)
     assert "predicted crossover m = n" in labels
-    found = analysis.crossovers(quick)
-    if found["crossover_m"].notna().any():
-        assert "measured crossover (ratio = 1)" in labels
+    n64 = next(line for line in ax.get_lines() if line.get_label() == "n = 64")
+    assert sorted(n64.get_xdata() * 64) == [1, 8, 64, 256]
+    found = analysis.crossovers(quick).dropna(subset=["crossover_m"])
+    if len(found):
         diamond = next(line for line in ax.get_lines() if line.get_marker() == "D")
-        assert math.isclose(diamond.get_xdata()[0], found["crossover_m"].dropna().iloc[0])
+        assert math.isclose(diamond.get_xdata()[0], found["crossover_m_over_n"].iloc[0])
+
+
+def test_a_full_grid_is_a_heat_map_of_equal_cells(quick):
+    at64 = quick[(quick["n"] == 64) & (quick["depth"] == 2)]
+    grid = pd.concat([at64, at64.assign(n=128, time_median_s=at64["time_median_s"] * 3)])
+    fig = plots.crossover_heatmap(grid)
+    ax = fig.axes[0]
+    (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
+    assert mesh.get_array().shape == (2, 4)
+    corners = mesh.get_coordinates()
+    assert np.allclose(np.diff(corners[0, :, 0]), 1.0)  # equal cells, values as tick labels
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "8", "64", "256"]
 
 
 def test_time_vs_chunk_one_line_over_the_chunks(quick):
@@ -196,9 +242,15 @@ def test_time_vs_chunk_one_line_over_the_chunks(quick):
 def test_a_missing_column_skips_its_figure(results, tmp_path, capsys, column, name, says):
     df = pd.read_csv(results / "points.csv").drop(columns=[column])
     folder = _write(tmp_path, df)
-    assert main(["plot", str(folder)]) == 0
+    assert main(["plot", str(folder), "--why"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert f"skipped: {says}" in lines and len(lines) == len(plots.FIGURES)
+    assert main(["plot", str(folder)]) == 0  # without --why: one line names them all
+    quiet = capsys.readouterr().out.splitlines()
+    rest = " ".join(ln.strip() for ln in quiet if not ln.startswith("saved: "))
+    assert rest.startswith("not drawn") and rest.count("not drawn") == 1
+    assert plots.FIGURES[name].label in rest
+    assert all(len(ln) <= 100 for ln in quiet if not ln.startswith("saved: "))  # paths may not
     drawn = {p.stem for p in (folder / "figures").glob("*.png")}
     assert name not in drawn
     if column != "time_median_s":  # every timing figure needs that one
@@ -240,7 +292,8 @@ def test_cli_plot_saves_into_figures(results, capsys):
     out = capsys.readouterr().out.splitlines()
     saved = [line for line in out if line.startswith("saved: ")]
     assert saved == [f"saved: {results / 'figures' / name}.png" for name in NAMES]
-    assert len(out) == len(plots.FIGURES)
+    rest = " ".join(line.strip() for line in out if not line.startswith("saved: "))
+    assert rest.startswith("not drawn") and rest.count("not drawn") == 1  # the rest, once
     for name in NAMES:
         assert (results / "figures" / f"{name}.png").stat().st_size > 1000
 

@@ -2,8 +2,8 @@
 parser (``register``) and runs it (``run(args) -> int``); bad input prints one line and exits
 with code 2.
 
-    chainbench run | list | fit | plot | compare | plan | predict | sparsity | accuracy | speed
-               | calibrate | gate
+    chainbench run | list | fit | plot | report | compare | plan | predict | sparsity
+               | accuracy | speed | calibrate | gate
 """
 
 from __future__ import annotations
@@ -23,14 +23,15 @@ from . import (
     plan,
     plot,
     predict,
+    report,
     run,
     sparsity,
     speed,
 )
 
 #: Subcommand modules in the order ``--help`` lists them.
-SUBCOMMANDS = [run, listing, fit, plot, compare, plan, predict, sparsity, accuracy, speed,
-               calibrate, gate]
+SUBCOMMANDS = [run, listing, fit, plot, report, compare, plan, predict, sparsity, accuracy,
+               speed, calibrate, gate]
 
 
 def register(module) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ConfigError
-from ._format import seconds
+from ._format import nbytes, seconds
 
 
 def register(sub):
@@ -17,7 +17,6 @@ def register(sub):
 
 
 def run(args) -> int:
-    import pandas as pd
 
     from ..harness.compare import build, compare
     from ..harness.threads import set_threads
@@ -30,16 +29,34 @@ def run(args) -> int:
     chain = build(args.spec, args.n, args.seed)
     df = compare(chain, seed=args.seed)
     print(f"{chain!r}: widths {'→'.join(map(str, chain.widths))}")
-    print(f"{'mode':16s} {'chunk':>6s} {'time':>10s} {'J/F':>8s} {'madds pred':>12s} "
-          f"{'madds count':>12s} {'bytes':>10s}")
-    for _, r in df.iterrows():
-        mark = " ← fastest" if r["fastest"] else ""
-        auto = " (auto's pick)" if r["auto_pick"] else ""
-        if r["status"] != "ok":
-            print(f"{r['mode']:16s} {r['status']}: {r['reason']}")
-            continue
-        chunk = "" if pd.isna(r["chunk"]) else str(int(r["chunk"]))
-        print(f"{r['mode']:16s} {chunk:>6s} {seconds(r['time_median_s']):>10s} "
-              f"{r['j_over_f']:8.3g} {r['madds_predicted']:12.4g} {r['madds_counted']:12.4g} "
-              f"{r['bytes_counted']:10.0f}{mark}{auto}")
+    print(f"{'mode':15s} {'chunk':>6s} {'time':>10s} {'J/F':>8s} {'madds pred':>11s} "
+          f"{'madds count':>11s} {'memory':>10s}")
+    for _, r in df[df["status"] == "ok"].iterrows():
+        print(ok_line(r))
+    for line in not_run_lines(df[df["status"] != "ok"]):
+        print(line)
     return 0
+
+
+def ok_line(r) -> str:
+    """One measured mode; '-' for the counters a peer tool does not fill."""
+    import pandas as pd
+
+    marks = [m for m, on in (("fastest", r["fastest"]), ("auto's pick", r["auto_pick"])) if on]
+    chunk = "" if pd.isna(r["chunk"]) else str(int(r["chunk"]))
+    counted = not (r["madds_counted"] == 0 and r["bytes_counted"] == 0)
+    madds = f"{r['madds_counted']:11.4g}" if counted else f"{'-':>11s}"
+    held = nbytes(float(r["bytes_counted"])) if counted else "-"
+    return (f"{r['mode']:15s} {chunk:>6s} {seconds(r['time_median_s']):>10s} "
+            f"{r['j_over_f']:8.3g} {r['madds_predicted']:11.4g} {madds} {held:>10s}"
+            + (f" ← {', '.join(marks)}" if marks else ""))
+
+
+def not_run_lines(rows) -> list[str]:
+    """The modes not measured, one line per cause: 'skipped (jax-jacfwd, jax-jacrev): …'."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for _, r in rows.iterrows():
+        reason = str(r["reason"]).removeprefix(f"{r['mode']}: ")
+        groups.setdefault((str(r["status"]), reason), []).append(str(r["mode"]))
+    return [f"{status} ({', '.join(modes)}): {reason}"
+            for (status, reason), modes in groups.items()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 
@@ -15,28 +16,37 @@ def register(sub):
     p.add_argument("--format", default="png", choices=("png", "svg", "pdf"),
                    help="file format (default png)")
     p.add_argument("--out", type=Path, help="where to save (default RESULTS_DIR/figures)")
+    p.add_argument("--why", action="store_true",
+                   help="say, for each figure not drawn, what the results lack")
     return p
 
 
 def run(args) -> int:
-    draw(args.results, args.out or Path(args.results) / "figures", args.format)
+    draw(args.results, args.out or Path(args.results) / "figures", args.format, why=args.why)
     return 0
 
 
-def draw(results_dir: Path, out: Path, fmt: str) -> None:
-    """Draw the figures of ``results_dir`` into ``out``: one line per figure, saved or why not."""
+def draw(results_dir: Path, out: Path, fmt: str, why: bool = False) -> None:
+    """Draw the figures of ``results_dir`` into ``out``: one line per figure saved, then one
+    line naming those the results cannot support (``why``: one line each, with the reason)."""
     from ..errors import ConfigError
     from ..harness.analysis import load  # load_points, plus the profile the fits read
     from ..harness.points_csv import damaged_warning
-    from ..plots import render_all
+    from ..plots import FIGURES, render_all
 
     df = load(results_dir)
     if warning := damaged_warning(df, results_dir):
         print(f"chainbench: warning: {warning}", file=sys.stderr)
     try:
-        for _name, _path, message in render_all(df, out, fmt):
-            print(message)
+        report = render_all(df, out, fmt)
     except OSError as err:
         where = err.filename or out
         raise ConfigError(f"{where}: cannot save the figures ({err.strerror or err}); "
                           "give a writable folder with --out") from None
+    for _name, path, message in report:
+        if path is not None or why:
+            print(message)
+    if not why and (skipped := [FIGURES[name].label for name, path, _ in report if path is None]):
+        print(textwrap.fill(f"not drawn, for want of the points they need (--why says "
+                            f"which): {', '.join(skipped)}", 100, subsequent_indent="  ",
+                            break_on_hyphens=False))

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from ..errors import ConfigError
-from . import fit, plot
-from ._format import seconds
+from . import fit, plot, report, summary
+from .progress import Progress
 
 
 def register(sub):
@@ -29,6 +29,8 @@ def register(sub):
                    help="draw the figures into the results directory's figures/ afterwards")
     p.add_argument("--fit", action="store_true",
                    help="print and save the fitted figures (fits.json) afterwards")
+    p.add_argument("--report", action="store_true",
+                   help="write the HTML report (RESULTS_DIR/report.html) afterwards")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="send the points to the Dask cluster at ADDRESS, e.g. "
@@ -50,7 +52,8 @@ def run(args) -> int:
         raise ConfigError(f"--threads must be ≥ 1, got {args.threads}")
     exp = config.resolve(args.experiment)
     out = args.out or Path("results") / exp.name
-    progress = Progress(quiet=args.quiet or not sys.stderr.isatty())
+    progress = Progress(quiet=args.quiet or not sys.stderr.isatty(), points=exp.points(),
+                        policy=exp.measure)
     runner = partial(sweep.run, announce=progress.announce)
     if args.scheduler is not None or args.local_cluster is not None:
         from ..harness import cluster
@@ -73,12 +76,12 @@ def run(args) -> int:
                   f"with `{resume_command(args, folder)}`", file=sys.stderr)
         return 130
     progress.close()
-    print_tally(results)
-    print(f"results: {results.points_file}")
     if args.fit:
         fit.fit_and_print(results.path)
     if args.plot:
         plot.draw(results.path, results.path / "figures", "png")
+    written = report.write([results.path]) if args.report else None
+    summary.print_summary(results, written)
     return 0
 
 
@@ -98,53 +101,3 @@ def resume_command(args, folder: Path) -> str:
 
 def argv_is_cli() -> bool:
     return Path(sys.argv[0]).name in ("chainbench", "__main__.py")
-
-
-def print_tally(results) -> None:
-    """The tally of the run that just ended (meta.json's last entry), reasons grouped."""
-    from ..harness.analysis import tally_lines
-
-    runs = results.read_meta().get("runs") or [{}]
-    if runs[-1].get("tally"):
-        print("\n".join(tally_lines(runs[-1]["tally"])))
-
-
-class Progress:
-    """A tqdm bar with ETA on a terminal; one plain line per point otherwise. Messages
-    (``announce``) print at once, above the bar, so the screen is never blank while the
-    machine is calibrated or kernels compile."""
-
-    def __init__(self, quiet: bool):
-        self.quiet, self.bar = quiet, None
-
-    def announce(self, text: str) -> None:
-        if self.bar is not None:
-            self.bar.write(text)
-        else:
-            print(text, flush=True)
-
-    def __call__(self, done, total, point, row):
-        from ..harness.sweep import describe
-
-        line = describe(point) + ": " + row_summary(row)
-        if self.quiet:
-            print(f"[{done}/{total}] {line}", flush=True)
-            return
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit="point", dynamic_ncols=True)
-        self.bar.set_postfix_str(line[:60])
-        self.bar.update(1)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
-def row_summary(row) -> str:
-    if row is None:
-        return "done in an earlier run"
-    if row.status != "ok":
-        return f"{row.status}: {row.reason}"
-    return f"{seconds(row.time_median_s)} (J/F {row.j_over_f:.3g})"

@@ -180,8 +180,8 @@ def auto_regret(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def regrets(df: pd.DataFrame) -> pd.DataFrame:
-    """Per chain measured in both pure modes (at any chunks): auto's pick, the fastest pure
-    (mode, chunk) measured, ``ratio`` = time of the pick / time of the fastest (1: auto chose
+    """Per chain measured in both pure modes (at any chunks): auto's pick (``pick``,
+    ``pick_chunk``), the fastest pure mode measured (``fastest``, ``fastest_chunk``), ``ratio`` = time of the pick / time of the fastest (1: auto chose
     right) and ``regret`` = ratio - 1. The pick is the chain's measured mode='auto'
     row where there is one (``measured`` True), else the (mode, chunk) the time model
     predicts fastest among those measured."""
@@ -201,9 +201,10 @@ def regrets(df: pd.DataFrame) -> pd.DataFrame:
         pick = auto.iloc[0] if len(auto) else \
             pure.loc[pure["time_predicted_s"].astype(float).idxmin()]
         best = pure.loc[pure["time_median_s"].idxmin()]
-        rows.append({**dict(zip(REGRET_KEY, key)), "pick": f"{pick['engine']} c={_chunk(pick)}",
-                    "measured": bool(len(auto)), "fastest": f"{best['engine']} c={_chunk(best)}",
-                    "ratio": pick["time_median_s"] / best["time_median_s"]})
+        rows.append({**dict(zip(REGRET_KEY, key)), "pick": pick["engine"],
+                     "pick_chunk": _chunk(pick), "measured": bool(len(auto)),
+                     "fastest": best["engine"], "fastest_chunk": _chunk(best),
+                     "ratio": pick["time_median_s"] / best["time_median_s"]})
     out = pd.DataFrame(rows)
     if len(out):
         out["regret"] = out["ratio"] - 1

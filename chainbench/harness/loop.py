@@ -68,7 +68,9 @@ def sweep(exp: Experiment, out: Path, executor: Executor, guards: Guards, *, thr
 
     ``threads`` goes into each row; ``info``'s items into the run's entry in meta.json;
     ``plan`` is ``ordered(exp.points())`` unless given; ``progress(done, total, point,
-    row)`` is called after each point (``row`` None: done in an earlier run).
+    row)`` is called after each point (``row`` None: done in an earlier run), and
+    ``progress.started(point)``, where the progress has that method, as a point is sent
+    to be measured, so a display can show the point running rather than the last one done.
     """
     results, meta, run_info = start_run(exp, out, resume=resume, argv=argv, **(info or {}))
     with owned(results, meta, run_info):
@@ -128,6 +130,8 @@ class _Loop:
                 continue
             # the series with the most work left goes first: it decides the run's end
             left = predicted.madds + sum(p.madds for _, p in queue)
+            if started := getattr(self.progress, "started", None):
+                started(point)
             self.executor.submit(point, predicted, int(min(left, 2**62)))
             return True
         return False

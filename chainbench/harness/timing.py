@@ -143,3 +143,19 @@ def kernels_cached(obj) -> bool | None:
     short = name.rsplit(".", 1)[-1]
     return any(any(Path(d.stats.cache_path).glob(f"{short}.{d.py_func.__qualname__}-*.nbi"))
                for d in kernels)
+
+
+# --- how long a point will take --------------------------------------------------------------
+
+
+def expected_wall_s(call_s: float, policy: Measure) -> float:
+    """About how long measuring a point whose Jacobian takes ``call_s`` lasts under
+    ``policy``: J's sampling (``measure``: min_samples samples of at least min_sample_ms,
+    no less than min_seconds, no more than max_seconds), the same for F (cheap: its floor),
+    and a few single calls (the check, the counters, the memory peak)."""
+    def sampling(t: float) -> float:
+        sample = max(policy.min_sample_ms * 1e-3, t)
+        return min(max(policy.min_samples * sample, policy.min_seconds), policy.max_seconds) \
+            + sample  # the inner-loop calibration takes about one sample more
+
+    return sampling(call_s) + sampling(0.0) + 6 * call_s

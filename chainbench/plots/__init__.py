@@ -25,6 +25,7 @@ from .cost_model import time_vs_madds, time_vs_predicted
 from .crossover import crossover_heatmap
 from .memory import memory_vs_depth
 from .peers import peers_vs_n
+from .regret import auto_regret
 from .scaling import j_over_f_vs_n, time_vs_n
 from .sparse import sparse_memory_vs_n, sparse_sweeps_vs_n, sparse_time_vs_n, sparsity_pattern
 from .tradeoffs import bracketing_speedup, checkpoint_tradeoff
@@ -33,12 +34,29 @@ from .tradeoffs import bracketing_speedup, checkpoint_tradeoff
 FIGURES: dict[str, FigureSpec] = dict(sorted(REGISTRY.items(), key=lambda kv: kv[1].order))
 FORMATS = ("png", "svg", "pdf")
 
-__all__ = ["FIGURES", "FORMATS", "CannotPlot", "FigureSpec", "render_all", "time_vs_n",
-           "j_over_f_vs_n", "time_vs_madds", "time_vs_predicted", "memory_vs_depth",
-           "crossover_heatmap",
-           "time_vs_chunk", "checkpoint_tradeoff", "bracketing_speedup", "error_vs_step",
-           "peers_vs_n", "sparse_time_vs_n", "sparse_memory_vs_n", "sparse_sweeps_vs_n",
-           "sparsity_pattern"]
+__all__ = [
+    "FIGURES",
+    "FORMATS",
+    "CannotPlot",
+    "FigureSpec",
+    "auto_regret",
+    "bracketing_speedup",
+    "checkpoint_tradeoff",
+    "crossover_heatmap",
+    "error_vs_step",
+    "j_over_f_vs_n",
+    "memory_vs_depth",
+    "peers_vs_n",
+    "render_all",
+    "sparse_memory_vs_n",
+    "sparse_sweeps_vs_n",
+    "sparse_time_vs_n",
+    "sparsity_pattern",
+    "time_vs_chunk",
+    "time_vs_madds",
+    "time_vs_n",
+    "time_vs_predicted",
+]
 
 
 def render_all(df: pd.DataFrame, out_dir, fmt: str = "png") -> list[tuple[str, Path | None, str]]:

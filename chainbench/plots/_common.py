@@ -12,9 +12,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogFormatter, NullFormatter
+from matplotlib.ticker import (
+    FixedLocator,
+    FuncFormatter,
+    LogFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+)
 
-from ..engines.registry import ENGINES
+from .palette import look, mode_color, mode_order  # noqa: F401 (shared by the figures)
 
 
 class CannotPlot(ValueError):
@@ -28,13 +35,14 @@ class FigureSpec:
     draw: Callable[[pd.DataFrame], Figure]
     needs: tuple[str, ...]  # columns it cannot be drawn without
     order: int  # place in the list of figures (the numbering of the issue that asked for them)
+    caption: str = ""  # one line saying what to see in it (the HTML report prints it)
 
 
 #: name -> FigureSpec of every figure defined; ``plots.FIGURES`` is it in drawing order.
 REGISTRY: dict[str, FigureSpec] = {}
 
 
-def figure(name: str, label: str, order: int, needs: Iterable[str]):
+def figure(name: str, label: str, order: int, needs: Iterable[str], caption: str = ""):
     """Register a figure; the wrapped function checks ``needs`` first and prefixes every
     CannotPlot it raises with ``label``, so a direct call says the same as ``render_all``."""
     needs = tuple(needs)
@@ -53,7 +61,7 @@ def figure(name: str, label: str, order: int, needs: Iterable[str]):
 
         if name in REGISTRY:
             raise ValueError(f"figure {name!r} registered twice")
-        REGISTRY[name] = FigureSpec(name, label, checked, needs, order)
+        REGISTRY[name] = FigureSpec(name, label, checked, needs, order, caption)
         return checked
 
     return register
@@ -109,25 +117,9 @@ def describe(values: dict, keys: Iterable[str]) -> str:
 
 # --- looks -----------------------------------------------------------------------------------
 
-#: The AD engines' colours, in registry order (forward, reverse, optimal, the checkpointed
-#: modes); 'auto' has its own.
-_AD_COLORS = ("C0", "C3", "C4", "C1", "C5")
-MODE_COLORS = {**dict(zip((name for name, e in ENGINES.items() if e.family == "ad"),
-                          _AD_COLORS)), "auto": "C2"}
-_OTHER_COLORS = ("C6", "C8", "C9", "C7")
 LINESTYLES = ("-", "--", "-.", ":")
 MARKERS = ("o", "s", "^", "D", "v", "P")
 PNG_DPI = 110
-
-
-def mode_color(mode: str) -> str:
-    if mode in MODE_COLORS:
-        return MODE_COLORS[mode]
-    return _OTHER_COLORS[sum(map(ord, mode)) % len(_OTHER_COLORS)]
-
-
-def mode_order(mode: str) -> tuple:
-    return (list(MODE_COLORS).index(mode) if mode in MODE_COLORS else len(MODE_COLORS), mode)
 
 
 def new_figure(width: float = 7.2, height: float = 4.6) -> Figure:
@@ -162,7 +154,27 @@ def time_axis(ax, which: str = "y") -> None:
     getattr(ax, f"set_{which}scale")("log")
     axis = ax.xaxis if which == "x" else ax.yaxis
     axis.set_major_formatter(_Seconds())
-    axis.set_minor_formatter(_Seconds(labelOnlyBase=False))
+    # a short y axis labels some minor ticks too, so it reads off more than two times; an
+    # x axis has less room between its labels
+    wide = (2.5, 0.8) if which == "y" else (1.2, 0.4)
+    axis.set_minor_formatter(_Seconds(labelOnlyBase=False, minor_thresholds=wide))
+
+
+def ratio_axis(ax, which: str = "y") -> None:
+    """A log axis of ratios labelled as factors (0.5×, 1×, 3×), ticked at 1, 2 and 5 times a
+    power of ten where it spans under three decades (1 and 3 under five), evenly where it
+    spans under a factor of five; call it after the limits are set."""
+    getattr(ax, f"set_{which}scale")("log")
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    low, high = getattr(ax, f"get_{which}lim")()
+    decades = math.log10(high / low)
+    if decades < 0.7:  # within a factor of 5 a log axis is nearly linear: evenly spaced ticks
+        axis.set_major_locator(MaxNLocator(6))
+    else:
+        subs = (1.0, 2.0, 5.0) if decades < 3 else (1.0, 3.0) if decades < 5 else (1.0,)
+        axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.3g}×"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def log_limits(values, pad: float = 1.6) -> tuple[float, float]:

@@ -22,7 +22,11 @@ STYLE = {  # method -> (colour, marker, label)
 FLOOR = 1e-18
 
 
-@figure("accuracy_vs_step", "error vs step", order=9, needs=("method", "h", "error"))
+@figure("accuracy_vs_step", "error vs step",
+        caption=("Finite differences trade truncation error against round-off: the error falls"
+                 " with the step until round-off takes over, while the complex step stays "
+                 "exact."),
+        order=9, needs=("method", "h", "error"))
 def error_vs_step(df: pd.DataFrame) -> Figure:
     """Max relative error against the AD Jacobian vs the relative step h, log-log, one line
     per method, √ε and ε^(1/3) marked and each method's least error starred. Steps below

@@ -25,7 +25,10 @@ from ._common import (
 GROUP = ("n", "m", "depth", "width", "activation", "seed")
 
 
-@figure("time_vs_chunk", "time vs chunk", order=6,
+@figure("time_vs_chunk", "time vs chunk",
+        caption=("Time of forward mode against how many tangent lanes it carries per sweep: "
+                 "the lowest point is the best chunk on this machine."),
+        order=6,
         needs=("mode", "chunk", "chunk_spec", *GROUP, "time_median_s"))
 def time_vs_chunk(df: pd.DataFrame) -> Figure:
     """Forward-mode time per Jacobian against the chunk it ran with (resolved lanes per

@@ -1,7 +1,6 @@
 """Does the cost model explain the clock? Measured time per Jacobian against the time
 model's prediction (log-log, the identity line), and against the multiply-adds the cost
-model counts (log-log, each engine's median time per multiply-add); results older than the
-time model get the linear time-vs-madds fit and its R² instead of the first panel."""
+model counts (log-log, each engine's median time per multiply-add)."""
 
 from __future__ import annotations
 
@@ -14,30 +13,27 @@ from ._common import (
     CannotPlot,
     figure,
     log_limits,
+    look,
     measured,
-    mode_color,
     mode_order,
     new_figure,
-    seconds,
     time_axis,
 )
 
 
-def _scale(largest: float, units) -> tuple[str, float]:
-    for unit, scale in units:
-        if largest >= scale:
-            return unit, scale
-    return units[-1]
-
-
-@figure("time_vs_madds", "time vs predicted work", order=3,
+@figure("time_vs_madds", "time vs predicted work",
+        caption=("Time follows the multiply-adds the cost model predicts: points on an "
+                 "engine's dashed line cost the same per multiply-add; the small ones sit "
+                 "above it, held up by per-call overhead."),
+        order=3,
         needs=("status", "engine", "madds_predicted", "time_median_s"))
 def time_vs_madds(df: pd.DataFrame) -> Figure:
-    """Every measured point: median time against predicted multiply-adds, one colour per
-    engine. Left: measured against the time model's predicted time, where the rows carry it
-    (``time_predicted_s``); for older results, linear axes with the least-squares line
-    time = a + b · madds, whose R² is ``analysis.cost_fit``'s. Right, log-log: time = madds × the engine's median seconds per
-    multiply-add (``cost_fit``'s rate), a line of slope 1 where time is proportional to work."""
+    """Every measured point: median time against predicted multiply-adds, log-log, one
+    colour per engine, with time = madds × the engine's median seconds per multiply-add
+    (``cost_fit``'s rate), a line of slope 1 where time is proportional to work. Where the
+    rows carry the time model's prediction (``time_predicted_s``), a first panel sets
+    measured against predicted time. No linear fit: its intercept (often negative) would
+    be fitted on a few large points and explain none of the small ones."""
     rows = measured(df, "madds_predicted", "time_median_s")
     counts = rows.groupby("engine")["madds_predicted"].nunique()
     engines = sorted(counts[counts >= 3].index, key=mode_order)
@@ -46,53 +42,38 @@ def time_vs_madds(df: pd.DataFrame) -> Figure:
                          "multiply-adds")
     rows = rows[rows["engine"].isin(engines)]
     fits = cost_fit(rows).set_index("engine")
-    fig = new_figure(10.5, 4.6)
-    linear, loglog = fig.subplots(1, 2)
-    if _has_predicted_time(rows):  # the time model's prediction replaces the linear panel
-        _measured_vs_predicted(linear, rows, engines)
-        linear = None
-    xu, xs_ = _scale(rows["madds_predicted"].max(),
-                     (("billions", 1e9), ("millions", 1e6), ("thousands", 1e3), ("", 1)))
-    tu, ts = _scale(rows["time_median_s"].max(), (("s", 1), ("ms", 1e-3), ("µs", 1e-6)))
+    if _has_predicted_time(rows):
+        fig = new_figure(11.0, 4.8)
+        first, loglog = fig.subplots(1, 2)
+        _measured_vs_predicted(first, rows, engines)
+    else:
+        fig = new_figure(6.6, 4.8)
+        loglog = fig.subplots()
     logx = np.geomspace(*log_limits(rows["madds_predicted"], pad=1.5), 50)
     for engine in engines:
         g = rows[rows["engine"] == engine]
-        p, t = g["madds_predicted"].to_numpy(float), g["time_median_s"].to_numpy(float)
-        color, fit = mode_color(engine), fits.loc[engine]
-        if linear is not None:
-            linear.scatter(p / xs_, t / ts, color=color, s=22, alpha=0.8, zorder=3)
-            b, a = np.polyfit(p, t, 1)  # the line whose R² is cost_fit's (fits.r2_linear)
-            grid = np.array([0.0, p.max()])
-            sign = "+" if a >= 0 else "−"
-            linear.plot(grid / xs_, (a + b * grid) / ts, color=color, lw=1.3,
-                        label=f"{engine}: {b * 1e9:.3g} ns × madds {sign} {seconds(abs(a))},"
-                              f" R² = {fit['r2']:.3f}")
-        rate = fit["seconds_per_gmadd"] / 1e9
-        loglog.scatter(p, t, color=color, s=22, alpha=0.8, zorder=3,
-                       label=f"{engine}: {len(g)} points")
-        loglog.plot(logx, rate * logx, color=color, lw=1.3, ls="--",
-                    label=f"{engine}: madds × median time per madd ({rate * 1e9:.3g} ns)")
-    if linear is not None:
-        linear.set_xlim(left=0)
-        linear.set_ylim(0, rows["time_median_s"].max() / ts * 1.15)
-        linear.set_xlabel("predicted multiply-adds per Jacobian" + (f" ({xu})" if xu else ""))
-        linear.set_ylabel(f"time per Jacobian ({tu}, median)")
-        linear.set_title("least-squares line and its R²", fontsize="medium")
-        linear.grid(True, which="major", alpha=0.3)
-        linear.legend(fontsize="small", loc="best")
+        style = look(engine)
+        rate = fits.loc[engine, "seconds_per_gmadd"] / 1e9
+        loglog.scatter(g["madds_predicted"], g["time_median_s"], s=24, alpha=0.85, zorder=3,
+                       label=f"{engine}: {len(g)} points, {rate * 1e9:.3g} ns per madd",
+                       **style.points())
+        loglog.plot(logx, rate * logx, color=style.color, lw=1.1, ls="--", alpha=0.7)
     loglog.set_xscale("log")
     time_axis(loglog)
     loglog.set_ylim(*log_limits(rows["time_median_s"]))
     loglog.set_xlabel("predicted multiply-adds per Jacobian")
     loglog.set_ylabel("time per Jacobian (median)")
-    loglog.set_title("log-log: the small points and the per-call overhead", fontsize="medium")
+    loglog.set_title("dashed: madds × the engine's median time per madd", fontsize="medium")
     loglog.grid(True, which="major", alpha=0.3)
-    loglog.legend(fontsize="small", loc="upper left")
+    loglog.legend(fontsize="small", loc="lower right")
     fig.suptitle("Measured time vs the cost model's predicted multiply-adds")
     return fig
 
 
-@figure("time_vs_predicted", "measured vs predicted time", order=11,
+@figure("time_vs_predicted", "measured vs predicted time",
+        caption=("Points on the diagonal are predicted exactly by the time model; inside the "
+                 "grey band the prediction is within ×1.5."),
+        order=11,
         needs=("status", "engine", "time_predicted_s", "time_median_s"))
 def time_vs_predicted(df: pd.DataFrame) -> Figure:
     """Every measured point: median time against the time model's prediction, log-log, one
@@ -126,9 +107,9 @@ def _measured_vs_predicted(ax, rows: pd.DataFrame, engines) -> None:
     for engine in [e for e in engines if e in errors.index]:
         g = rows[rows["engine"] == engine]
         err = errors.loc[engine]
-        ax.scatter(g["time_predicted_s"], g["time_median_s"], color=mode_color(engine), s=22,
-                   alpha=0.85, zorder=3, label=f"{engine}: {len(g)} points, median |ln| "
-                   f"{err['median_abs_log']:.2f}")
+        ax.scatter(g["time_predicted_s"], g["time_median_s"], s=24, alpha=0.85, zorder=3,
+                   label=f"{engine}: {len(g)} points, median |ln| {err['median_abs_log']:.2f}",
+                   **look(engine).points())
     time_axis(ax, "x")
     time_axis(ax)
     ax.set_xlim(lo, hi)

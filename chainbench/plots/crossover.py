@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.colors import CenteredNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
@@ -17,9 +18,9 @@ from ._common import (
     CannotPlot,
     at_defaults,
     figure,
-    log2_axis,
     measured,
     new_figure,
+    ratio_axis,
 )
 
 #: Cells are annotated with their ratio up to this many cells.
@@ -54,31 +55,48 @@ def _ratio_text(r: float) -> str:
     return f"{r:.0f}" if r >= 10 else f"{r:.2g}"
 
 
-def _edges(values) -> np.ndarray:
-    """Cell edges of a log axis: geometric midpoints, half a step beyond each end."""
-    v = np.log(np.asarray(values, dtype=float))
-    if v.size == 1:
-        return np.exp([v[0] - 0.35, v[0] + 0.35])
-    mid = (v[1:] + v[:-1]) / 2
-    return np.exp(np.concatenate([[v[0] - (mid[0] - v[0])], mid,
-                                  [v[-1] + (v[-1] - mid[-1])]]))
+#: Below this share of (n, m) cells measured, the ratio is drawn as lines, not a heat map.
+DENSE = 0.6
 
 
-@figure("crossover_heatmap", "forward/reverse heat map", order=5,
+@figure("crossover_heatmap", "forward/reverse heat map",
+        caption=("Above 1 reverse mode is faster, below 1 forward mode is; the crossover sits "
+                 "near m = n, as the cost model predicts."),
+        order=5,
         needs=("status", "n", "m", "mode", "chunk_spec", *SERIES_KEYS, "time_median_s"))
 def crossover_heatmap(df: pd.DataFrame) -> Figure:
-    """Forward time / reverse time for every (n, m) measured in both modes (blue: forward
-    is faster, red: reverse is), the predicted crossover m = n as a line, and the measured
-    crossover of each n (where the ratio, interpolated in log-log, passes 1) as diamonds."""
+    """Forward time / reverse time for every (n, m) measured in both modes: a heat map of
+    equal cells (blue: forward is faster, red: reverse is) with the predicted crossover
+    m = n and the measured crossover of each n (where the ratio, interpolated in log-log,
+    passes 1) as diamonds; when the grid has one row of n or is mostly empty, the same
+    ratio as lines against m / n on a ratio axis, where the predicted crossover is m / n = 1."""
     key, table = ratio_table(df)
+    filled = float(np.isfinite(table.to_numpy(float)).mean())
+    found = crossovers(df)
+    if not found.empty:
+        found = found[(found[["depth", "width", "activation"]]
+                       == pd.Series({k: key[k] for k in ("depth", "width", "activation")})
+                       ).all(axis=1)].dropna(subset=["crossover_m"])
+    if len(table) >= 2 and filled >= DENSE:
+        fig = _heatmap(table, found)
+    else:
+        fig = _ratio_lines(table, found)
+    fig.suptitle(f"Forward / reverse time over (n, m), depth {key['depth']}, "
+                 f"{key['width']} width profile", fontsize="medium")
+    return fig
+
+
+def _heatmap(table: pd.DataFrame, found: pd.DataFrame) -> Figure:
+    """Equal cells indexed by the measured n and m (labelled with their values)."""
     ns, ms = table.index.to_numpy(float), table.columns.to_numpy(float)
     log_ratio = np.log10(table.to_numpy(float))
-    fig = new_figure(7.2, 2.6 + 0.32 * len(ns) if len(ns) > 1 else 3.4)
+    fig = new_figure(7.2, 2.6 + 0.32 * len(ns))
     ax = fig.subplots()
     ax.set_facecolor("0.92")
     half = max(float(np.nanmax(np.abs(log_ratio))), 0.3)
-    mesh = ax.pcolormesh(_edges(ms), _edges(ns), np.ma.masked_invalid(log_ratio),
-                         cmap="RdBu_r", norm=CenteredNorm(0.0, half), edgecolors="white", lw=1)
+    mesh = ax.pcolormesh(np.arange(len(ms) + 1) - 0.5, np.arange(len(ns) + 1) - 0.5,
+                         np.ma.masked_invalid(log_ratio), cmap="RdBu_r",
+                         norm=CenteredNorm(0.0, half), edgecolors="white", lw=1)
     bar = fig.colorbar(mesh, ax=ax, pad=0.02)
     bar.set_label("forward time / reverse time")
     nice = np.array([0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100])
@@ -86,35 +104,58 @@ def crossover_heatmap(df: pd.DataFrame) -> Figure:
     bar.formatter = FuncFormatter(lambda v, _: f"{10 ** v:.3g}×")
     bar.update_ticks()
     if log_ratio.size <= ANNOTATE_CELLS:
-        tops = _edges(ns)[1:]
-        for i, n in enumerate(ns):
-            for j, m in enumerate(ms):
+        for i in range(len(ns)):
+            for j in range(len(ms)):
                 if np.isfinite(log_ratio[i, j]):  # above the centre, clear of the diamonds
-                    ax.text(m, n * (tops[i] / n) ** 0.42, _ratio_text(10 ** log_ratio[i, j]),
-                            ha="center", va="center",
-                            fontsize="small",
+                    ax.text(j, i + 0.22, _ratio_text(10 ** log_ratio[i, j]), ha="center",
+                            va="center", fontsize="small",
                             color="white" if abs(log_ratio[i, j]) > 0.6 * half else "black")
-    lo, hi = min(ms.min(), ns.min()) / 2, max(ms.max(), ns.max()) * 2
-    ax.plot([lo, hi], [lo, hi], color="black", ls="--", lw=1.2,
+    def at_m(m):  # a value of m as a position on the cell axis (log-interpolated)
+        return np.interp(np.log(m), np.log(ms), np.arange(len(ms)), left=np.nan, right=np.nan)
+
+    rows = np.arange(len(ns))
+    ax.plot(at_m(ns), rows, color="black", ls="--", lw=1.2, marker="|",
             label="predicted crossover m = n")
-    found = crossovers(df)
-    if not found.empty:
-        mine = found[(found[["depth", "width", "activation"]]
-                      == pd.Series({k: key[k] for k in ("depth", "width", "activation")})
-                      ).all(axis=1)].dropna(subset=["crossover_m"])
-        if len(mine):
-            ax.plot(mine["crossover_m"], mine["n"], ls="none", marker="D", ms=7, mfc="gold",
-                    mec="black", label="measured crossover (ratio = 1)")
-    ax.set_xlim(_edges(ms)[[0, -1]])
-    ax.set_ylim(_edges(ns)[[0, -1]])
-    log2_axis(ax, "x", ms)
-    log2_axis(ax, "y", ns)
+    if len(found):
+        where = [np.flatnonzero(ns == n)[0] for n in found["n"] if n in ns]
+        ax.plot(at_m(found["crossover_m"].to_numpy(float))[:len(where)], where, ls="none",
+                marker="D", ms=7, mfc="gold", mec="black", label="measured crossover (ratio = 1)")
+    ax.set_xticks(range(len(ms)), [f"{m:g}" for m in ms])
+    ax.set_yticks(rows, [f"{n:g}" for n in ns])
+    ax.set_xlim(-0.5, len(ms) - 0.5)
+    ax.set_ylim(-0.5, len(ns) - 0.5)
     handles, _ = ax.get_legend_handles_labels()
     handles.append(Patch(color="0.92", label="not measured in both modes"))
     fig.legend(handles=handles, fontsize="small", loc="outside lower center",
                ncols=len(handles), frameon=False)
     ax.set_xlabel("m (outputs)")
     ax.set_ylabel("n (inputs)")
-    ax.set_title(f"Forward / reverse time over (n, m), depth {key['depth']}, "
-                 f"{key['width']} width profile", fontsize="medium")
+    return fig
+
+
+def _ratio_lines(table: pd.DataFrame, found: pd.DataFrame) -> Figure:
+    """One line per n: forward / reverse time against m / n, log-log, 1 marked both ways."""
+    fig = new_figure(8.2, 4.6)
+    ax = fig.subplots()
+    colors = colormaps["viridis"](np.linspace(0.0, 0.9, len(table)))
+    for color, (n, row) in zip(colors, table.iterrows()):
+        row = row.dropna()
+        ax.plot(row.index / n, row.to_numpy(float), color=color, marker="o",
+                label=f"n = {n:g}" if len(table) <= 12 else None)
+    ratios = table.to_numpy(float)[np.isfinite(table.to_numpy(float))]
+    ax.axhline(1.0, color="0.3", lw=1)
+    ax.axvline(1.0, color="black", ls="--", lw=1.2, label="predicted crossover m = n")
+    if len(found):
+        ax.plot(found["crossover_m_over_n"], np.ones(len(found)), ls="none", marker="D", ms=7,
+                mfc="gold", mec="black", label="measured crossover (ratio = 1)", zorder=4)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    low, high = float(ratios.min()), float(ratios.max())
+    ax.set_ylim(min(low, 1.0) / 1.5, max(high, 1.0) * 1.5)
+    ratio_axis(ax)
+    ax.set_xlabel("m / n (outputs per input)")
+    ax.set_ylabel("forward time / reverse time\n(> 1: reverse is faster)")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    fig.legend(fontsize="small", loc="outside lower center", ncols=4, frameon=False)
     return fig

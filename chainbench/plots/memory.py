@@ -32,7 +32,10 @@ KINDS = {
 GROUP = ("n", "m", "width", "activation", "seed")
 
 
-@figure("memory_vs_depth", "memory vs depth", order=4,
+@figure("memory_vs_depth", "memory vs depth",
+        caption=("Reverse mode's tape grows with depth while forward mode's tangent lanes do "
+                 "not; counted and predicted bytes coincide where the cost model is exact."),
+        order=4,
         needs=("n", "m", "depth", "width", "activation", "seed", "mode", "chunk_spec",
                "bytes_counted", "bytes_predicted"))
 def memory_vs_depth(df: pd.DataFrame) -> Figure:

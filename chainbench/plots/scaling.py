@@ -24,15 +24,21 @@ from ._common import (
     figure,
     log2_axis,
     log_limits,
+    look,
     m_rule,
     measured,
-    mode_color,
     mode_order,
     new_figure,
     time_axis,
     varying,
 )
 
+#: How far below the series it explains a guide line runs (a factor).
+GUIDE_OFFSET = 1.8
+#: A guide ∝ n^p is drawn only beside a series whose slope is this close to p.
+GUIDE_NEAR = 0.6
+#: Opacity of the points a fit leaves out.
+FADED = 0.35
 #: Cheap-gradient principle (Griewank & Walther 2008): one gradient costs 3–4 evaluations.
 CHEAP_GRADIENT = (3.0, 4.0)
 
@@ -94,8 +100,18 @@ def _groups(rows: pd.DataFrame):
     groups = [(dict(zip(keys, key)), g.sort_values("n")) for key, g in rows.groupby(keys)]
     groups.sort(key=lambda kg: (mode_order(kg[0]["mode"]), [str(kg[0][k]) for k in SERIES_KEYS]))
     others = sorted({tuple(key[k] for k in SERIES_KEYS) for key, _ in groups}, key=str)
+    if len(others) == 1:  # the mode's own look (peers dashed) when nothing else varies
+        return [(key, g, look(key["mode"]).ls) for key, g in groups]
     return [(key, g, LINESTYLES[others.index(tuple(key[k] for k in SERIES_KEYS)) % 4])
             for key, g in groups]
+
+
+def jf_claims(modes: set) -> str:
+    """What the J/F figure shows of the two pure modes, and which of them it lacks: a
+    figure without forward mode must not claim 'forward ∝ n'."""
+    claims = [claim if mode in modes else f"{mode} not measured (see the note)"
+              for mode, claim in (("forward", "forward ∝ n"), ("reverse", "reverse ≈ constant"))]
+    return ", ".join(claims)
 
 
 def _panel_order(rule: str) -> tuple:
@@ -106,7 +122,11 @@ def _panel_title(rule: str) -> str:
     return {"m = 1": "m = 1 (gradient)", "m = n": "m = n (square Jacobian)"}.get(rule, rule)
 
 
-@figure("time_vs_n", "time vs n", order=1,
+@figure("time_vs_n", "time vs n",
+        caption=("The slope of each line is its scaling exponent: reverse mode's gradient "
+                 "grows about as n², forward mode's as n³; the grey guides show those slopes "
+                 "beside the series they explain."),
+        order=1,
         needs=("n", "m", "mode", "chunk_spec", *SERIES_KEYS, "time_median_s"))
 def time_vs_n(df: pd.DataFrame) -> Figure:
     """Median time per Jacobian against n, log-log, one panel per m rule (m = 1, m = n, …)
@@ -129,15 +149,16 @@ def time_vs_n(df: pd.DataFrame) -> Figure:
         for key, g, style in _groups(panel):
             _draw_series(ax, key, g, vary, style, profile)
         ax.set_ylim(*log_limits(panel["time_median_s"]))
-        _guides(ax, panel, powers=(2, 3))
+        ours = panel[[look(mode).family == "ad" for mode in panel["mode"]]]
+        _guides(ax, panel, powers=(2, 3), among=ours, fitted=True, profile=profile)
         log2_axis(ax, "x", panel["n"])
         time_axis(ax)
         ax.set_xlabel("n (inputs)")
         ax.set_title(_panel_title(rule), fontsize="medium")
         ax.grid(True, which="major", alpha=0.3)
         handles, _ = ax.get_legend_handles_labels()
-        handles.append(Line2D([], [], color="0.4", marker="o", mfc="white", ls="none",
-                              label="not in the fit (overhead, or another regime)"))
+        handles.append(Line2D([], [], color="0.4", marker="o", ls="none", alpha=FADED,
+                              label="faded: not in the fit (overhead, or another regime)"))
         _legend(ax, handles)
         _note(ax, missing_notes(df, panel, min_sizes=3, rule=rule))
     axes[0].set_ylabel("time per Jacobian (median)")
@@ -164,7 +185,8 @@ def _draw_series(ax, key: dict, g: pd.DataFrame, vary: list[str], ls: str,
     result = series_fit(g, profile)  # the rule `chainbench fit` uses
     fit = result.slope
     used = result.range.mask if np.isfinite(fit.slope) else np.zeros(len(g), dtype=bool)
-    color = mode_color(key["mode"])
+    style = look(key["mode"])
+    color = style.color
     label = key["mode"] + (f" ({describe(key, vary)})" if vary else "")
     half = (fit.high - fit.low) / 2
     if np.isfinite(fit.slope):
@@ -174,8 +196,9 @@ def _draw_series(ax, key: dict, g: pd.DataFrame, vary: list[str], ls: str,
     else:
         k = int(result.range.mask.sum())
         label += f": not fitted (only {k} point{'' if k == 1 else 's'} in one regime)"
-    ax.plot(n, t, color=color, ls=ls, lw=1.2, marker="o", label=label)
-    ax.plot(n[~used], t[~used], color=color, marker="o", mfc="white", ls="none")
+    ax.plot(n, t, lw=1.2, label=label, **style.line(ls=ls, markevery=list(np.flatnonzero(used))))
+    ax.plot(n[~used], t[~used], ls="none", alpha=FADED,
+            **{k: v for k, v in style.line().items() if k != "ls"})
     if np.isfinite(fit.slope):  # an OLS line in log-log passes through the mean point
         ln, lt = np.log(n[used]), np.log(t[used])
         xs = np.array([n[used].min(), n[used].max()])
@@ -184,21 +207,47 @@ def _draw_series(ax, key: dict, g: pd.DataFrame, vary: list[str], ls: str,
 
 
 def _guides(ax, rows: pd.DataFrame, powers, value: str = "time_median_s",
-            anchor: pd.DataFrame | None = None) -> None:
-    """Grey lines ∝ n^p through the geometric mean of ``value`` at the largest n of
-    ``anchor`` (default: all rows), drawn over the whole n range; the y-limits stay."""
-    anchor = rows if anchor is None or anchor.empty else anchor
-    top = anchor["n"].max()
-    y0 = float(np.exp(np.log(anchor.loc[anchor["n"] == top, value]).mean()))
-    xs = np.geomspace(rows["n"].min(), rows["n"].max(), 50)
+            among: pd.DataFrame | None = None, fitted: bool = False, profile=None) -> None:
+    """Grey lines ∝ n^p, each drawn beside the series it explains: the series of ``among``
+    (default: all rows) whose log-log slope is nearest p, over the points of its fit
+    (``fitted`` and fitted; else the upper half of its n range), a factor
+    ``GUIDE_OFFSET`` below it so the guide stays visible where the series follows it. A
+    series explains the power nearest its slope only, and a power no series comes within
+    ``GUIDE_NEAR`` of is left out; the y-limits stay."""
+    among = rows if among is None or among.empty else among
+    slopes = []
+    for key, g in among.groupby(["mode", *SERIES_KEYS], sort=False):
+        g = g[g[value] > 0].sort_values("n")
+        if fitted:  # the points the exponent was fitted on, where there is one
+            result = series_fit(g, profile)
+            if np.isfinite(result.slope.slope):
+                slopes.append((result.slope.slope, key[0], g[result.range.mask]))
+                continue
+        g = g[g["n"] >= np.sqrt(g["n"].min() * g["n"].max())]  # the upper half: where the
+        if g["n"].nunique() >= 2:  # asymptotic power shows, above the per-call overhead
+            slope = np.polyfit(np.log(g["n"].astype(float)), np.log(g[value]), 1)[0]
+            slopes.append((float(slope), key[0], g))
     ylim = ax.get_ylim()
-    for p, ls in zip(powers, (":", "-.", "--")):
-        label = "∝ n" if p == 1 else f"∝ n{'⁰¹²³⁴'[p]}"
-        ax.plot(xs, y0 * (xs / top) ** p, color="0.35", ls=ls, lw=1, label=label, zorder=1)
+    nearest = {id(item): min(powers, key=lambda p: abs(item[0] - p)) for item in slopes}
+    for p, ls in zip(powers, (":", "-.", "--")):  # a series explains one power at most
+        near = [item for item in slopes if abs(item[0] - p) <= GUIDE_NEAR
+                and nearest[id(item)] == p]
+        if not near:
+            continue
+        _, mode, g = min(near, key=lambda item: abs(item[0] - p))
+        n, y = g["n"].to_numpy(float), g[value].to_numpy(float)
+        y0 = float(np.exp(np.mean(np.log(y) - p * np.log(n / n[0]))))  # least squares, slope p
+        xs = np.geomspace(n[0], n[-1], 50)
+        label = ("∝ n" if p == 1 else f"∝ n{'⁰¹²³⁴'[p]}") + f" (guide, under {mode})"
+        ax.plot(xs, y0 / GUIDE_OFFSET * (xs / n[0]) ** p, color="0.3", ls=ls, lw=1.3,
+                label=label, zorder=1)
     ax.set_ylim(*ylim)
 
 
-@figure("j_over_f_vs_n", "J/F vs n", order=2,
+@figure("j_over_f_vs_n", "J/F vs n",
+        caption=("A gradient costs reverse mode a few evaluations of F whatever n (inside the "
+                 "green band); forward mode's cost grows with n."),
+        order=2,
         needs=("n", "m", "mode", "chunk_spec", *SERIES_KEYS, "j_over_f"))
 def j_over_f_vs_n(df: pd.DataFrame) -> Figure:
     """J/F (time of the Jacobian over time of F) against n for gradients (m = 1): forward
@@ -216,22 +265,19 @@ def j_over_f_vs_n(df: pd.DataFrame) -> Figure:
     vary = varying(rows)
     for key, g, style in _groups(rows):
         label = key["mode"] + (f" ({describe(key, vary)})" if vary else "")
-        ax.plot(g["n"], g["j_over_f"], color=mode_color(key["mode"]), ls=style, marker="o",
-                label=label)
+        ax.plot(g["n"], g["j_over_f"], label=label, **look(key["mode"]).line(ls=style))
     low, high = log_limits([*rows["j_over_f"], 0.8, CHEAP_GRADIENT[1]], pad=1.4)
     ax.set_ylim(min(low, 0.7), high)
     ax.axhspan(*CHEAP_GRADIENT, color="C2", alpha=0.18, lw=0,
                label="cheap gradient: reverse ≤ 3–4 × F (Griewank & Walther)")
     ax.axhline(1, color="0.5", lw=0.8)
-    _guides(ax, rows, powers=(1,), value="j_over_f", anchor=rows[rows["mode"] == "forward"])
+    _guides(ax, rows, powers=(1,), value="j_over_f", among=rows[rows["mode"] == "forward"])
     log2_axis(ax, "x", rows["n"])
     ax.set_yscale("log")
     ax.set_xlabel("n (inputs), m = 1 output")
     ax.set_ylabel("J/F = time of Jacobian / time of F")
-    claims = [claim for mode, claim in (("forward", "forward ∝ n"),
-                                        ("reverse", "reverse ≈ constant"))
-              if mode in set(rows["mode"])]
-    ax.set_title("Gradient cost in evaluations of F" + (f": {', '.join(claims)}" if claims else ""))
+    ax.set_title("Gradient cost in evaluations of F: " + jf_claims(set(rows["mode"])),
+                 fontsize="medium")
     ax.grid(True, which="major", alpha=0.3)
     _legend(ax, ax.get_legend_handles_labels()[0])
     _note(ax, lost)
