@@ -54,6 +54,11 @@ class Engine:
                    that take them; None otherwise
     prepare        called once before its first timed call (a peer's framework import), or
                    None
+    native         (program, x) -> (call, to_numpy) for a peer: ``call()`` is its Jacobian
+                   at x as the peer's own users time it (x already in the peer's arrays,
+                   the result awaited, returned as the peer's array), ``to_numpy`` turns
+                   that result into J; the harness times ``call`` and, apart, the numpy-in,
+                   numpy-out call of ``jacobian``. None for engines whose own call is that
     """
 
     name: str
@@ -71,6 +76,7 @@ class Engine:
     check_tol: float = 0.0
     snapshots: Callable | None = None
     prepare: Callable[[], None] | None = None
+    native: Callable | None = None
 
     def __repr__(self) -> str:
         return f"Engine({self.name!r})"

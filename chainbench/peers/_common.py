@@ -1,9 +1,12 @@
 """What every peer needs: the chain's layers and parameters read back from a compiled
-program, and a per-program cache of the peer's compiled Jacobian function."""
+program, the peer's Jacobian function cut where its users' timing cuts it (``PeerFunction``),
+and a per-program cache of those functions."""
 
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -35,6 +38,21 @@ def rule_for(rules: dict, name: str, peer: str):
     except KeyError:
         raise PeerUnavailable(f"{peer}: no rule for layer {name!r}; it knows "
                               f"{', '.join(rules)}") from None
+
+
+@dataclass(frozen=True)
+class PeerFunction:
+    """A peer's Jacobian of one chain in three parts, so that the part its users time can be
+    timed alone: ``jac`` (the peer's x -> the peer's J, computed and awaited: what a JAX or
+    PyTorch user times), ``to_peer`` (numpy x -> the peer's array) and ``to_numpy`` (the
+    peer's J -> numpy). Called, it runs all three: numpy x in, numpy J out."""
+
+    jac: Callable
+    to_peer: Callable
+    to_numpy: Callable
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.to_numpy(self.jac(self.to_peer(x)))
 
 
 class ProgramCache:
