@@ -42,17 +42,20 @@ def rule_for(rules: dict, name: str, peer: str):
 
 @dataclass(frozen=True)
 class PeerFunction:
-    """A peer's Jacobian of one chain in three parts, so that the part its users time can be
-    timed alone: ``jac`` (the peer's x -> the peer's J, computed and awaited: what a JAX or
-    PyTorch user times), ``to_peer`` (numpy x -> the peer's array) and ``to_numpy`` (the
-    peer's J -> numpy). Called, it runs all three: numpy x in, numpy J out."""
+    """A peer's Jacobian of one chain in parts, so that the part its users time can be timed
+    alone: ``jac`` (the peer's x -> the peer's J, computed and awaited: what a JAX or
+    PyTorch user times), ``to_peer`` (numpy x -> the peer's array, done once before timing)
+    and ``to_numpy`` (the peer's J -> numpy). Called, it takes numpy x and returns numpy J,
+    passing x to ``jac`` through ``numpy_in`` (default ``to_peer``): the cheapest way the
+    peer takes a numpy argument."""
 
     jac: Callable
     to_peer: Callable
     to_numpy: Callable
+    numpy_in: Callable | None = None
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self.to_numpy(self.jac(self.to_peer(x)))
+        return self.to_numpy(self.jac((self.numpy_in or self.to_peer)(x)))
 
 
 class ProgramCache:
