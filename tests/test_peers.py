@@ -28,8 +28,14 @@ from chainbench.peers._common import rule_for, unpack
 CHAINS = seeded_chains(21)
 #: mode -> the package whose absence skips its tests
 PACKAGE = {"jax-jacfwd": "jax", "jax-jacrev": "jax", "torch-jacfwd": "torch",
-           "torch-jacrev": "torch", "autograd": "autograd", "asdex-forward": "asdex",
+           "torch-jacrev": "torch", "torch-compile-jacfwd": "torch",
+           "torch-compile-jacrev": "torch", "autograd": "autograd", "asdex-forward": "asdex",
            "asdex-reverse": "asdex"}
+#: Modes that compile each chain ahead (seconds each): checked on one chain of every layer
+COMPILED = ("torch-compile-jacfwd", "torch-compile-jacrev")
+EVERY_LAYER = cb.Chain.from_spec("dense:6 tanh conv:3 dense:6 sigmoid grouped:6:2 dense:5 "
+                                 "relu dense:4 sin dense:5 softplus dense:4 elu dense:3 "
+                                 "softmax", n=4, seed=3)
 QUICK = Measure(min_sample_ms=0.5, min_samples=2, min_seconds=0.001, max_seconds=0.01,
                 memory=False)
 
@@ -56,8 +62,9 @@ def test_unpack_reads_back_every_layers_parameters(chain):
 @pytest.mark.parametrize("mode", list(PEERS))
 def test_peer_jacobian_equals_chainbench(mode):
     pytest.importorskip(PACKAGE[mode], reason=f"{PACKAGE[mode]} not installed ({INSTALL})")
-    assert {layer.name for chain in CHAINS for layer in chain.layers} == set(KINDS)
-    for chain in CHAINS:
+    chains = [EVERY_LAYER] if mode in COMPILED else CHAINS
+    assert {layer.name for chain in chains for layer in chain.layers} == set(KINDS)
+    for chain in chains:
         x = np.random.default_rng(chain.n).standard_normal(chain.n)
         J = cb.jacobian(chain, x, mode=mode)
         assert J.shape == (chain.m, chain.n) and J.dtype == np.float64

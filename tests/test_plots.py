@@ -352,3 +352,18 @@ def test_time_vs_madds_shows_the_time_model_where_rows_carry_it():
     left = plots.time_vs_madds(reference).axes[0]
     assert left.get_title() == "measured vs the time model's prediction"
     assert any("median |ln|" in t.get_text() for t in left.get_legend().get_texts())
+
+
+def test_every_mode_has_a_look_of_its_own():
+    """One look per mode, the same in every figure: no two registered modes share one."""
+    from chainbench.engines.registry import ENGINES
+    from chainbench.plots.palette import look
+
+    looks = {mode: look(mode) for mode in [*ENGINES, "auto"]}
+    seen = {}
+    for mode, lk in looks.items():
+        key = (lk.color, lk.marker, lk.filled, lk.ls)
+        assert key not in seen, f"{mode} looks like {seen.get(key)}"
+        seen[key] = mode
+    assert looks["forward"].family == "ad" and looks["jax-jacrev"].family == "peer"
+    assert not looks["torch-compile-jacrev"].filled  # peers: hollow, in print too

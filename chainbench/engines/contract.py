@@ -56,6 +56,11 @@ class Engine:
                    None
     lane_total     shape -> the lanes there are to move, where that is neither n nor m (the
                    sparse modes: the colors of J's columns or rows); None otherwise
+    native         (program, x) -> (call, to_numpy) for a peer: ``call()`` is its Jacobian
+                   at x as the peer's own users time it (x already in the peer's arrays,
+                   the result awaited, returned as the peer's array), ``to_numpy`` turns
+                   that result into J; the harness times ``call`` and, apart, the numpy-in,
+                   numpy-out call of ``jacobian``. None for engines whose own call is that
     """
 
     name: str
@@ -74,6 +79,7 @@ class Engine:
     snapshots: Callable | None = None
     prepare: Callable[[], None] | None = None
     lane_total: Callable | None = None
+    native: Callable | None = None
 
     def __repr__(self) -> str:
         return f"Engine({self.name!r})"

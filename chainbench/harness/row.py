@@ -57,6 +57,7 @@ class Row:
     time_iqr_s: float | None = None
     samples: int | None = None
     inner_loops: int | None = None
+    time_numpy_s: float | None = None  # peers: the median with numpy in and out, apart
     f_time_s: float | None = None
     j_over_f: float | None = None
     time_predicted_s: float | None = None  # the time model's (cost.time_model)

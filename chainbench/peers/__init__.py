@@ -1,6 +1,6 @@
 """Peer AD tools as optional engines: JAX (jit-compiled jacfwd and jacrev), PyTorch
-(torch.func jacfwd and jacrev), HIPS autograd (jacobian) and asdex (sparse JVPs or VJPs
-on JAX), all in float64.
+(torch.func jacfwd and jacrev, eager and under ``torch.compile``), HIPS autograd
+(jacobian) and asdex (sparse JVPs or VJPs on JAX), all in float64.
 
 Each peer rebuilds the chain in its own framework from the compiled program (layer kinds,
 widths and the one parameter buffer, see ``_common.unpack``), so it differentiates exactly
@@ -9,6 +9,11 @@ when it is first used; one that is not installed raises ``PeerUnavailable`` nami
 command, which a sweep records as a skipped point. Install them all with
 
     pip install -e ".[peers]"
+
+A peer is timed as its own users time it at their best (``Peer.native``: x already in the
+peer's arrays, the result awaited and left there); ``jacobian(mode=...)`` calls it with
+numpy in and numpy out, and the harness times that apart, so the conversions show as the
+difference.
 
 Peers fill none of chainbench's counters; the cost model predicts for them the work of the
 algorithm they run (jacfwd: forward mode, all n lanes at once; jacrev: reverse mode, all m
@@ -38,7 +43,7 @@ class Peer:
     """One peer transformation, as a chainbench engine (``self.engine``)."""
 
     def __init__(self, name: str, module: str, package: str, transform: str, mirrors: str,
-                 mirror_chunk: str, memory_visible: bool):
+                 mirror_chunk: str, memory_visible: bool, how: str = ""):
         self.name, self.module, self.package, self.transform = name, module, package, transform
         if mirror_chunk == "colors":  # compressed sweeps: the work of chainbench's sparse mode
             predict = partial(predict_sparse_mirror, mode=name, algorithm=mirrors)
@@ -50,11 +55,12 @@ class Peer:
                               all_lanes=mirror_chunk == "all")
             passes = partial(mirror_passes, algorithm=mirrors, all_lanes=mirror_chunk == "all")
         self.engine = Engine(
-            name, f"{package} {transform}, the chain rebuilt in {package} (optional peer)",
+            name, f"{package} {how or transform}, the chain rebuilt in {package} (optional peer)",
             bind=self.bind, predict=predict, passes=passes,
             algorithm=mirrors, family="peer", counts=False,
             # whether tracemalloc sees its buffers (numpy's, yes; XLA's and libtorch's, no)
             memory_visible=memory_visible, prepare=self.prepare, lane_total=lanes,
+            native=self.native,
         )
 
     def __repr__(self) -> str:
@@ -77,15 +83,27 @@ class Peer:
         if _threads is not None:
             limit_threads(_threads, pin_affinity=True)
 
+    def function(self, program):
+        """The peer's ``PeerFunction`` of ``program``, built (and compiled, where the peer
+        compiles ahead) on first use and kept per program."""
+        return self.load().jacobian_function(program, self.transform)
+
     def bind(self, program, chunk: None = None):
-        """run(x, J, counts) filling J (m, n) by the peer; its compiled function is kept per
-        program. PeerUnavailable if its framework is missing."""
-        build = self.load().jacobian_function
+        """run(x, J, counts) filling J (m, n) by the peer from numpy x, its result converted
+        to numpy. PeerUnavailable if its framework is missing or cannot compile the chain."""
+        fn = self.function(program)
 
         def run(x, J, counts):
-            J[:, :] = build(program, self.transform)(x)
+            J[:, :] = fn(x)
 
         return run
+
+    def native(self, program, x):
+        """(call, to_numpy): ``call()`` is the peer's Jacobian at ``x`` as its users time it,
+        x converted to the peer's arrays once, beforehand, and the result returned (awaited)
+        as the peer's array; ``to_numpy`` converts that to J."""
+        fn = self.function(program)
+        return partial(fn.jac, fn.to_peer(x)), fn.to_numpy
 
 
 PEERS: dict[str, Peer] = {
@@ -95,6 +113,12 @@ PEERS: dict[str, Peer] = {
                          False),
     "torch-jacrev": Peer("torch-jacrev", "torch_peer", "PyTorch", "jacrev", "reverse", "all",
                          False),
+    "torch-compile-jacfwd": Peer("torch-compile-jacfwd", "torch_compile_peer", "PyTorch",
+                                 "jacfwd", "forward", "all", False,
+                                 how="torch.compile(torch.func.jacfwd)"),
+    "torch-compile-jacrev": Peer("torch-compile-jacrev", "torch_compile_peer", "PyTorch",
+                                 "jacrev", "reverse", "all", False,
+                                 how="torch.compile(torch.func.jacrev)"),
     "autograd": Peer("autograd", "autograd_peer", "autograd", "jacobian", "reverse", "one", True),
     # asdex: sparsity detection and coloring on JAX, then compressed JVPs or VJPs
     "asdex-forward": Peer("asdex-forward", "asdex_peer", "asdex", "fwd", "forward", "colors",

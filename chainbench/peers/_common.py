@@ -1,9 +1,12 @@
 """What every peer needs: the chain's layers and parameters read back from a compiled
-program, and a per-program cache of the peer's compiled Jacobian function."""
+program, the peer's Jacobian function cut where its users' timing cuts it (``PeerFunction``),
+and a per-program cache of those functions."""
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,6 +45,24 @@ def rule_for(rules: dict, name: str, peer: str):
     except KeyError:
         raise PeerUnavailable(f"{peer}: no rule for layer {name!r}; it knows "
                               f"{', '.join(rules)}") from None
+
+
+@dataclass(frozen=True)
+class PeerFunction:
+    """A peer's Jacobian of one chain in parts, so that the part its users time can be timed
+    alone: ``jac`` (the peer's x -> the peer's J, computed and awaited: what a JAX or
+    PyTorch user times), ``to_peer`` (numpy x -> the peer's array, done once before timing)
+    and ``to_numpy`` (the peer's J -> numpy). Called, it takes numpy x and returns numpy J,
+    passing x to ``jac`` through ``numpy_in`` (default ``to_peer``): the cheapest way the
+    peer takes a numpy argument."""
+
+    jac: Callable
+    to_peer: Callable
+    to_numpy: Callable
+    numpy_in: Callable | None = None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.to_numpy(self.jac((self.numpy_in or self.to_peer)(x)))
 
 
 class ProgramCache:

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import jax_peer
-from ._common import ProgramCache, rule_for, unpack
+from ._common import PeerFunction, ProgramCache, rule_for, unpack
 
 #: The same rules as the JAX peer: asdex differentiates exactly the JAX chain.
 RULES = jax_peer.RULES
@@ -29,8 +29,9 @@ RULES = jax_peer.RULES
 _PREPARED: dict[tuple[int, str], tuple[float, int]] = {}
 
 
-def build(program, transform: str):
-    """x (numpy, (n,)) -> J (numpy, (m, n)) by asdex's compressed ``transform`` sweeps."""
+def build(program, transform: str) -> PeerFunction:
+    """x (jax.Array, (n,)) -> J (jax.Array, (m, n)), awaited, by asdex's compressed
+    ``transform`` sweeps; the conversions from and to numpy beside it."""
     layers = unpack(program)
     rules = [rule_for(RULES, name, "asdex") for name, _ in layers]
     params = [tuple(jnp.asarray(a) for a in arrays) for _, arrays in layers]
@@ -47,10 +48,12 @@ def build(program, transform: str):
     _PREPARED[id(program), transform] = (time.perf_counter() - start, colored.num_colors)
     jac = jax.jit(asdex.jacobian_from_coloring(f, colored, output_format="dense"))
 
-    def jacobian(x: np.ndarray) -> np.ndarray:
-        return np.asarray(jac(jnp.asarray(x)).block_until_ready())
+    def jacobian(x):
+        # dispatch is asynchronous: without the wait a timer would see only the dispatch
+        return jac(x).block_until_ready()
 
-    return jacobian
+    return PeerFunction(jac=jacobian, to_peer=jax.device_put, to_numpy=np.asarray,
+                        numpy_in=jnp.asarray)
 
 
 def preparation_seconds(program, transform: str) -> tuple[float, int] | None:

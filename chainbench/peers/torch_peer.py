@@ -1,6 +1,8 @@
 """The chain in PyTorch: ``torch.func.jacfwd`` or ``torch.func.jacrev`` of the chain written
-with torch operations, in float64, eager (not ``torch.compile``d). Threads follow
-``harness.threads.set_threads`` (``torch.set_num_threads``)."""
+with torch operations, in float64, eager (``torch_compile_peer`` compiles the same function).
+x goes in as a tensor and J comes out as one, as a PyTorch user holds them; on the CPU the
+conversions from and to numpy share memory. Threads follow ``harness.threads.set_threads``
+(``torch.set_num_threads``)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import numpy as np
 import torch
 import torch.func
 
-from ._common import ProgramCache, rule_for, unpack
+from ._common import PeerFunction, ProgramCache, rule_for, unpack
 
 #: layer name -> rule(params, x); each mirrors the layer's value in chainbench.layers
 RULES = {
@@ -27,8 +29,8 @@ RULES = {
 }
 
 
-def build(program, transform: str):
-    """x (numpy, (n,)) -> J (numpy, (m, n)) by ``torch.func.<transform>`` of the chain."""
+def chain_function(program):
+    """f: x (tensor, (n,)) -> y (tensor, (m,)), the chain in torch operations."""
     layers = unpack(program)
     rules = [rule_for(RULES, name, "torch") for name, _ in layers]
     params = [tuple(torch.from_numpy(a) for a in arrays) for _, arrays in layers]
@@ -38,13 +40,18 @@ def build(program, transform: str):
             x = rule(p, x)
         return x
 
-    jac = getattr(torch.func, transform)(f)
+    return f
 
-    def jacobian(x: np.ndarray) -> np.ndarray:
-        with torch.no_grad():  # torch.func transforms need no autograd graph of their own
-            return jac(torch.from_numpy(x)).numpy()
 
-    return jacobian
+def build(program, transform: str) -> PeerFunction:
+    """x (tensor, (n,)) -> J (tensor, (m, n)) by ``torch.func.<transform>`` of the chain."""
+    # torch.func transforms need no torch.no_grad(): they ignore the outer grad mode
+    return PeerFunction(jac=getattr(torch.func, transform)(chain_function(program)),
+                        to_peer=torch.from_numpy, to_numpy=to_numpy)
+
+
+def to_numpy(J: torch.Tensor) -> np.ndarray:
+    return J.numpy()
 
 
 _CACHE = ProgramCache()

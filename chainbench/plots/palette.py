@@ -23,9 +23,16 @@ _AD = {
     "sqrt-checkpoint": ("#E69F00", "D"),
     "revolve": ("#56B4E9", "P"),
     "auto": ("#000000", "X"),
+    # the compressed sweeps: forward's and reverse's hues, darker, and their own markers
+    "sparse-forward": ("#004B7A", "<"),
+    "sparse-reverse": ("#8F3E00", ">"),
+    # the operation-level engines: forward's and reverse's hues, lighter
+    "op-forward": ("#6FB7E4", "p"),
+    "op-reverse": ("#F29A66", "h"),
 }
 #: The peers' frameworks (Tol's muted scheme); the marker tells the transformation.
-_FRAMEWORKS = {"jax": "#117733", "torch": "#882255", "autograd": "#332288"}
+_FRAMEWORKS = {"jax": "#117733", "torch": "#882255", "torch-compile": "#CC6677",
+               "autograd": "#332288", "asdex": "#999933"}
 _NUMERICAL = {"fd-forward": ("0.45", "x"), "fd-central": ("0.25", "+"),
               "complex-step": ("0.6", "*")}
 #: Anything else (a mode added later): distinct greys and markers, chosen by registry position.
@@ -60,7 +67,7 @@ def look(mode: str) -> Look:
         return Look(color, marker, True, "-", "ad")
     engine = ENGINES.get(mode)
     if engine is not None and engine.family == "peer":
-        framework = mode.split("-")[0]
+        framework = "torch-compile" if mode.startswith("torch-compile") else mode.split("-")[0]
         forward = engine.algorithm == "forward"
         return Look(_FRAMEWORKS.get(framework, "#DDCC77"), "^" if forward else "v", False,
                     "--" if forward else ":", "peer")
