@@ -228,26 +228,28 @@ def test_measured_overheads_are_positive_and_small():
 
     o = measure_overheads()
     assert 0 < o.call_s < 1e-3 and 0 <= o.pass_s < 1e-5
-    measured = {name for name, _, _ in o.entry_s}
-    assert {"tanh", "sin", "softmax", "relu"} <= measured and "dense" not in measured
-    assert all(0 <= v < 1e-6 and 0 <= r < 1e-6 for _, v, r in o.entry_s)
+    measured = {name for name, *_ in o.madd_s}
+    assert {"tanh", "sin", "softmax", "relu", "conv", "grouped"} <= measured
+    assert "dense" not in measured
+    assert all(0 <= c < 1e-6 for _, *costs in o.madd_s for c in costs)
     # a libm call per entry costs more than a comparison
-    assert o.per_entry("sin", "value") > o.per_entry("relu", "value")
+    assert o.per_madd("sin", "value") > o.per_madd("relu", "value")
 
 
-def test_an_activation_is_priced_per_entry_where_its_rule_costs_more_than_its_bytes():
+def test_a_rule_is_priced_per_multiply_add_where_that_costs_more_than_its_bytes():
     from chainbench.cost.time_model import Overheads
 
-    shape = cb.ChainShape.from_spec("dense:4096 tanh dense:1", 4096)
-    record = P.value_pass(shape, 1, record=True)
-    assert (record.layer, record.rule, record.entries) == ("tanh", "record", 4096)
+    shape = cb.ChainShape.from_spec("dense:4096 tanh conv:5 dense:1", 4096)
+    record, lanes = P.value_pass(shape, 1, record=True), P.lane_pass(shape, 2, 8, "tangent")
+    assert (record.layer, record.rule, record.madds) == ("tanh", "record", 4096)
+    assert (lanes.layer, lanes.rule, lanes.product) == ("conv", "tangent", False)
     profile = synthetic_profile()
     bytes_only = price([record], profile, 2**20, Overheads(0.0, 0.0))
-    per_entry = price([record], profile, 2**20, Overheads(0.0, 0.0, entry_s=(
-        ("tanh", 1e-9, 8e-9),)))
-    assert bytes_only.bound == "memory" and per_entry.bound == "compute"
-    assert per_entry.seconds == pytest.approx(4096 * 8e-9)
-    cheap = Overheads(0.0, 0.0, entry_s=(("tanh", 1e-15, 1e-15),))  # bytes bound it then
+    costs = (("tanh", 1e-9, 8e-9, 1e-9, 1e-9), ("conv", 1e-9, 1e-9, 2e-9, 3e-9))
+    per_madd = price([record, lanes], profile, 2**20, Overheads(0.0, 0.0, madd_s=costs))
+    assert bytes_only.bound == "memory" and per_madd.bound == "compute"
+    assert per_madd.seconds == pytest.approx(4096 * 8e-9 + lanes.madds * 2e-9)
+    cheap = Overheads(0.0, 0.0, madd_s=(("tanh", 1e-15, 1e-15, 1e-15, 1e-15),))
     assert price([record], profile, 2**20, cheap).seconds == bytes_only.seconds
 
 

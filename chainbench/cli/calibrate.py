@@ -41,9 +41,10 @@ def run(args) -> int:
         overheads = ensure_overheads(profile, lambda message: print(message, file=sys.stderr))
     print(f"chainbench     {seconds(overheads.call_s)} per Jacobian call, "
           f"{seconds(overheads.pass_s)} per layer pass (the time model's fixed costs)")
-    if overheads.entry_s:
-        print("per entry      value / record rule: " + "  ".join(
-            f"{name} {v * 1e9:.2g}/{r * 1e9:.2g} ns" for name, v, r in overheads.entry_s))
+    if overheads.madd_s:
+        print("per madd, ns   value / record / tangent / adjoint rule (layers without a matrix)")
+        for name, *costs in overheads.madd_s:
+            print(f"  {name:9s}" + " / ".join(f"{c * 1e9:.2g}" for c in costs))
     return 0
 
 

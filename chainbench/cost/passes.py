@@ -28,9 +28,9 @@ class Pass:
     product: bool  # a matrix product (a dense layer's, or a plan's block product)
     count: int = 1
     dims: tuple[int, int, int] = (1, 1, 1)  # a product's (M, K, N): (M×K) @ (K×N)
-    layer: str = ""  # a value pass: its layer's name, its rule ('value' or 'record') and
-    rule: str = ""  # the entries it writes, which the time model prices per entry where
-    entries: int = 0  # the rule costs more than its bytes (``Overheads.entry_s``)
+    layer: str = ""  # a layer's rule other than a matrix product: the layer's name and the
+    rule: str = ""  # rule, which the time model prices per multiply-add where that costs
+    # more than its bytes (``Overheads.madd_s``)
 
 
 def _layer(shape: ChainShape, k: int):
@@ -44,7 +44,7 @@ def value_pass(shape: ChainShape, k: int, count: int = 1, record: bool = False) 
     cls, c, w_in, w_out, params = _layer(shape, k)
     moved = params + w_in + w_out + (c.saved if record else 0)
     return Pass(c.value, F64 * moved, 1, cls.matrix_product, count, layer=cls.name,
-                rule="record" if record else "value", entries=w_out)
+                rule="record" if record else "value")
 
 
 def lane_pass(shape: ChainShape, k: int, lanes: int, kind: str, count: int = 1) -> Pass:
@@ -53,7 +53,8 @@ def lane_pass(shape: ChainShape, k: int, lanes: int, kind: str, count: int = 1) 
     per_lane = c.tangent if kind == "tangent" else c.adjoint
     moved = params + (w_in + w_out) * lanes + c.saved
     if not cls.matrix_product:
-        return Pass(per_lane * lanes, F64 * moved, lanes, False, count)
+        return Pass(per_lane * lanes, F64 * moved, lanes, False, count, layer=cls.name,
+                    rule=kind)
     # tangents: W (w_out × w_in) @ X (w_in × lanes); adjoints: Y (lanes × w_out) @ W
     dims = (w_out, w_in, lanes) if kind == "tangent" else (lanes, w_out, w_in)
     return Pass(per_lane * lanes, F64 * moved, lanes, True, count, dims)

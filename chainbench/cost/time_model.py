@@ -66,21 +66,27 @@ class Overheads:
     """What a Jacobian call costs beyond its passes' work: ``call_s`` once per call (the
     Python API, the kernel call, allocating J), ``pass_s`` per layer pass (dispatch and loop
     bookkeeping); ``measured``: False for the stand-in taken from the machine profile.
-    ``entry_s``: (layer name, seconds per output entry of its value rule, of its record
-    rule) for layers whose rules cost more per entry than the bytes they move (an
-    activation's libm call: tanh, exp, sin; measured, not counted)."""
+    ``madd_s``: (layer name, seconds per multiply-add of its value, record, tangent and
+    adjoint rules) for the layers without a parameter matrix, whose rules may cost more
+    than the bytes they move (an activation's libm call, a convolution's short loops):
+    measured, not counted."""
 
     call_s: float
     pass_s: float
     measured: bool = True
-    entry_s: tuple[tuple[str, float, float], ...] = ()
+    madd_s: tuple[tuple[str, float, float, float, float], ...] = ()
 
-    def per_entry(self, layer: str, rule: str) -> float:
-        """Seconds per output entry of ``layer``'s 'value' or 'record' rule (0: unknown)."""
-        for name, value, record in self.entry_s:
+    def per_madd(self, layer: str, rule: str) -> float:
+        """Seconds per multiply-add of ``layer``'s 'value', 'record', 'tangent' or 'adjoint'
+        rule (0: not measured)."""
+        for name, *costs in self.madd_s:
             if name == layer:
-                return value if rule == "value" else record
+                return costs[RULES.index(rule)]
         return 0.0
+
+
+#: The rules ``Overheads.madd_s`` prices, in its order.
+RULES = ("value", "record", "tangent", "adjoint")
 
 
 def overheads_path(profile: MachineProfile) -> Path:
@@ -121,8 +127,8 @@ def cached_overheads(profile: MachineProfile) -> Overheads:
 
 def _overheads_of(doc: dict) -> Overheads:
     return Overheads(float(doc["call_s"]), float(doc["pass_s"]),
-                     entry_s=tuple((str(n), float(v), float(r))
-                                   for n, v, r in doc.get("entry_s", ())))
+                     madd_s=tuple((str(n), *map(float, costs))
+                                  for n, *costs in doc.get("madd_s", ())))
 
 
 def save_overheads(profile: MachineProfile, overheads: Overheads) -> Path:
@@ -191,14 +197,14 @@ def _priced(p: Pass, profile, bandwidth: float,
     if p.product and min(p.dims) > 1:
         computing = p.madds / product_rate(profile, p.dims)
     elif p.rule and overheads is not None:
-        computing = p.entries * overheads.per_entry(p.layer, p.rule)
+        computing = p.madds * overheads.per_madd(p.layer, p.rule)
     return (computing, "compute") if computing >= moving else (moving, "memory")
 
 
 def pass_seconds(p: Pass, profile, bandwidth: float,
                  overheads: Overheads | None = None) -> float:
     """Seconds of all ``p.count`` runs of pass ``p`` at ``bandwidth``, fixed costs aside
-    (``overheads`` gives the elementwise rules' cost per entry)."""
+    (``overheads`` gives the rules' cost per multiply-add where it is measured)."""
     return p.count * _priced(p, profile, bandwidth, overheads)[0]
 
 

@@ -1,13 +1,13 @@
 """chainbench's own fixed costs on this machine, for the time model: per Jacobian call and
 per layer pass, timed through the public API on chains too small to do any work, and what
-each parameter-free layer's rules cost per entry.
+the rules of each layer without a parameter matrix cost per multiply-add.
 
 Two reverse-mode chains of 2-wide dense layers, one layer deep and 17 deep: the deep one's
 extra time over its extra passes is the per-pass cost, the shallow one's time less its
-passes is the per-call cost. A layer's cost per entry is the extra time of ENTRY_DEPTH
-copies of it over one, at ENTRY_WIDTH wide, per entry: f(x) for its value rule, a VJP (its
-record rule and the multiply back) for its record rule. Measured once per machine and code
-version (about a second after the kernels are compiled) and cached beside the profile.
+passes is the per-call cost. A layer's cost per multiply-add of each rule is the extra time
+of ENTRY_DEPTH copies of it over one, at ENTRY_WIDTH wide (``measure_madd_costs``). Measured
+once per machine and code version (about a second after the kernels are compiled) and
+cached beside the profile.
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ import time
 
 import numpy as np
 
-from ..api import jacobian, vjp
+from ..api import jacobian, jvp, vjp
 from ..cost.passes import pass_runs, reverse_passes
-from ..cost.time_model import Overheads, cached_overheads, save_overheads
+from ..cost.time_model import RULES, Overheads, cached_overheads, save_overheads
 from ..model.chain import Chain
 from ..model.layers import LAYERS
 
 DEEP = 17
 ENTRY_WIDTH = 1024
 ENTRY_DEPTH = 5
+LANES = 32
 
 
 def _best_call_s(chain: Chain, calls: int = 400, samples: int = 7) -> float:
@@ -47,10 +48,10 @@ def measure_overheads() -> Overheads:
     t1, t2 = _best_call_s(shallow), _best_call_s(deep)
     p1, p2 = pass_runs(reverse_passes(shallow.shape)), pass_runs(reverse_passes(deep.shape))
     per_pass = max(0.0, (t2 - t1) / (p2 - p1))
-    return Overheads(max(0.0, t1 - p1 * per_pass), per_pass, entry_s=measure_entry_costs())
+    return Overheads(max(0.0, t1 - p1 * per_pass), per_pass, madd_s=measure_madd_costs())
 
 
-def _best_s(run, calls: int = 40, samples: int = 5) -> float:
+def _best_s(run, calls: int = 20, samples: int = 5) -> float:
     run()  # compiled (or loaded) before timing
     best = float("inf")
     for _ in range(samples):
@@ -61,26 +62,42 @@ def _best_s(run, calls: int = 40, samples: int = 5) -> float:
     return best
 
 
-def measure_entry_costs() -> tuple[tuple[str, float, float], ...]:
-    """(layer name, seconds per entry of its value rule, of its record rule) for every
-    registered layer whose spec token is its bare name and that has no parameters."""
+def _probe_token(cls, width: int) -> str | None:
+    """The spec token a layer is timed by at ``width``: its ``probe`` (arguments filled in),
+    its bare name when it takes none, else None (not timed: priced by its bytes)."""
+    if cls.probe:
+        return cls.probe.format(w=width, g=max(width // 32, 1))
+    return None if cls.arguments else cls.name
+
+
+def measure_madd_costs() -> tuple[tuple[str, float, float, float, float], ...]:
+    """(layer name, seconds per multiply-add of its value, record, tangent and adjoint rules)
+    for every registered layer without a parameter matrix: the extra time of ENTRY_DEPTH
+    copies over one, per multiply-add its rule counts; f(x) times the value rule, a VJP the
+    record rule (with the one row back), JVPs and VJPs of LANES lanes the lane rules (less
+    the sweep of values or records that carries them)."""
     w, rng = ENTRY_WIDTH, np.random.default_rng(0)
-    x, u = 0.5 * rng.standard_normal(w), np.ones(w)
+    x = 0.5 * rng.standard_normal(w)
     out = []
     for name, cls in LAYERS.items():
-        if cls.takes_width or cls.matrix_product or cls.parameters(w, w):
+        token = _probe_token(cls, w)
+        if cls.matrix_product or token is None:
             continue
-        try:
-            chains = [Chain.from_spec(" ".join([name] * d), w) for d in (1, ENTRY_DEPTH)]
-        except (ValueError, TypeError):  # a token that needs arguments: priced by its bytes
+        chains = [Chain.from_spec(" ".join([token] * d), w) for d in (1, ENTRY_DEPTH)]
+        if chains[0].m != w:
             continue
-        value = [_best_s(lambda c=c: c(x)) for c in chains]
-        record = [_best_s(lambda c=c: vjp(c, x, u)) for c in chains]
-
-        def per_entry(t):
-            return max(0.0, (t[1] - t[0]) / (ENTRY_DEPTH - 1) / w)
-
-        out.append((name, per_entry(value), per_entry(record)))
+        V, U = rng.standard_normal((w, LANES)), rng.standard_normal((LANES, w))
+        timed = {rule: [_best_s(lambda c=c: run(c)) for c in chains] for rule, run in (
+            ("value", lambda c: c(x)), ("record", lambda c: vjp(c, x, U[0])),
+            ("tangent", lambda c: jvp(c, x, V)), ("adjoint", lambda c: vjp(c, x, U)))}
+        extra = {rule: max(0.0, (t[1] - t[0]) / (ENTRY_DEPTH - 1)) for rule, t in timed.items()}
+        cost = chains[0].shape.layers[0].cost(w, w)
+        madds = {"value": cost.value, "record": cost.value, "tangent": cost.tangent * LANES,
+                 "adjoint": cost.adjoint * LANES}
+        # a lane sweep carries its values (JVP) or its records (VJP) along
+        extra["tangent"] = max(0.0, extra["tangent"] - extra["value"])
+        extra["adjoint"] = max(0.0, extra["adjoint"] - extra["record"])
+        out.append((name, *(extra[r] / max(madds[r], 1) for r in RULES)))
     return tuple(out)
 
 

@@ -116,6 +116,9 @@ class Layer:
     #: True when the layer's lane rules multiply the lanes by a (w_out × w_in) parameter
     #: matrix: the time model prices them as a GEMM of that shape, else by bytes moved.
     matrix_product: bool = False
+    #: The spec token the time model's calibration times the layer by, ``{w}`` its width
+    #: (``harness.overheads``); a layer whose token needs arguments names typical ones.
+    probe: str = ""
 
     @classmethod
     def token(cls) -> str:

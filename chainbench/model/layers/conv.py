@@ -117,6 +117,7 @@ class Conv(Layer):
 
     name = "conv"
     arguments = ("K",)
+    probe = "conv:5"
     structured = True
     complex_safe = True
     rules = Rules(conv_value, conv_value, conv_jvp, conv_record, conv_vjp, conv_tangent,

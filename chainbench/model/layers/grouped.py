@@ -120,6 +120,7 @@ class Grouped(Layer):
 
     name = "grouped"
     arguments = ("WIDTH", "G")
+    probe = "grouped:{w}:{g}"  # blocks of 32
     structured = True
     takes_width = True
     complex_safe = True
