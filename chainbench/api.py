@@ -1,5 +1,5 @@
-"""The public differentiation API: jvp, vjp, jacobian (with a mode), record_tape, and
-predict (what a mode's counters should read).
+"""The public differentiation API: jvp, vjp, jacobian (with a mode), record_tape and
+record_op_tape, and predict (what a mode's counters should read).
 
 Validates at the edge, allocates outputs, and hands flat arrays to an engine.
 """
@@ -13,6 +13,7 @@ from .cost.time_model import TimePrediction, price_call
 from .engines import forward, reverse
 from .engines.contract import Engine
 from .engines.numerical import check_step
+from .engines.oplevel.tape import OpTape, record_tape as _record_op_tape
 from .engines.registry import ENGINES, engine
 from .machine.current import current_profile
 from .model.chain import Chain, check_input, check_not_masked
@@ -21,7 +22,8 @@ from .model.counters import EngineStats, new_counters
 MODES = (*ENGINES, "auto")
 
 
-#: The modes 'auto' chooses between.
+#: The modes 'auto' chooses between (never the operation-level ones: on the same chain they
+#: do the layer-level modes' work in scalar operations, and are never predicted faster).
 AUTO_CHOICES = ("forward", "reverse")
 
 
@@ -240,3 +242,11 @@ def record_tape(chain: Chain, x) -> reverse.Tape:
     if not isinstance(chain, Chain):
         raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
     return reverse.record(chain, check_input(x, chain.n), new_counters())
+
+
+def record_op_tape(chain: Chain, x) -> OpTape:
+    """The Wengert list ``op-reverse`` records at ``x``: one entry per primitive operation
+    of every layer's lowering (``len``, ``nbytes``, ``dump()``)."""
+    if not isinstance(chain, Chain):
+        raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
+    return _record_op_tape(chain, check_input(x, chain.n), new_counters())

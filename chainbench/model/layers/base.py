@@ -75,6 +75,25 @@ class Layer:
     #: Off by default: a layer without such a rule is refused, never differentiated wrongly.
     complex_safe: bool = False
 
+    #: The layer's value in primitive scalar operations, for the operation-level engines
+    #: (``op-reverse``, ``op-forward``): a kernel ``lowering(row, params, st, x0, y0, t0)``
+    #: that reads its input from value slots x0…, writes its output to slots y0… and may use
+    #: ``op_temps`` temporary slots from t0, each operation one call of ``model.ops``
+    #: (``ops.mulc(st, y, x, c)``, ``ops.add(st, y, y, t)``). None: not lowered; those
+    #: engines refuse chains holding it. (Activations set ``scalar_lowering`` instead.)
+    lowering = None
+
+    @classmethod
+    def op_counts(cls, in_width: int, out_width: int) -> dict[str, int]:
+        """Operations its lowering emits at these widths, per primitive name: the cost
+        model's count, which the engines check every recording against."""
+        raise NotImplementedError(f"{cls.__name__} has no operation-level lowering")
+
+    @classmethod
+    def op_temps(cls, in_width: int, out_width: int) -> int:
+        """Temporary value slots its lowering uses beside its input and output."""
+        return 0
+
     def out_width(self, in_width: int) -> int:
         """Width of the output for an input of ``in_width``; raises if it cannot take it."""
         return in_width
