@@ -21,7 +21,7 @@ from math import ceil
 from ..model.chain import Chain, ChainShape
 from ..model.lowering import layout
 from ..model.ops import ENTRY_BYTES
-from .passes import Pass, _blocks
+from .passes import Pass, _blocks, copy_pass
 from .predictions import F64, Prediction
 
 #: The lanes of an operation-level sweep are capped so that the (widest layer × lanes)
@@ -74,12 +74,17 @@ def predict_op_forward(chain: Chain | ChainShape, chunk: int | None = None) -> P
     )
 
 
-# --- passes: what each sweep streams, per layer, for the time model --------------------------
+# --- passes: what each sweep moves, per layer, for the time model ---------------------------
 #
-# An operation reads its operands' values and writes its own in the slots (in cache), and
-# reads a constant (a weight: streamed with the parameters). Recording writes ENTRY_BYTES;
-# a replay reads them back (less the op code) and updates r adjoint rows; a dual operation
-# reads its operands' lane rows and writes its own (1 + arity rows of c lanes).
+# Priced by the bytes they move, as streaming passes. An operation is a few dependent loads
+# and stores, not a vectorised loop, so it also counts the value slots it touches (in cache,
+# but touched one at a time): reading its operands and a constant, writing its value
+# (VALUE_BYTES); recording writes the entry; a replay reads it and reads and writes the
+# adjoint rows of its output and operands; a dual operation reads its operands' lane rows
+# and writes its own.
+
+#: Bytes an operation touches besides its tape entry: two operands, a constant, its value.
+VALUE_BYTES = 4 * F64
 
 
 def _layer_bytes(shape: ChainShape, k: int) -> int:
@@ -91,12 +96,14 @@ def op_reverse_passes(shape: ChainShape, chunk: int | None = None) -> list[Pass]
     """The recording sweep's layers, then each replay's, last layer first."""
     r = chunk or op_default_lanes(max(shape.widths), shape.m)
     lay = layout(shape)
-    out = [Pass(lay.entries[k], _layer_bytes(shape, k) + ENTRY_BYTES * lay.entries[k], 1, False)
+    out = [Pass(lay.entries[k], _layer_bytes(shape, k)
+                + (VALUE_BYTES + ENTRY_BYTES) * lay.entries[k], 1, False)
            for k in range(shape.depth)]
     for rows, sweeps in _blocks(shape.m, r):
         for k in reversed(range(shape.depth)):
-            moved = (ENTRY_BYTES - 1) * lay.entries[k] + F64 * rows * (lay.entries[k] + lay.partials[k])
+            moved = ENTRY_BYTES * lay.entries[k] + 2 * F64 * rows * (lay.entries[k] + lay.partials[k])
             out.append(Pass(rows * lay.partials[k], moved, rows, False, sweeps))
+        out.append(copy_pass(rows * (shape.n + lay.slots), sweeps))  # seeds cleared, J's rows
     return out
 
 
@@ -107,7 +114,9 @@ def op_forward_passes(shape: ChainShape, chunk: int | None = None) -> list[Pass]
     out = []
     for lanes, sweeps in _blocks(shape.n, c):
         for k in range(shape.depth):
-            out.append(Pass(lay.entries[k], _layer_bytes(shape, k), 1, False, sweeps))
+            out.append(Pass(lay.entries[k], _layer_bytes(shape, k) + VALUE_BYTES * lay.entries[k],
+                            1, False, sweeps))
             moved = F64 * lanes * (lay.entries[k] + lay.partials[k])
             out.append(Pass(lanes * lay.partials[k], moved, lanes, False, sweeps))
+        out.append(copy_pass(lanes * (shape.m + lay.slots), sweeps))  # lanes cleared, J's columns
     return out

@@ -146,8 +146,8 @@ def _logistic(a, b, c):
     return y, y * (1.0 - y), 0.0
 
 
-#: The table, in op-code order (a primitive's code is its place here). The two a dense
-#: layer is made of come first: the generated dispatch tests codes in this order.
+#: The table, in op-code order (a primitive's code is its place here, and what a tape
+#: records); ``model.ops`` generates one emitting function from each row.
 PRIMITIVES: tuple[Primitive, ...] = (
     Primitive("mulc", 1, True, _mulc, "a·c"),
     Primitive("add", 2, False, _add, "a + b"),
@@ -185,29 +185,3 @@ def primitive(name: str) -> Primitive:
 def partials(counts: dict[str, int]) -> int:
     """Partial derivatives ``counts`` operations (primitive name -> how many) take: Σ arity."""
     return sum(primitive(name).arity * k for name, k in counts.items())
-
-
-def _apply_source() -> tuple[str, dict]:
-    """Source of ``apply(code, a, b, c)``: a branch per primitive calling its rule. Numba
-    cannot call through a table of functions; inlined where ``code`` is a constant (every
-    emitting function in ``model.ops``), the branches fold away."""
-    namespace, lines = {}, ["def apply(code, a, b, c):"]
-    for code, p in enumerate(PRIMITIVES):
-        namespace[f"rule_{code}"] = p.rule
-        lines += [f"    if code == {code}:", f"        return rule_{code}(a, b, c)"]
-    lines.append("    return math.nan, math.nan, math.nan  # no such code: never emitted")
-    namespace["math"] = math
-    return "\n".join(lines) + "\n", namespace
-
-
-def _generate():
-    from numba import njit
-
-    text, namespace = _apply_source()
-    exec(compile(text, "<chainbench primitive table>", "exec"), namespace)
-    # inlined into the emitting functions and through them into the engines' kernels
-    return njit(nogil=True, error_model="numpy", inline="always")(namespace["apply"])
-
-
-#: apply(code, a, b, c) -> (y, ∂y/∂a, ∂y/∂b), the rule of primitive ``code``
-apply = _generate()

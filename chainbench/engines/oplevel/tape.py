@@ -20,13 +20,16 @@ class OpTape:
     ``code[e]`` from slots ``a[e]`` and ``b[e]`` (the sink, for a unary one), with local
     partials ``da[e]`` = ∂out/∂a and ``db[e]`` = ∂out/∂b; ``index`` (entries, 4: code,
     out, a, b) and ``partial`` (entries, 2) are the arrays the replays read. Layer k's
-    entries are ``offsets[k]:offsets[k + 1]``; x sat in slots 0…n−1, f(x) is ``output``."""
+    entries are ``offsets[k]:offsets[k + 1]``; x sat in slots 0…n−1, f(x) in slots
+    ``first``… (it is ``output``); ``slots``: how many value slots the sweep used."""
 
     layers: tuple[str, ...]
     offsets: np.ndarray
     index: np.ndarray
     partial: np.ndarray
+    first: int
     sink: int
+    slots: int
     output: np.ndarray
 
     code = property(lambda self: self.index[:, CODE])
@@ -81,4 +84,4 @@ def record_tape(chain, x: np.ndarray, counts: np.ndarray) -> OpTape:
     first, _ = record(program.table, program.params, lay.array(), x, vals, index, partial,
                       counts)
     return OpTape(tuple(layer.name for layer in chain.layers), lay.offsets, index, partial,
-                  lay.sink, vals[first : first + chain.m].copy())
+                  int(first), lay.sink, lay.slots, vals[first : first + chain.m].copy())
