@@ -250,3 +250,22 @@ def test_the_docs_name_both_modes_and_every_mode_is_on_the_engines_page():
     for mode in OP_MODES:
         assert f"`{mode}`" in readme, mode
     assert "operation-level.md" in readme and (root / "docs" / "operation-level.md").exists()
+
+
+def test_the_figures_draw_from_the_reference_results_and_refuse_layer_only_ones():
+    from pathlib import Path
+
+    from chainbench import plots
+    from chainbench.harness.points_csv import load_points
+
+    root = Path(__file__).resolve().parents[1]
+    df = load_points(root / "results" / "operation_vs_layer")
+    for draw in (plots.op_memory_vs_n, plots.op_time_vs_n, plots.op_tape_entries):
+        fig = draw(df)
+        assert fig.axes and fig.axes[0].lines + fig.axes[0].collections
+    title = plots.op_tape_entries(df).axes[0].get_title()
+    assert "equals the engine's counted tape" in title
+    layer_only = df[~df["mode"].str.startswith("op-")]
+    for draw in (plots.op_memory_vs_n, plots.op_time_vs_n, plots.op_tape_entries):
+        with pytest.raises(plots.CannotPlot):
+            draw(layer_only)

@@ -24,6 +24,7 @@ from .chunk import time_vs_chunk
 from .cost_model import time_vs_madds, time_vs_predicted
 from .crossover import crossover_heatmap
 from .memory import memory_vs_depth
+from .operations import op_memory_vs_n, op_tape_entries, op_time_vs_n
 from .peers import peers_vs_n
 from .scaling import j_over_f_vs_n, time_vs_n
 from .tradeoffs import bracketing_speedup, checkpoint_tradeoff
@@ -36,7 +37,7 @@ __all__ = ["FIGURES", "FORMATS", "CannotPlot", "FigureSpec", "render_all", "time
            "j_over_f_vs_n", "time_vs_madds", "time_vs_predicted", "memory_vs_depth",
            "crossover_heatmap",
            "time_vs_chunk", "checkpoint_tradeoff", "bracketing_speedup", "error_vs_step",
-           "peers_vs_n"]
+           "peers_vs_n", "op_memory_vs_n", "op_time_vs_n", "op_tape_entries"]
 
 
 def render_all(df: pd.DataFrame, out_dir, fmt: str = "png") -> list[tuple[str, Path | None, str]]:

@@ -62,5 +62,5 @@ ENGINE = Engine(
     "op-forward", "dual numbers per scalar: each primitive operation pushes c tangent lanes; "
     "⌈n/c⌉ sweeps",
     bind=bind, predict=predict_op_forward, passes=op_forward_passes, lanes="n",
-    default_chunk=op_default_lanes, algorithm="forward",
+    default_chunk=op_default_lanes, algorithm="forward", level="operation",
 )

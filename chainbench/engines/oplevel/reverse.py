@@ -91,5 +91,5 @@ ENGINE = Engine(
     "op-reverse", "a Wengert list of primitive operations recorded once; ⌈m/c⌉ replays pull "
     "c rows each",
     bind=bind, predict=predict_op_reverse, passes=op_reverse_passes, lanes="m",
-    default_chunk=op_default_lanes, algorithm="reverse",
+    default_chunk=op_default_lanes, algorithm="reverse", level="operation",
 )
