@@ -37,8 +37,8 @@ def _series(df: pd.DataFrame, modes, *cols) -> tuple[pd.DataFrame, int]:
     """Default-chunk rows of ``modes`` at the depth with the most n measured, m = 1 first."""
     rows = at_defaults(measured(df, "time_median_s", *cols))
     rows = rows[rows["mode"].isin(modes)]
-    if rows.empty:
-        raise CannotPlot(f"needs ok rows of {', '.join(sorted(modes))}")
+    if not rows["mode"].isin(TWINS).any():
+        raise CannotPlot(f"needs ok rows of {', '.join(sorted(m for m in modes if m in TWINS))}")
     counts = rows.groupby("depth")["n"].nunique()
     depth = int(counts.idxmax())
     rows = rows[rows["depth"] == depth]
