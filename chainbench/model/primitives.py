@@ -16,8 +16,8 @@ the same derivative at 0 as the layer's own rule. A NaN operand gives NaN value 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

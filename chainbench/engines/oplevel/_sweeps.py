@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..._jit import inlined
 from ...model.lowering import lower_layer
-from ...model.ops import A, B, OUT
+from ...model.ops import OUT, A, B
 
 #: Fields of a layout array (``OpLayout.array``).
 REGION, TEMPS, SINK, SLOTS, ENTRIES = range(5)

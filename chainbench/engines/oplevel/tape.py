@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...model.lowering import check_lowered, layout
-from ...model.ops import A, B, CODE, OUT
+from ...model.ops import CODE, OUT, A, B
 from ...model.primitives import PRIMITIVES
 from .reverse import new_tape, record
 
