@@ -18,6 +18,7 @@ _HOME = {
     "Chain": "model.chain", "ChainShape": "model.chain",
     "LAYERS": "model.layers", "Layer": "model.layers",
     "MODES": "api", "jacobian": "api", "jvp": "api", "record_tape": "api", "vjp": "api",
+    "record_op_tape": "api", "OpTape": "engines.oplevel.tape",
     "predict": "api", "predict_time": "api", "auto_choice": "api",
     "Prediction": "cost.predictions",
     "Tape": "engines.reverse",

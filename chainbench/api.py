@@ -1,5 +1,5 @@
-"""The public differentiation API: jvp, vjp, jacobian (with a mode), record_tape, and
-predict (what a mode's counters should read).
+"""The public differentiation API: jvp, vjp, jacobian (with a mode), record_tape and
+record_op_tape, and predict (what a mode's counters should read).
 
 Validates at the edge, allocates outputs, and hands flat arrays to an engine.
 """
@@ -14,6 +14,7 @@ from .cost.time_model import TimePrediction, cached_overheads, price_call
 from .engines import forward, reverse
 from .engines.contract import Engine
 from .engines.numerical import check_step
+from .engines.oplevel.tape import OpTape, record_tape as _record_op_tape
 from .engines.registry import ENGINES, engine
 from .errors import TooLarge
 from .machine.current import current_profile
@@ -25,7 +26,8 @@ from .provenance import available_memory
 MODES = (*ENGINES, "auto")
 
 
-#: The modes 'auto' chooses between.
+#: The modes 'auto' chooses between (never the operation-level ones: on the same chain they
+#: do the layer-level modes' work in scalar operations, and are never predicted faster).
 AUTO_CHOICES = ("forward", "reverse", "sparse-forward", "sparse-reverse")
 
 
@@ -329,3 +331,11 @@ def record_tape(chain: Chain, x) -> reverse.Tape:
     if not isinstance(chain, Chain):
         raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
     return reverse.record(chain, check_input(x, chain.n), new_counters())
+
+
+def record_op_tape(chain: Chain, x) -> OpTape:
+    """The Wengert list ``op-reverse`` records at ``x``: one entry per primitive operation
+    of every layer's lowering (``len``, ``nbytes``, ``dump()``)."""
+    if not isinstance(chain, Chain):
+        raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
+    return _record_op_tape(chain, check_input(x, chain.n), new_counters())

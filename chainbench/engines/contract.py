@@ -47,6 +47,8 @@ class Engine:
     algorithm      'forward' or 'reverse' when it runs that pure mode's sweeps (the slides'
                    formula for it, the J/F claims), None otherwise
     family         how figures and tables group it: 'ad', 'numerical' or 'peer'
+    level          'layer' when it works on whole layers' rules, 'operation' when on every
+                   layer lowered to primitive scalar operations (figures pair the two)
     counts         whether it fills the counters (peers do not)
     memory_visible whether tracemalloc sees its buffers (numpy's yes; XLA's, libtorch's no)
     check_tol      the relative error it is checked to (numerical methods are approximate)
@@ -73,6 +75,7 @@ class Engine:
     options: tuple[str, ...] = ()
     algorithm: Literal["forward", "reverse"] | None = None
     family: Literal["ad", "numerical", "peer"] = "ad"
+    level: Literal["layer", "operation"] = "layer"
     counts: bool = True
     memory_visible: bool = True
     check_tol: float = 0.0

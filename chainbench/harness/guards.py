@@ -45,8 +45,11 @@ class Guards:
                     f"> budget {self.budget_s:g} s")
         need = planned_bytes(point, predicted, self.sparse_output)
         if self.memory is not None and need > MEMORY_SHARE * self.memory:
-            return (f"needs about {need / 2**30:.3g} GiB, more than {MEMORY_SHARE:.0%} of the "
-                    f"{self.memory / 2**30:.3g} GiB available")
+            # a tape that grows with the operations (op-reverse) is named: it is why
+            tape = (f" (its tape alone {predicted.bytes_tape / 2**30:.3g} GiB)"
+                    if predicted.bytes_tape > need / 4 else "")
+            return (f"needs about {need / 2**30:.3g} GiB{tape}, more than {MEMORY_SHARE:.0%} "
+                    f"of the {self.memory / 2**30:.3g} GiB available")
         return None
 
     def learn(self, point: Point, row: Row) -> None:

@@ -24,6 +24,7 @@ from .chunk import time_vs_chunk
 from .cost_model import time_vs_madds, time_vs_predicted
 from .crossover import crossover_heatmap
 from .memory import memory_vs_depth
+from .operations import op_memory_vs_n, op_tape_entries, op_time_vs_n
 from .peers import peers_vs_n
 from .regret import auto_regret
 from .scaling import j_over_f_vs_n, time_vs_n
@@ -46,6 +47,9 @@ __all__ = [
     "error_vs_step",
     "j_over_f_vs_n",
     "memory_vs_depth",
+    "op_memory_vs_n",
+    "op_tape_entries",
+    "op_time_vs_n",
     "peers_vs_n",
     "render_all",
     "sparse_memory_vs_n",

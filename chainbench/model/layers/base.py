@@ -85,6 +85,12 @@ class Kind:
     def from_spec(self, width: int, in_width: int, rng: np.random.Generator) -> Layer:
         return self.cls.from_spec(width, in_width, rng, self.arg)
 
+    def op_counts(self, in_width: int, out_width: int) -> dict[str, int]:
+        return self.cls.op_counts(in_width, out_width, self.arg)
+
+    def op_temps(self, in_width: int, out_width: int) -> int:
+        return self.cls.op_temps(in_width, out_width, self.arg)
+
     def __getattr__(self, name: str):
         if name.startswith("__") or "cls" not in self.__dict__:  # pickling asks before init
             raise AttributeError(name)
@@ -151,6 +157,25 @@ class Layer:
         import scipy.sparse as sp
 
         return sp.csr_array(np.ones((out_width, in_width), dtype=bool))
+
+    #: The layer's value in primitive scalar operations, for the operation-level engines
+    #: (``op-reverse``, ``op-forward``): a kernel ``lowering(row, params, st, x0, y0, t0)``
+    #: that reads its input from value slots x0…, writes its output to slots y0… and may use
+    #: ``op_temps`` temporary slots from t0, each operation one call of ``model.ops``
+    #: (``ops.mulc(st, y, x, c)``, ``ops.add(st, y, y, t)``). None: not lowered; those
+    #: engines refuse chains holding it. (Activations set ``scalar_lowering`` instead.)
+    lowering = None
+
+    @classmethod
+    def op_counts(cls, in_width: int, out_width: int) -> dict[str, int]:
+        """Operations its lowering emits at these widths, per primitive name: the cost
+        model's count, which the engines check every recording against."""
+        raise NotImplementedError(f"{cls.__name__} has no operation-level lowering")
+
+    @classmethod
+    def op_temps(cls, in_width: int, out_width: int) -> int:
+        """Temporary value slots its lowering uses beside its input and output."""
+        return 0
 
     def out_width(self, in_width: int) -> int:
         """Width of the output for an input of ``in_width``; raises if it cannot take it."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..._jit import inlined
+from .. import ops
 from .base import ARG, P_OFF, W_OUT, Kind, Layer, LayerCost, Rules
 
 
@@ -96,6 +97,21 @@ def conv_vjp(row, params, saved, Y_bar, X_bar):
 
 
 @inlined
+def conv_lowering(row, params, st, x0, y0, t0):
+    """y_i = (Σ_t w_t x_{i+t-h}) + b in primitives: per output a chain of mulc and add over
+    its taps inside the input, then addc (the bias); one temporary."""
+    p, K, w = params[row[P_OFF] :], row[ARG], row[W_OUT]
+    h = K // 2
+    for i in range(w):
+        lo, hi = _taps(i, w, K)
+        ops.mulc(st, y0 + i, x0 + i + lo - h, p[lo])
+        for t in range(lo + 1, hi):
+            ops.mulc(st, t0, x0 + i + t - h, p[t])
+            ops.add(st, y0 + i, y0 + i, t0)
+        ops.addc(st, y0 + i, y0 + i, p[K])
+
+
+@inlined
 def conv_explicit(row, params, saved, i0, j0, J):
     """J = (the banded Toeplitz matrix)[i0:i0+R, j0:j0+C]. Returns entries written."""
     p, K = params[row[P_OFF] :], row[ARG]
@@ -122,6 +138,16 @@ class Conv(Layer):
     complex_safe = True
     rules = Rules(conv_value, conv_value, conv_jvp, conv_record, conv_vjp, conv_tangent,
                   conv_explicit)
+    lowering = conv_lowering
+
+    @classmethod
+    def op_counts(cls, in_width: int, out_width: int, kernel: int = 1) -> dict[str, int]:
+        nnz = nonzeros(out_width, kernel)
+        return {"mulc": nnz, "add": nnz - out_width, "addc": out_width}
+
+    @classmethod
+    def op_temps(cls, in_width: int, out_width: int, kernel: int = 1) -> int:
+        return 1
 
     def __init__(self, w, b: float = 0.0):
         w = np.asarray(w)

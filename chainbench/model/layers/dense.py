@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..._jit import inlined, kernel, kernel_reassoc
+from .. import ops
 from .base import P_OFF, W_IN, W_OUT, Layer, LayerCost, Rules
 
 #: Up to this many entries of W, a matrix-vector product (one lane or row) is a loop here:
@@ -135,6 +136,20 @@ def dense_value_complex(row, params, x, y):
     return w_out * w_in
 
 
+@inlined
+def dense_lowering(row, params, st, x0, y0, t0):
+    """y_i = (Σ_j W_ij x_j) + b_i in primitives: per output a chain of mulc (a weight
+    times an input) and add, then addc (the bias); 2·out·in operations, one temporary."""
+    p, w_in, w_out = _layer(row, params)
+    for i in range(w_out):
+        y, w = y0 + i, p[i * w_in : (i + 1) * w_in]
+        ops.mulc(st, y, x0, w[0])
+        for j in range(1, w_in):
+            ops.mulc(st, t0, x0 + j, w[j])
+            ops.add(st, y, y, t0)
+        ops.addc(st, y, y, p[w_out * w_in + i])
+
+
 # --- the layer ------------------------------------------------------------------------------
 
 
@@ -148,6 +163,17 @@ class Dense(Layer):
     matrix_product = True
     rules = Rules(dense_value, dense_value_complex, dense_jvp, dense_record, dense_vjp,
                   dense_tangent, dense_explicit)
+
+    lowering = dense_lowering
+
+    @classmethod
+    def op_counts(cls, in_width: int, out_width: int) -> dict[str, int]:
+        return {"mulc": out_width * in_width, "add": out_width * (in_width - 1),
+                "addc": out_width}
+
+    @classmethod
+    def op_temps(cls, in_width: int, out_width: int) -> int:
+        return 1
 
     def __init__(self, W, b=None):
         W = _as_float_array(W, "W")

@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from ..._jit import inlined, kernel
+from .. import ops
 from . import vecmath
 from .base import OP, W_OUT, Layer, LayerCost, Rules
 
@@ -30,10 +31,26 @@ class Elementwise(Layer):
     scalar = None
     scalar_complex = None
     structured = True
+    #: g in primitives for one entry, for the operation-level engines: a kernel
+    #: ``(st, y, x, t)`` emitting ``model.ops`` calls from slot x to slot y, with
+    #: ``scalar_temps`` temporary slots from t; ``scalar_ops``: what it emits, per primitive.
+    scalar_lowering = None
+    scalar_ops: dict[str, int] = {}
+    scalar_temps = 0
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls.complex_safe = cls.scalar_complex is not None
+
+    @classmethod
+    def op_counts(cls, in_width: int, out_width: int) -> dict[str, int]:
+        if cls.scalar_lowering is None:
+            return super().op_counts(in_width, out_width)
+        return {name: k * out_width for name, k in cls.scalar_ops.items()}
+
+    @classmethod
+    def op_temps(cls, in_width: int, out_width: int) -> int:
+        return cls.scalar_temps
 
     @classmethod
     def cost(cls, in_width: int, out_width: int) -> LayerCost:
@@ -159,10 +176,16 @@ def tanh_complex_rule(z):
     return cmath.tanh(z)
 
 
+@inlined
+def tanh_lowering(st, y, x, t):
+    ops.tanh(st, y, x)
+
+
 class Tanh(Elementwise):
     name = "tanh"
     scalar = tanh_rule
     scalar_complex = tanh_complex_rule
+    scalar_lowering, scalar_ops = tanh_lowering, {"tanh": 1}
 
 
 @kernel
@@ -185,10 +208,16 @@ def sigmoid_complex_rule(z):
     return e / (1.0 + e)
 
 
+@inlined
+def sigmoid_lowering(st, y, x, t):
+    ops.logistic(st, y, x)
+
+
 class Sigmoid(Elementwise):
     name = "sigmoid"
     scalar = sigmoid_rule
     scalar_complex = sigmoid_complex_rule
+    scalar_lowering, scalar_ops = sigmoid_lowering, {"logistic": 1}
 
 
 @kernel
@@ -201,11 +230,17 @@ def relu_rule(z):
     return z, z
 
 
+@inlined
+def relu_lowering(st, y, x, t):
+    ops.maxc(st, y, x, 0.0)
+
+
 class ReLU(Elementwise):
     name = "relu"
     # max(z, 0) has no analytic continuation (it is not differentiable at 0), so the
     # complex step cannot differentiate it: refused rather than wrong.
     scalar = relu_rule
+    scalar_lowering, scalar_ops = relu_lowering, {"maxc": 1}
 
 
 @kernel
@@ -218,10 +253,16 @@ def sin_complex_rule(z):
     return cmath.sin(z)
 
 
+@inlined
+def sin_lowering(st, y, x, t):
+    ops.sin(st, y, x)
+
+
 class Sin(Elementwise):
     name = "sin"
     scalar = sin_rule
     scalar_complex = sin_complex_rule
+    scalar_lowering, scalar_ops = sin_lowering, {"sin": 1}
 
 
 @kernel
@@ -249,10 +290,23 @@ def _log1p_complex(e):
     return complex(0.5 * math.log1p(a * (2.0 + a) + b * b), math.atan2(b, 1.0 + a))
 
 
+@inlined
+def softplus_lowering(st, y, x, t):
+    """max(x, 0) + log1p(exp(−|x|)), as the rule computes it: never overflows."""
+    ops.abs(st, t, x)
+    ops.mulc(st, t, t, -1.0)
+    ops.exp(st, t, t)
+    ops.log1p(st, t, t)
+    ops.maxc(st, y, x, 0.0)
+    ops.add(st, y, y, t)
+
+
 class Softplus(Elementwise):
     name = "softplus"
     scalar = softplus_rule
     scalar_complex = softplus_complex_rule
+    scalar_lowering, scalar_temps = softplus_lowering, 1
+    scalar_ops = {"abs": 1, "mulc": 1, "exp": 1, "log1p": 1, "maxc": 1, "add": 1}
 
 
 @kernel
@@ -264,8 +318,19 @@ def elu_rule(z):
     return e, e + 1.0
 
 
+@inlined
+def elu_lowering(st, y, x, t):
+    """max(x, 0) + expm1(min(x, 0)): one branch of the rule is 0 wherever the other is not."""
+    ops.maxc(st, y, x, 0.0)
+    ops.minc(st, t, x, 0.0)
+    ops.expm1(st, t, t)
+    ops.add(st, y, y, t)
+
+
 class ELU(Elementwise):
     """ELU with α = 1 (Clevert et al. 2016). Piecewise, so not analytic: no complex rule."""
 
     name = "elu"
     scalar = elu_rule
+    scalar_lowering, scalar_temps = elu_lowering, 1
+    scalar_ops = {"maxc": 1, "minc": 1, "expm1": 1, "add": 1}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..._jit import inlined
+from .. import ops
 from .base import ARG, P_OFF, W_IN, W_OUT, Kind, Layer, LayerCost, Rules
 
 # --- rules; p is the layer's flat parameters: the G blocks (bo, bi) row-major, then b --------
@@ -99,6 +100,22 @@ def grouped_vjp(row, params, saved, Y_bar, X_bar):
 
 
 @inlined
+def grouped_lowering(row, params, st, x0, y0, t0):
+    """y_r = (Σ_j W_g[i, j] x[g·bi + j]) + b_r in primitives, r = g·bo + i: per output a
+    chain of mulc and add over its block's inputs, then addc; one temporary."""
+    p, G, bi, bo = _layer(row, params)
+    bias = G * bo * bi
+    for g in range(G):
+        for i in range(bo):
+            r, w = g * bo + i, p[(g * bo + i) * bi : (g * bo + i + 1) * bi]
+            ops.mulc(st, y0 + r, x0 + g * bi, w[0])
+            for j in range(1, bi):
+                ops.mulc(st, t0, x0 + g * bi + j, w[j])
+                ops.add(st, y0 + r, y0 + r, t0)
+            ops.addc(st, y0 + r, y0 + r, p[bias + r])
+
+
+@inlined
 def grouped_explicit(row, params, saved, i0, j0, J):
     """J = blockdiag(W_1, …, W_G)[i0:i0+R, j0:j0+C]. Returns entries written."""
     p, G, bi, bo = _layer(row, params)
@@ -126,6 +143,16 @@ class Grouped(Layer):
     complex_safe = True
     rules = Rules(grouped_value, grouped_value_complex, grouped_jvp, grouped_record,
                   grouped_vjp, grouped_tangent, grouped_explicit)
+    lowering = grouped_lowering
+
+    @classmethod
+    def op_counts(cls, in_width: int, out_width: int, groups: int = 1) -> dict[str, int]:
+        nnz = out_width * in_width // groups
+        return {"mulc": nnz, "add": nnz - out_width, "addc": out_width}
+
+    @classmethod
+    def op_temps(cls, in_width: int, out_width: int, groups: int = 1) -> int:
+        return 1
 
     def __init__(self, W, b=None):
         W = np.asarray(W)

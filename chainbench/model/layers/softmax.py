@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ..._jit import inlined
+from .. import ops
 from .base import W_OUT, Layer, LayerCost, Rules
 
 
@@ -85,6 +86,29 @@ def softmax_explicit(row, params, saved, i0, j0, J):
     return R * C
 
 
+@inlined
+def softmax_lowering(row, params, st, x0, y0, t0):
+    """y = exp(x − max x) / Σ exp(x − max x) in primitives: a chain of max, then sub and
+    exp per entry, a chain of add, a div per entry; 5w − 2 operations, two temporaries."""
+    w = row[W_OUT]
+    top, total = x0, y0  # at w = 1 the maximum is x_0 and the sum e_0 itself
+    if w > 1:
+        top = t0
+        ops.max(st, top, x0, x0 + 1)
+        for i in range(2, w):
+            ops.max(st, top, top, x0 + i)
+    for i in range(w):
+        ops.sub(st, y0 + i, x0 + i, top)
+        ops.exp(st, y0 + i, y0 + i)
+    if w > 1:
+        total = t0 + 1
+        ops.add(st, total, y0, y0 + 1)
+        for i in range(2, w):
+            ops.add(st, total, total, y0 + i)
+    for i in range(w):
+        ops.div(st, y0 + i, y0 + i, total)
+
+
 class Softmax(Layer):
     """Softmax over the whole vector; the VJP needs y saved on the tape."""
 
@@ -92,6 +116,17 @@ class Softmax(Layer):
     complex_safe = True
     rules = Rules(softmax_value, softmax_value, softmax_jvp, softmax_record,
                   softmax_vjp, softmax_tangent, softmax_explicit)
+
+    lowering = softmax_lowering
+
+    @classmethod
+    def op_counts(cls, in_width: int, out_width: int) -> dict[str, int]:
+        w = out_width
+        return {"max": w - 1, "sub": w, "exp": w, "add": w - 1, "div": w}
+
+    @classmethod
+    def op_temps(cls, in_width: int, out_width: int) -> int:
+        return 2
 
     @classmethod
     def cost(cls, in_width: int, out_width: int) -> LayerCost:

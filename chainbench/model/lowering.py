@@ -1,0 +1,144 @@
+"""A chain at the operation level: each layer's lowering (its value in primitives, written
+in its class: ``Layer.lowering``, or ``Elementwise.scalar_lowering`` per entry) run on one
+shared set of value slots, and what it takes: operations per layer and per primitive,
+partials, slots.
+
+The slots: two regions of the widest layer's width that layers read and write in turn
+(layer k reads region k mod 2, the chain's input x sits at slots 0…n−1), then the widest
+lowering's temporaries, then the sink (``model.ops``). So the slots a chain needs grow with
+its width, not with its operations: forward mode's tangent lanes stay O(width · c), as at
+the layer level, and only the tape grows with the operations.
+
+``lower_layer`` is generated from the layer registry (one branch per lowered layer; an
+activation's branch loops its scalar lowering over the entries), as ``layers.dispatch`` is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from numba import njit
+
+from ..errors import Unsupported
+from .layers import LAYERS, Elementwise
+from .layers.base import OP, W_OUT
+from .primitives import CODES, partials
+from .shape import ChainShape
+
+
+class NotLowered(Unsupported, TypeError):
+    """A layer of the chain has no operation-level lowering."""
+
+
+def lowered(cls) -> bool:
+    """Whether layer class ``cls`` (or a ``Kind`` of one) has a lowering the
+    operation-level engines can run."""
+    cls = getattr(cls, "cls", cls)  # a Kind: its class
+    if issubclass(cls, Elementwise):
+        return cls.scalar_lowering is not None
+    return cls.lowering is not None
+
+
+def check_lowered(shape: ChainShape, mode: str) -> None:
+    """Raise ``NotLowered`` naming every layer of ``shape`` without a lowering."""
+    missing = sorted({cls.__name__ for cls in shape.layers if not lowered(cls)})
+    if missing:
+        raise NotLowered(
+            f"mode {mode!r} needs every layer in primitive operations; {', '.join(missing)} "
+            f"{'has' if len(missing) == 1 else 'have'} no lowering: give the class a "
+            "`lowering` kernel (activations: `scalar_lowering`) and `op_counts` "
+            "(see docs/operation-level.md)")
+
+
+@dataclass(frozen=True)
+class OpLayout:
+    """What a chain's lowering takes, from its shape alone.
+
+    entries     operations per layer (a recorded tape holds their sum)
+    partials    partial derivatives per layer (Σ arity: multiply-adds of one lane or row)
+    primitives  operations per primitive name, whole chain
+    region      width of each of the two value regions (the widest layer, input included)
+    temps       temporary slots (the widest need of any layer's lowering)
+    """
+
+    entries: tuple[int, ...]
+    partials: tuple[int, ...]
+    primitives: dict
+    region: int
+    temps: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.entries)
+
+    @property
+    def total_partials(self) -> int:
+        return sum(self.partials)
+
+    @property
+    def sink(self) -> int:
+        return 2 * self.region + self.temps
+
+    @property
+    def slots(self) -> int:
+        """Value slots: both regions, the temporaries and the sink."""
+        return self.sink + 1
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Where each layer's entries start on a tape, and the end."""
+        return np.concatenate([[0], np.cumsum(self.entries)]).astype(np.int64)
+
+    def array(self) -> np.ndarray:
+        """(region, temps base, sink, slots, entries) as int64, for the kernels."""
+        return np.array([self.region, 2 * self.region, self.sink, self.slots, self.total],
+                        dtype=np.int64)
+
+
+@lru_cache(maxsize=256)
+def layout(shape: ChainShape) -> OpLayout:
+    """The operation-level layout of a chain of ``shape`` (layers without a lowering count
+    nothing; engines refuse them first)."""
+    entries, parts, total = [], [], dict.fromkeys(CODES, 0)
+    temps = 0
+    for k, cls in enumerate(shape.layers):
+        w_in, w_out = shape.widths[k], shape.widths[k + 1]
+        counts = cls.op_counts(w_in, w_out) if lowered(cls) else {}
+        for name, count in counts.items():
+            total[name] += count  # a name outside the table fails here, with the key
+        entries.append(sum(counts.values()))
+        parts.append(partials(counts))
+        temps = max(temps, cls.op_temps(w_in, w_out) if lowered(cls) else 0)
+    return OpLayout(tuple(entries), tuple(parts), {k: v for k, v in total.items() if v},
+                    max(shape.widths), temps)
+
+
+def _source() -> tuple[str, dict]:
+    """Source of ``lower_layer(row, params, st, x0, y0, t0)``: a branch per lowered layer."""
+    namespace, lines = {"OP": OP, "W_OUT": W_OUT}, ["def lower_layer(row, params, st, x0, y0, t0):",
+                                                    "    op = row[OP]"]
+    for cls in LAYERS.values():
+        if not lowered(cls):
+            continue
+        lines.append(f"    if op == {cls.op}:")
+        if issubclass(cls, Elementwise):
+            namespace[f"scalar_{cls.op}"] = cls.scalar_lowering
+            lines += ["        for i in range(row[W_OUT]):",
+                      f"            scalar_{cls.op}(st, y0 + i, x0 + i, t0)"]
+        else:
+            namespace[f"lower_{cls.op}"] = cls.lowering
+            lines.append(f"        lower_{cls.op}(row, params, st, x0, y0, t0)")
+        lines.append("        return")
+    return "\n".join(lines) + "\n", namespace
+
+
+def _generate():
+    text, namespace = _source()
+    exec(compile(text, "<chainbench.model.lowering generated>", "exec"), namespace)
+    return njit(nogil=True, error_model="numpy", inline="always")(namespace["lower_layer"])
+
+
+#: lower_layer(row, params, st, x0, y0, t0): run layer ``row``'s lowering on state ``st``
+lower_layer = _generate()

@@ -1,0 +1,134 @@
+"""What a layer's lowering calls: one emitting function per primitive of ``model.primitives``
+(``ops.mulc(st, out, a, c)``, ``ops.add(st, out, a, b)``, ``ops.tanh(st, out, a)``, …),
+each evaluating the primitive on value slots and handing its local partials to the engine
+that runs the lowering.
+
+A lowering writes a layer's value in primitives on numbered value slots: it reads its input
+from slots x0…, writes its output to slots y0… and may use temporary slots t0… (as many as
+its class's ``op_temps`` says); slots may be overwritten in place (``ops.add(st, y, y, t)``).
+Every call is one operation. What happens to its partials is the state's business, never
+the layer's:
+
+- a *recording* state (``record_state``) appends the operation to the Wengert list: op
+  code, output and operand slots (int32 ``index[e]``), ∂y/∂a and ∂y/∂b (``partial[e]``);
+- a *dual* state (``dual_state``) pushes c tangent lanes through it: ẏ = ∂y/∂a · ȧ
+  (+ ∂y/∂b · ḃ).
+
+Unary operations name the state's sink slot as their second operand, which stays 0 and
+whose partial is 0, so that replaying the tape needs no branch on the operation's arity.
+
+Which state it is, is a matter of types (``put``'s overload), not a branch per operation:
+a branch in an inlined function that holds arrays keeps Numba from pruning their reference
+counts, which cost 35 ns per operation where the work is 4.
+"""
+
+from __future__ import annotations
+
+from numba import njit, types
+from numba.extending import overload
+
+from .._jit import inlined, kernel
+from .primitives import PRIMITIVES
+
+#: Fields of a state tuple: the value slots; the tape's int32 (entries, 4) index block
+#: (code, out, a, b) or the tangent lanes (slots, chunk); the partials (entries, 2) or
+#: the lanes in use; the cursor; the sink slot.
+VALS, BLOCK, DETAIL, CURSOR, SINK = range(5)
+#: Columns of a tape's index block.
+CODE, OUT, A, B = range(4)
+#: Slots of a state's int64 cursor: operations emitted, partials they took (Σ arity).
+ENTRIES, PARTIALS = 0, 1
+#: Bytes of one tape entry: code, output and two operand slots (int32), two partials.
+ENTRY_BYTES = 4 * 4 + 2 * 8
+
+
+@inlined
+def record_state(vals, index, partial, cursor, sink):
+    """A state that records each operation as the next row of ``index`` and ``partial``."""
+    return (vals, index, partial, cursor, sink)
+
+
+@inlined
+def dual_state(vals, lanes, c, cursor, sink):
+    """A state that pushes the first ``c`` tangent lanes of ``lanes`` (slots × chunk)."""
+    return (vals, lanes, c, cursor, sink)
+
+
+@kernel
+def push(lanes, c, out, a, b, da, db, arity):
+    """ẏ = ∂y/∂a · ȧ + ∂y/∂b · ḃ on c lanes (rows of ``lanes``). Not inlined, and indexed
+    entry by entry rather than through row views: a call borrows its arrays, so its loop
+    costs no reference counting."""
+    if arity == 2:
+        for l in range(c):
+            lanes[out, l] = da * lanes[a, l] + db * lanes[b, l]
+    else:
+        for l in range(c):
+            lanes[out, l] = da * lanes[a, l]
+
+
+def put(st, code, arity, out, a, b, da, db):
+    """What becomes of one operation's partials (compiled through the overload below)."""
+    raise NotImplementedError("put runs in jitted code only")
+
+
+@overload(put, inline="always", jit_options={"nogil": True, "error_model": "numpy"})
+def _put(st, code, arity, out, a, b, da, db):
+    if isinstance(st[BLOCK].dtype, types.Integer):  # a recording state
+
+        def record(st, code, arity, out, a, b, da, db):
+            cursor, index, partial = st[CURSOR], st[BLOCK], st[DETAIL]
+            e = cursor[ENTRIES]
+            # past the end (more operations than the layers' op_counts promised) the last
+            # row is overwritten and the count goes on: the engine refuses the mismatch.
+            # min, not a branch: see the module's docstring.
+            w = min(e, index.shape[0] - 1)
+            index[w, CODE], index[w, OUT], index[w, A], index[w, B] = code, out, a, b
+            partial[w, 0], partial[w, 1] = da, db
+            cursor[ENTRIES] = e + 1
+            cursor[PARTIALS] += arity
+
+        return record
+
+    def dual(st, code, arity, out, a, b, da, db):
+        push(st[BLOCK], st[DETAIL], out, a, b, da, db, arity)
+        cursor = st[CURSOR]
+        cursor[ENTRIES] += 1
+        cursor[PARTIALS] += arity
+
+    return dual
+
+
+def _emitters_source() -> str:
+    """One function per primitive, its rule, code and arity fixed: binary ones take slots
+    a and b, unary ones a (and the state's sink for b), constant-taking ones c."""
+    lines = []
+    for code, p in enumerate(PRIMITIVES):
+        args = ["st", "out", "a"] + (["b"] if p.arity == 2 else []) + (["c"] if p.takes_constant else [])
+        b = "b" if p.arity == 2 else "st[SINK]"
+        c = "c" if p.takes_constant else "0.0"
+        lines += [f"def {p.name}({', '.join(args)}):",
+                  f"    \"\"\"vals[out] = {p.formula}\"\"\"",
+                  "    vals = st[VALS]",
+                  f"    y, da, db = rule_{code}(vals[a], vals[{b}], {c})",
+                  "    vals[out] = y",
+                  f"    put(st, {code}, {p.arity}, out, a, {b}, da, db)", ""]
+    return "\n".join(lines)
+
+
+def _generate() -> dict:
+    namespace = {"put": put, "SINK": SINK, "VALS": VALS}
+    namespace.update({f"rule_{code}": p.rule for code, p in enumerate(PRIMITIVES)})
+    exec(compile(_emitters_source(), "<chainbench.model.ops generated>", "exec"), namespace)
+    # inlined into the lowerings and through them into the engines' kernels; a call per
+    # operation would pass every array of the state by value
+    jit = njit(nogil=True, error_model="numpy", inline="always")
+    return {p.name: jit(namespace[p.name]) for p in PRIMITIVES}
+
+
+# The emitting functions, as module attributes: a lowering calls ``ops.NAME(st, ...)``.
+# (``ops.max`` and ``ops.abs`` are primitives here; this module uses no builtin of theirs.)
+globals().update(_generate())
+
+__all__ = ["record_state", "dual_state", "ENTRY_BYTES", "ENTRIES", "PARTIALS",
+           *(p.name for p in PRIMITIVES)]
