@@ -273,11 +273,16 @@ def test_auto_regret_compares_the_predicted_pick_with_the_measured_fastest():
     table = auto_regret(pd.DataFrame(rows)).iloc[0]
     assert table["worst_regret"] == pytest.approx(5.0)
     # a measured mode='auto' row is the pick itself, whatever the predictions say
-    rows += [{**rows[0], "mode": "auto", "engine": "reverse", "time_median_s": 2.2}]
+    rows += [{**rows[0], "mode": "auto", "engine": "reverse", "chunk": 16,
+              "time_median_s": 2.2}]
     for r in rows[:-1]:
         r.setdefault("mode", r["engine"])
     per_chain = regrets(pd.DataFrame(rows)).set_index("n")
     assert per_chain.loc[8, "measured"]
-    assert (per_chain.loc[8, "pick"], per_chain.loc[8, "pick_chunk"]) == ("reverse", "32")
+    assert (per_chain.loc[8, "pick"], per_chain.loc[8, "pick_chunk"]) == ("reverse", "16")
     assert per_chain.loc[8, "regret"] == pytest.approx(1.2)
+    # an auto row that runs a measured pure (mode, chunk): that row's time is the pick's,
+    # whatever the auto row's own timing read
+    same = [{**rows[0], "mode": "auto", "time_median_s": 0.9}]
+    assert regrets(pd.DataFrame(rows[:-1] + same)).set_index("n").loc[8, "regret"] == 0.0
     assert not per_chain.loc[16, "measured"]
