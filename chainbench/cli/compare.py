@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from ..errors import ConfigError
 from ._format import nbytes, seconds
 
@@ -52,11 +54,18 @@ def ok_line(r) -> str:
             + (f" ← {', '.join(marks)}" if marks else ""))
 
 
+#: Widest line printed.
+WIDTH = 100
+
+
 def not_run_lines(rows) -> list[str]:
     """The modes not measured, one line per cause: 'skipped (jax-jacfwd, jax-jacrev): …'."""
     groups: dict[tuple[str, str], list[str]] = {}
     for _, r in rows.iterrows():
         reason = str(r["reason"]).removeprefix(f"{r['mode']}: ")
         groups.setdefault((str(r["status"]), reason), []).append(str(r["mode"]))
-    return [f"{status} ({', '.join(modes)}): {reason}"
-            for (status, reason), modes in groups.items()]
+    lines = []
+    for (status, reason), modes in groups.items():  # wrapped: tables fit 100 columns
+        lines += textwrap.wrap(f"{status} ({', '.join(modes)}): {reason}", WIDTH,
+                               subsequent_indent="    ")
+    return lines

@@ -47,6 +47,21 @@ def rule_for(rules: dict, name: str, peer: str):
                               f"{', '.join(rules)}") from None
 
 
+def composed(program, rules: dict, peer: str, to_array: Callable) -> Callable:
+    """f: x -> y, the chain as the composition of ``peer``'s ``rules`` (layer name ->
+    rule(params, x)), with each layer's parameters turned into the peer's arrays once."""
+    layers = unpack(program)
+    chosen = [rule_for(rules, name, peer) for name, _ in layers]
+    params = [tuple(to_array(a) for a in arrays) for _, arrays in layers]
+
+    def f(x):
+        for rule, p in zip(chosen, params):
+            x = rule(p, x)
+        return x
+
+    return f
+
+
 @dataclass(frozen=True)
 class PeerFunction:
     """A peer's Jacobian of one chain in parts, so that the part its users time can be timed

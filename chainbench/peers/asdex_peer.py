@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import jax_peer
-from ._common import PeerFunction, ProgramCache, rule_for, unpack
+from ._common import PeerFunction, ProgramCache, composed
 
 #: The same rules as the JAX peer: asdex differentiates exactly the JAX chain.
 RULES = jax_peer.RULES
@@ -32,15 +32,7 @@ _PREPARED: dict[tuple[int, str], tuple[float, int]] = {}
 def build(program, transform: str) -> PeerFunction:
     """x (jax.Array, (n,)) -> J (jax.Array, (m, n)), awaited, by asdex's compressed
     ``transform`` sweeps; the conversions from and to numpy beside it."""
-    layers = unpack(program)
-    rules = [rule_for(RULES, name, "asdex") for name, _ in layers]
-    params = [tuple(jnp.asarray(a) for a in arrays) for _, arrays in layers]
-
-    def f(x):
-        for rule, p in zip(rules, params):
-            x = rule(p, x)
-        return x
-
+    f = composed(program, RULES, "asdex", jnp.asarray)
     start = time.perf_counter()
     with warnings.catch_warnings():  # a full pattern is a fair case here, not a mistake
         warnings.simplefilter("ignore", asdex.DenseColoringWarning)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.func
 
-from ._common import PeerFunction, ProgramCache, rule_for, unpack
+from ._common import PeerFunction, ProgramCache, composed
 
 #: layer name -> rule(params, x); each mirrors the layer's value in chainbench.layers
 RULES = {
@@ -31,16 +31,7 @@ RULES = {
 
 def chain_function(program):
     """f: x (tensor, (n,)) -> y (tensor, (m,)), the chain in torch operations."""
-    layers = unpack(program)
-    rules = [rule_for(RULES, name, "torch") for name, _ in layers]
-    params = [tuple(torch.from_numpy(a) for a in arrays) for _, arrays in layers]
-
-    def f(x):
-        for rule, p in zip(rules, params):
-            x = rule(p, x)
-        return x
-
-    return f
+    return composed(program, RULES, "torch", torch.from_numpy)
 
 
 def build(program, transform: str) -> PeerFunction:
