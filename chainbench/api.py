@@ -108,14 +108,17 @@ def predict(chain, mode: str, chunk: int | None = None,
     return impl.predict(shape, chunk, **options)
 
 
-def _resolved(chain, mode: str, chunk, snapshots, dense: bool = True) -> tuple:
-    """(shape, engine, checked chunk, options) of a prediction for ``mode`` on ``chain``."""
+def _resolved(chain, mode: str, chunk, snapshots, dense: bool = True, profile=None) -> tuple:
+    """(shape, engine, checked chunk, options) of a prediction for ``mode`` on ``chain``
+    ('auto' chosen on ``profile``'s machine, default this one's)."""
     shape = chain.shape if isinstance(chain, Chain) else chain
-    impl = ENGINES[resolve_mode(shape, mode)]
+    if isinstance(mode, str) and mode == "auto":
+        name, picked = auto_choice(shape, profile)
+        impl, chunk = ENGINES[name], picked if chunk is None else chunk
+    else:
+        impl = ENGINES[resolve_mode(shape, mode)]
     if chunk is not None:
         chunk = check_chunk(chunk, impl.lane_count(shape), impl)
-    elif mode == "auto":
-        chunk = auto_choice(shape)[1]
     return shape, impl, chunk, _options(impl, snapshots, None, dense)
 
 
@@ -124,10 +127,10 @@ def predict_time(chain, mode: str, chunk: int | None = None, snapshots: int | No
     """Predicted seconds of ``mode``'s Jacobian of ``chain`` on this machine (``profile``:
     the machine profile to price with; default this machine's, measured on first use and
     cached), each pass priced by its compute or its memory traffic, whichever bounds it."""
-    shape, impl, chunk, options = _resolved(chain, mode, chunk, snapshots, dense)
+    profile = profile or current_profile()
+    shape, impl, chunk, options = _resolved(chain, mode, chunk, snapshots, dense, profile)
     held = impl.predict(shape, chunk, **options).bytes_held
-    return price_call(shape, impl.passes(shape, chunk, **options), held,
-                      profile or current_profile())
+    return price_call(shape, impl.passes(shape, chunk, **options), held, profile)
 
 
 def default_chunk(chain, mode: str) -> int | None:

@@ -23,3 +23,17 @@ def nbytes(b: float) -> str:
         if b >= scale:
             return f"{b / scale:.3g} {unit}"
     return f"{b:.0f} B"
+
+
+def chain_shape(spec: str, n: int):
+    """The ChainShape of ``spec`` at input width ``n``, or a ConfigError saying what is
+    wrong with it (the CLI's one-line error, exit 2)."""
+    from ..errors import ConfigError
+    from ..model.shape import ChainShape
+
+    if n < 1:
+        raise ConfigError(f"--n must be ≥ 1, got {n}")
+    try:
+        return ChainShape.from_spec(spec, n)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(str(err)) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..errors import ConfigError
+from ._format import chain_shape
 
 
 def register(sub):
@@ -20,12 +20,8 @@ def register(sub):
 def run(args) -> int:
     from ..cost.plan import plan, pure_costs
     from ..cost.predictions import engine_costs, pure_engine
-    from ..model.chain import ChainShape
 
-    try:
-        shape = ChainShape.from_spec(args.spec, args.n)
-    except (ValueError, TypeError) as err:
-        raise ConfigError(str(err)) from None
+    shape = chain_shape(args.spec, args.n)
     best = plan(shape)
     forward, reverse = pure_costs(shape)
     engine_fwd, engine_rev = engine_costs(shape)

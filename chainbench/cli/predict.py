@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from ..errors import ConfigError
-from ._format import nbytes, seconds
+from ._format import chain_shape, nbytes, seconds
 
 
 def register(sub):
@@ -26,13 +25,9 @@ def run(args) -> int:
     from ..engines.registry import ENGINES
     from ..harness.overheads import ensure_overheads
     from ..machine.current import current_profile
-    from ..model.chain import ChainShape
 
     spec = args.spec if args.m is None else f"{args.spec} dense:{args.m}"
-    try:
-        shape = ChainShape.from_spec(spec, args.n)
-    except (ValueError, TypeError) as err:
-        raise ConfigError(str(err)) from None
+    shape = chain_shape(spec, args.n)
     def say(message: str) -> None:
         print(message, file=sys.stderr)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import ConfigError
+from ._format import chain_shape
 
 
 def register(sub):
@@ -17,15 +17,9 @@ def register(sub):
 
 def run(args) -> int:
     from ..cost.coloring import coloring
-    from ..model.shape import ChainShape
     from ..model.sparsity import nonzeros
 
-    if args.n < 1:
-        raise ConfigError(f"--n must be ≥ 1, got {args.n}")
-    try:
-        shape = ChainShape.from_spec(args.spec, args.n)
-    except (ValueError, TypeError) as err:
-        raise ConfigError(str(err)) from None
+    shape = chain_shape(args.spec, args.n)
     nnz = nonzeros(shape)
     print(f"widths    {'→'.join(map(str, shape.widths))}")
     print(f"nonzeros  {nnz} of {shape.m * shape.n} ({nnz / (shape.m * shape.n):.3g})")

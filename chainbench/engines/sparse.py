@@ -19,7 +19,7 @@ from functools import partial
 
 import numpy as np
 
-from .._jit import kernel
+from .._jit import inlined, kernel
 from ..cost.coloring import chain_coloring
 from ..cost.predictions import default_lanes
 from ..cost.sparse import (
@@ -37,6 +37,16 @@ from .contract import Engine, Run
 from .forward import _sweep
 
 
+@inlined
+def _fill_seed(S, colors, c0):
+    """S (k, c) = the basis vectors of colors c0 … c0 + c - 1, summed per color: S[j, l] = 1
+    where entry j has color c0 + l."""
+    S[:] = 0.0
+    for j in range(S.shape[0]):
+        if c0 <= colors[j] < c0 + S.shape[1]:
+            S[j, colors[j] - c0] = 1.0
+
+
 @kernel
 def _seeded_columns(table, params, max_width, chunk, x, colors, p, B, counts):
     """B (m, p) = J S, S the n × p seed of the column colors, c lanes a sweep."""
@@ -48,10 +58,7 @@ def _seeded_columns(table, params, max_width, chunk, x, colors, p, B, counts):
     for c0 in range(0, p, chunk):
         c = min(chunk, p - c0)
         S = seed[: n * c].reshape((n, c))
-        S[:] = 0.0
-        for j in range(n):
-            if c0 <= colors[j] < c0 + c:
-                S[j, colors[j] - c0] = 1.0
+        _fill_seed(S, colors, c0)
         _, T = _sweep(table, params, 0, x, S, vals, lanes, counts)
         for i in range(m):
             for l in range(c):
@@ -73,10 +80,7 @@ def _seeded_rows(table, params, max_width, tape_size, chunk, x, colors, p, B, co
     for c0 in range(0, p, chunk):
         c = min(chunk, p - c0)
         U = seed[: c * m].reshape((c, m))
-        U[:] = 0.0
-        for i in range(m):
-            if c0 <= colors[i] < c0 + c:
-                U[colors[i] - c0, i] = 1.0
+        _fill_seed(U.T, colors, c0)
         rows = pull_range(table, params, 0, K, tape, 0, U, adj, counts)
         for l in range(c):
             for j in range(B.shape[1]):
