@@ -1,7 +1,8 @@
 """chainbench: measure what automatic differentiation costs on chains of layers.
 
 Build a ``Chain`` (from layers or a spec string), then differentiate it with ``jvp``,
-``vjp`` or ``jacobian(mode='forward' | 'reverse' | 'auto')``.
+``vjp`` or ``jacobian(mode='forward' | 'reverse' | 'auto')``; measure sweeps of them with
+``run(Experiment(...))`` and read a results folder with ``load(path)`` (fit, plot, report).
 
 The public names load on first use (PEP 562), so ``chainbench`` on the command line starts
 without importing Numba until a subcommand needs it: a Ctrl-C in that time is then the
@@ -24,6 +25,9 @@ _HOME = {
     "Tape": "engines.reverse",
     "EngineStats": "model.counters",
     "sparsity": "model.sparsity", "coloring": "cost.coloring", "Coloring": "cost.coloring",
+    # experiments, results, fits and figures from Python (what `chainbench run` runs)
+    "Experiment": "session.experiment", "run": "session.run",
+    "load": "session.results", "Results": "session.results", "Fit": "session.fit",
 }
 
 __all__ = [*_HOME]

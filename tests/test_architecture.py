@@ -22,7 +22,9 @@ LAYERS = [
     {"plots"},
     {"report"},
     {"gate"},
-    {"cli", "__main__", "experiments"},
+    # the Python API (session) and the command line over it share the top layer: a
+    # notebook's run shows the command line's progress bar
+    {"cli", "session", "__main__", "experiments"},
 ]
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60

@@ -6,7 +6,6 @@ every column."""
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import textwrap
@@ -34,6 +33,7 @@ def fit_and_print(folder) -> None:
     from ..errors import ConfigError
     from ..harness.analysis import load, summary
     from ..harness.points_csv import damaged_warning
+    from ..session.fit import Fit
 
     df = load(folder)
     if warning := damaged_warning(df, folder):
@@ -47,14 +47,10 @@ def fit_and_print(folder) -> None:
             print("\n".join(exponent_lines(table)))
         else:
             print(narrow(table))
-    out = Path(folder) / "fits.json"
-    text = json.dumps({k: v.to_dict(orient="records") for k, v in tables.items()},
-                      indent=2, default=float) + "\n"
     try:
-        out.write_text(text)
-    except OSError as err:
-        raise ConfigError(f"{out}: cannot save the fits ({err.strerror or err}); make "
-                          f"{Path(folder)} writable (the fits are printed above)") from None
+        out = Fit(tables).save(folder)
+    except ConfigError as err:
+        raise ConfigError(f"{err} (the fits are printed above)") from None
     print(f"\nsaved: {out}")
 
 

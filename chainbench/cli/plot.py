@@ -29,20 +29,15 @@ def run(args) -> int:
 def draw(results_dir: Path, out: Path, fmt: str, why: bool = False) -> None:
     """Draw the figures of ``results_dir`` into ``out``: one line per figure saved, then one
     line naming those the results cannot support (``why``: one line each, with the reason)."""
-    from ..errors import ConfigError
     from ..harness.analysis import load  # load_points, plus the profile the fits read
     from ..harness.points_csv import damaged_warning
-    from ..plots import FIGURES, render_all
+    from ..plots import FIGURES
+    from ..session.results import save_figures
 
     df = load(results_dir)
     if warning := damaged_warning(df, results_dir):
         print(f"chainbench: warning: {warning}", file=sys.stderr)
-    try:
-        report = render_all(df, out, fmt)
-    except OSError as err:
-        where = err.filename or out
-        raise ConfigError(f"{where}: cannot save the figures ({err.strerror or err}); "
-                          "give a writable folder with --out") from None
+    report = save_figures(df, out, fmt)
     for _name, path, message in report:
         if path is not None or why:
             print(message)

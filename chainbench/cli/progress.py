@@ -1,7 +1,8 @@
 """What ``chainbench run`` shows while it works: on a terminal, a bar drawn from the first
 second (the clock ticks through calibration and the one-time compile too), the point being
 measured now, and an ETA from the time model's predicted cost of the points left, scaled by
-how long the points so far took against their prediction; elsewhere, one line per point.
+how long the points so far took against their prediction; in Jupyter, the notebook's bar
+(``notebook=True``); elsewhere, one line per point.
 
 Points done in an earlier run (``--resume``) count as done at once and do not enter the
 estimate, so a resumed run shows no rate it did not achieve."""
@@ -26,8 +27,8 @@ class Progress:
     """``progress(done, total, point, row)`` after each point, ``started(point)`` as one is
     sent, ``announce(text)`` for what takes time outside the points (see harness.loop)."""
 
-    def __init__(self, quiet: bool, points=(), policy=None, stream=None):
-        self.quiet, self.stream = quiet, stream or sys.stderr
+    def __init__(self, quiet: bool, points=(), policy=None, stream=None, notebook=False):
+        self.quiet, self.stream, self.notebook = quiet, stream or sys.stderr, notebook
         self.points, self.policy = list(points), policy
         self.expected: dict | None = None  # point key -> predicted wall seconds
         self.left: dict = {}
@@ -107,7 +108,10 @@ class Progress:
     # --- the bar ----------------------------------------------------------------------------
 
     def _open(self, total: int) -> None:
-        from tqdm import tqdm
+        if self.notebook:  # Jupyter's widget where ipywidgets is installed
+            from tqdm.auto import tqdm
+        else:
+            from tqdm import tqdm
 
         # tqdm's own rate and ETA count points as equal, and count the points a resumed run
         # skips as if measured: the bar shows ours instead

@@ -8,7 +8,6 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..errors import ConfigError
 from . import fit, plot, report, summary
 from .progress import Progress
 
@@ -42,30 +41,18 @@ def register(sub):
 
 
 def run(args) -> int:
-    from functools import partial
+    from ..harness import config
+    from ..session.run import check_options, sweep
 
-    from ..harness import config, sweep
-
-    if args.scheduler is None:  # a cluster's workers run elsewhere, on their own cores
-        config.check_threads(args.threads)
-    elif args.threads < 1:
-        raise ConfigError(f"--threads must be ≥ 1, got {args.threads}")
+    check_options(args.threads, args.scheduler)
     exp = config.resolve(args.experiment)
     out = args.out or Path("results") / exp.name
     progress = Progress(quiet=args.quiet or not sys.stderr.isatty(), points=exp.points(),
                         policy=exp.measure)
-    runner = partial(sweep.run, announce=progress.announce)
-    if args.scheduler is not None or args.local_cluster is not None:
-        from ..harness import cluster
-
-        cluster.require()
-        runner = partial(cluster.run, scheduler=args.scheduler,
-                         local_workers=args.local_cluster)
     try:
-        if runner.func is not sweep.run:  # a cluster's client calibrates too, announced:
-            sweep.machine_profile(progress.announce)  # its profile prices the guards
-        results = runner(exp, out, resume=args.resume, threads=args.threads,
-                         progress=progress, argv=sys.argv if argv_is_cli() else None)
+        results = sweep(exp, out, resume=args.resume, threads=args.threads, progress=progress,
+                        scheduler=args.scheduler, local_cluster=args.local_cluster,
+                        argv=sys.argv if argv_is_cli() else None)
     except KeyboardInterrupt as err:
         progress.close()
         folder = getattr(err, "folder", None)  # runs.Interrupted: the folder it wrote to

@@ -300,6 +300,12 @@ def parse(text: str, path: str = "<string>") -> Experiment:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    return build(data, text, path)
+
+
+def build(data: dict, text: str, path: str) -> Experiment:
+    """The experiment of a parsed TOML document ``data`` (``text``, read from ``path``,
+    names it in every error), validated field by field."""
     for key in data:
         if key not in TOP_KEYS:
             raise ConfigError(f"{path}: unknown key {key!r}; valid keys: {', '.join(TOP_KEYS)}")
