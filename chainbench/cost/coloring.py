@@ -128,8 +128,20 @@ def chain_coloring(shape: ChainShape, side: str) -> Coloring:
 
 
 def coloring(chain: Chain | ChainShape, side: str = "columns") -> Coloring:
-    """The coloring of the chain's Jacobian the sparse modes use: 'columns' for
-    sparse-forward, 'rows' for sparse-reverse."""
+    """The coloring of the chain's Jacobian the sparse modes use.
+
+    Parameters
+    ----------
+    chain : Chain or ChainShape
+        The chain (only its layers and widths are read).
+    side : {"columns", "rows"}, default "columns"
+        Color J's columns (what sparse-forward pushes together) or its rows
+        (sparse-reverse).
+
+    Returns
+    -------
+    Coloring
+    """
     if side not in ("columns", "rows"):
         raise ValueError(f"side must be 'columns' or 'rows', got {side!r}")
     return chain_coloring(chain.shape if isinstance(chain, Chain) else chain, side)

@@ -27,6 +27,13 @@ F64 = 8
 class Prediction(Counts):
     """Predicted counters of one Jacobian (fields: see ``stats.Counts``)."""
 
+    def _repr_html_(self) -> str:  # Jupyter: the counters as a table
+        from html import escape
+
+        rows = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(str(v))}"
+                       "</td></tr>" for k, v in vars(self).items())
+        return f"<table>{rows}</table>"
+
 
 def _shape(chain: Chain | ChainShape) -> ChainShape:
     return chain.shape if isinstance(chain, Chain) else chain

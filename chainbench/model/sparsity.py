@@ -50,8 +50,18 @@ def structured_pattern(shape: ChainShape) -> sp.csr_array:
 
 def sparsity(chain: Chain | ChainShape) -> sp.csr_array:
     """The structural pattern of the chain's Jacobian, a boolean (m, n) scipy.sparse CSR
-    array (sorted indices). A full pattern is refused with ``TooLarge`` when it would not
-    fit in memory; it needs m·n·5 bytes."""
+    array (sorted indices).
+
+    Parameters
+    ----------
+    chain : Chain or ChainShape
+        The chain (only its layers and widths are read).
+
+    Raises
+    ------
+    TooLarge
+        A full pattern that would not fit in memory (it needs m·n·5 bytes).
+    """
     shape = chain.shape if isinstance(chain, Chain) else chain
     if not is_full(shape):
         return structured_pattern(shape).copy()
