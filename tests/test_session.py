@@ -188,13 +188,20 @@ def test_interrupted_after_a_row_keeps_it(tmp_path, monkeypatch):
     assert resumed.path == err.value.folder and len(resumed.points) == 6
 
 
-def test_a_notebook_gets_the_notebook_bar(monkeypatch):
+@pytest.mark.parametrize("widgets", [True, False])
+def test_a_notebook_gets_the_notebook_bar(monkeypatch, widgets):
+    """tqdm.auto's widget in Jupyter where ipywidgets is installed; the text bar (with no
+    warning about ipywidgets) where it is not, and always outside Jupyter."""
+    import importlib.util
+
     from chainbench.session import run as session_run
 
+    exp = tiny_experiment().spec
+    assert session_run.make_progress(exp, quiet=True).notebook is False
     assert session_run.in_notebook() is False
     monkeypatch.setattr(session_run, "in_notebook", lambda: True)
-    shown = session_run.make_progress(tiny_experiment().spec, quiet=False)
-    try:
-        assert shown.notebook is True and shown.bar is not None
-    finally:
-        shown.close()
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: (
+        (object() if widgets else None) if name == "ipywidgets" else real(name, *a)))
+    shown = session_run.make_progress(exp, quiet=True)  # quiet: no bar drawn in the test
+    assert shown.notebook is widgets

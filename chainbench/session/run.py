@@ -68,10 +68,13 @@ def in_notebook() -> bool:
 def make_progress(exp, quiet: bool):
     """The progress display for ``exp``: a bar (the notebook kind in Jupyter), or one line
     per point when ``quiet``."""
+    from importlib.util import find_spec
+
     from ..cli.progress import Progress
 
-    return Progress(quiet=quiet, points=exp.points(), policy=exp.measure,
-                    notebook=in_notebook())
+    # without ipywidgets tqdm.auto warns and draws the text bar: draw it without the warning
+    widget = in_notebook() and find_spec("ipywidgets") is not None
+    return Progress(quiet=quiet, points=exp.points(), policy=exp.measure, notebook=widget)
 
 
 def run(experiment=None, out=None, resume: bool = False, progress: bool = True, *,
