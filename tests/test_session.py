@@ -43,6 +43,7 @@ def test_load_reads_the_same_folder(results):
     again = cb.load(results.path)
     assert again.points.equals(results.points)
     assert again.meta == results.meta
+    assert cb.load(results.path / "points.csv").path == results.path
 
 
 def test_fit_is_what_the_cli_saves(results, capsys):

@@ -32,6 +32,8 @@ class Results:
         from ..harness.results import ResultsDir
 
         self.path = Path(path)
+        if self.path.is_file() and self.path.name == "points.csv":  # its folder, then
+            self.path = self.path.parent
         self.folder = ResultsDir(self.path)
         if self.path.is_dir() and self.folder.meta_file.exists() and _no_rows(self.folder):
             self.meta = self.folder.read_meta()  # raises if damaged
