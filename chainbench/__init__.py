@@ -24,6 +24,8 @@ _HOME = {
     "Tape": "engines.reverse",
     "EngineStats": "model.counters",
     "sparsity": "model.sparsity", "coloring": "cost.coloring", "Coloring": "cost.coloring",
+    "hessian": "second_order", "hvp": "second_order", "HESSIAN_MODES": "second_order",
+    "predict_hessian": "second_order",
 }
 
 __all__ = [*_HOME]
