@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .cost.hessian_plan import plan_hessian
 from .cost.second_order import HESSIAN_MODES as _ENGINE_MODES
 from .cost.second_order import SecondCounts, default_chunk, predict_second
-from .engines.second_order import compute, new_counters
+from .engines.second_order import compute, hessian_optimal, new_counters
 from .model.chain import Chain, check_input, check_not_masked
 from .model.counters import EngineStats
 from .model.shape import ChainShape
 
+OPTIMAL = "hessian-optimal"
 #: Every mode ``hessian`` takes; 'auto' picks the one with the fewest predicted multiply-adds.
-HESSIAN_MODES = (*_ENGINE_MODES, "auto")
+HESSIAN_MODES = (*_ENGINE_MODES, OPTIMAL, "auto")
 
 
 def _check_chain(chain) -> Chain:
@@ -60,7 +62,15 @@ def auto_second(chain) -> str:
     """The mode 'auto' runs: the fewest predicted multiply-adds at each mode's default
     chunk (on a tie the first of ``HESSIAN_MODES``; time pricing is not yet modelled)."""
     shape = chain.shape if isinstance(chain, Chain) else chain
-    return min(_ENGINE_MODES, key=lambda mode: predict_second(shape, mode).madds)
+    return min(HESSIAN_MODES[:-1], key=lambda mode: _predict(shape, mode, None).madds)
+
+
+def _predict(shape, mode: str, chunk) -> SecondCounts:
+    if mode == OPTIMAL:
+        if chunk is not None:
+            raise ValueError(f"mode {OPTIMAL!r} takes no chunk; leave chunk=None")
+        return plan_hessian(shape)[1]
+    return predict_second(shape, mode, chunk)
 
 
 def predict_hessian(chain, mode: str = "auto", chunk: int | None = None) -> SecondCounts:
@@ -72,7 +82,7 @@ def predict_hessian(chain, mode: str = "auto", chunk: int | None = None) -> Seco
                         f"{type(chain).__name__}")
     mode = _check_mode(mode)
     mode = auto_second(shape) if mode == "auto" else mode
-    return predict_second(shape, mode, _check_chunk(chunk, shape.n))
+    return _predict(shape, mode, _check_chunk(chunk, shape.n))
 
 
 def hessian(chain: Chain, x, mode: str = "auto", weights=None, chunk: int | None = None,
@@ -83,7 +93,8 @@ def hessian(chain: Chain, x, mode: str = "auto", weights=None, chunk: int | None
         recorded sweep's derivative: n Hessian-vector products, ``chunk`` per sweep),
         'reverse-over-forward' (the backward sweep of a tangent sweep), 'forward-over-forward'
         (hyper-dual numbers: chunk × n direction pairs per sweep, O(n⁴) on a square chain),
-        'auto' (the fewest predicted multiply-adds).
+        'hessian-optimal' (the second-order chain rule bracketed by a dynamic programme over
+        sub-chains, ``cost.hessian_plan``), 'auto' (the fewest predicted multiply-adds).
     chunk : directions per sweep, 1…n; default as first order (a 16 MiB lane block).
     return_stats : also return a ``SecondCounts`` of the kernels' counters.
     """
@@ -92,9 +103,14 @@ def hessian(chain: Chain, x, mode: str = "auto", weights=None, chunk: int | None
     u = _weights(weights, chain.m)
     mode = _check_mode(mode)
     mode = auto_second(chain) if mode == "auto" else mode
-    chunk = _check_chunk(chunk, chain.n) or default_chunk(chain.shape, mode)
+    chunk = _check_chunk(chunk, chain.n)
     counts = new_counters()
-    H = compute(chain.program, mode, chunk, x, u, None, counts)
+    if mode == OPTIMAL:
+        chunk = _predict(chain.shape, mode, chunk).chunk  # refuses a chunk
+        H = hessian_optimal(chain, x, u, counts)
+    else:
+        chunk = chunk or default_chunk(chain.shape, mode)
+        H = compute(chain.program, mode, chunk, x, u, None, counts)
     return (H, _stats(mode, chunk, counts)) if return_stats else H
 
 

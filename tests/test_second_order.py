@@ -13,6 +13,8 @@ import chainbench as cb
 from chainbench.second_order import auto_second, predict_hessian, predict_hvp
 
 MODES = tuple(mode for mode in cb.HESSIAN_MODES if mode != "auto")
+HVP_MODES = MODES[:3]  # hessian-optimal is a Hessian only
+OPTIMAL = "hessian-optimal"
 #: Layers whose first derivative has a kink (ReLU) or whose second has a jump at 0 (ELU):
 #: central differences of the gradient are wrong where a step crosses 0.
 KINKED = (cb.ReLU, cb.ELU)
@@ -76,9 +78,10 @@ def test_every_mode_agrees_with_the_others_and_with_differences_of_the_gradient(
         chunk = int(rng.integers(1, chain.n + 1))
         results = {}
         for mode in MODES:
-            H, stats = cb.hessian(chain, x, mode=mode, weights=u, chunk=chunk, return_stats=True)
+            lanes = None if mode == OPTIMAL else chunk
+            H, stats = cb.hessian(chain, x, mode=mode, weights=u, chunk=lanes, return_stats=True)
             results[mode] = H
-            assert stats == predict_hessian(chain, mode, chunk), f"{mode} counters, {chain!r}"
+            assert stats == predict_hessian(chain, mode, lanes), f"{mode} counters, {chain!r}"
             _same(H, H.T, f"{mode} not symmetric on {chain!r}")
         reference = results[MODES[0]]
         for mode in MODES[1:]:
@@ -94,7 +97,7 @@ def test_hvp_is_the_hessian_times_v_in_every_mode():
         H = cb.hessian(chain, x, mode="forward-over-reverse", weights=u)
         k = int(rng.integers(1, 4))
         V = rng.standard_normal((chain.n, k))
-        for mode in MODES:
+        for mode in HVP_MODES:
             HV, stats = cb.hvp(chain, x, V, mode=mode, weights=u, return_stats=True)
             _same(HV, H @ V, f"{mode} hvp on {chain!r}")
             assert stats == predict_hvp(chain, mode, k), f"{mode} hvp counters on {chain!r}"
@@ -105,6 +108,21 @@ def test_an_affine_chain_has_a_zero_hessian_and_runs_nothing():
     chain = cb.Chain.from_spec("dense:6 conv:3 grouped:4:2", n=4)
     H, stats = cb.hessian(chain, np.ones(4), mode="forward-over-reverse", return_stats=True)
     assert H.shape == (4, 4) and not H.any() and stats.madds == 0
+
+
+@pytest.mark.parametrize("spec, n, saving", [
+    ("dense:8 tanh dense:64 tanh dense:64 sigmoid dense:1", 64, 4),  # narrow, then wide
+    ("dense:4 tanh dense:4 softmax dense:48 tanh dense:48 elu dense:2", 48, 4),
+    ("dense:12 tanh dense:12 tanh dense:1", 12, 1),  # square: nothing to save, runs whole
+])
+def test_hessian_optimal_brackets_where_it_pays(spec, n, saving):
+    chain = cb.Chain.from_spec(spec, n=n, seed=3)
+    x, u = np.random.default_rng(3).standard_normal((2, n))[0], np.ones(chain.m)
+    H, stats = cb.hessian(chain, x, mode=OPTIMAL, return_stats=True)
+    assert stats == predict_hessian(chain, OPTIMAL)
+    plain = predict_hessian(chain, "forward-over-reverse").madds
+    assert plain / stats.madds >= saving
+    _same(H, cb.hessian(chain, x, mode="forward-over-reverse", weights=u), spec)
 
 
 def test_auto_takes_the_mode_with_the_fewest_predicted_madds():
@@ -143,6 +161,10 @@ CHAIN = "dense:3 tanh dense:1"
     (lambda c: cb.hessian(c, np.ones(2), weights=[[1.0]]), ValueError, "weights must have"),
     (lambda c: cb.hessian(c, np.ones(2), chunk=3), ValueError, "chunk must be between 1"),
     (lambda c: cb.hessian(c, np.ones(2), chunk=1.0), TypeError, "chunk must be an integer"),
+    (lambda c: cb.hessian(c, np.ones(2), mode="hessian-optimal", chunk=1), ValueError,
+     "takes no chunk"),
+    (lambda c: cb.hvp(c, np.ones(2), np.ones(2), mode="hessian-optimal"), ValueError,
+     "unknown second-order mode"),
     (lambda c: cb.hessian("dense:3", np.ones(2)), TypeError, "chain must be a chainbench.Chain"),
 ])
 def test_bad_input_says_what_to_pass(call, error, match):
