@@ -175,3 +175,18 @@ def test_bad_input_says_what_to_pass(call, error, match):
 def test_public_names():
     assert cb.HESSIAN_MODES == (*MODES, "auto")
     assert {"hessian", "hvp", "HESSIAN_MODES"} <= set(dir(cb))
+
+
+def test_every_mode_equals_jax_hessian():
+    """Against jax.hessian of the chain as the peers rebuild it (skips without JAX)."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    from chainbench.peers import jax_peer
+    from chainbench.peers._common import composed
+
+    for seed, rng, chain in list(_chains())[:40]:
+        f = composed(chain.program, jax_peer.RULES, "jax", jax.numpy.asarray)
+        x, u = rng.standard_normal(chain.n), rng.standard_normal(chain.m)
+        reference = np.asarray(jax.hessian(lambda z: jax.numpy.dot(u, f(z)))(x))
+        for mode in MODES:
+            _same(cb.hessian(chain, x, mode=mode, weights=u), reference, f"{mode}, {chain!r}")
