@@ -28,6 +28,8 @@ _HOME = {
     # experiments, results, fits and figures from Python (what `chainbench run` runs)
     "Experiment": "session.experiment", "run": "session.run",
     "load": "session.results", "Results": "session.results", "Fit": "session.fit",
+    "hessian": "second_order", "hvp": "second_order", "HESSIAN_MODES": "second_order",
+    "predict_hessian": "second_order",
 }
 
 __all__ = [*_HOME]

@@ -17,7 +17,7 @@ LAYERS = [
     {"model"},
     {"cost"},
     {"engines", "peers"},
-    {"api"},
+    {"api", "second_order"},
     {"harness"},
     {"plots"},
     {"report"},

@@ -9,7 +9,7 @@ a new test.
 
 from __future__ import annotations
 
-from .base import Kind, Layer, LayerCost, Rules
+from .base import Kind, Layer, LayerCost, Rules, SecondCost, SecondRules
 from .conv import Conv
 from .dense import Dense
 from .elementwise import ELU, Elementwise, ReLU, Sigmoid, Sin, Softplus, Tanh, build_rules
@@ -25,8 +25,9 @@ def register(*classes: type[Layer]) -> dict[str, type[Layer]]:
     build_rules([cls for cls in classes if issubclass(cls, Elementwise)])
     registry = {}
     for cls in classes:
-        if cls.rules is None or cls.name in registry:
-            raise TypeError(f"{cls.__name__}: a layer needs rules and a name of its own")
+        if cls.rules is None or cls.rules2 is None or cls.name in registry:
+            raise TypeError(f"{cls.__name__}: a layer needs rules, second-order rules "
+                            "(rules2) and a name of its own")
         registry[cls.name] = cls
     return registry
 
@@ -35,5 +36,6 @@ def register(*classes: type[Layer]) -> dict[str, type[Layer]]:
 LAYERS: dict[str, type[Layer]] = register(Dense, Tanh, Sigmoid, ReLU, Sin, Softplus, ELU, Softmax,
                                           Conv, Grouped)
 
-__all__ = ["LAYERS", "Kind", "Layer", "LayerCost", "Rules", "Elementwise", "register",
+__all__ = ["LAYERS", "Kind", "Layer", "LayerCost", "Rules", "SecondCost", "SecondRules",
+           "Elementwise", "register",
            *(cls.__name__ for cls in LAYERS.values())]

@@ -45,6 +45,53 @@ class Rules:
 
 
 @dataclass(frozen=True)
+class SecondRules:
+    """A layer's second-order kernels, beside its first-order ``Rules``: what its curvature
+    (the second derivative of each output) adds to a Hessian. Linear layers (dense, conv,
+    grouped) have none: their rules add nothing and count 0.
+
+    record(row, params, x, y, saved, curv)   after ``Rules.record``: what the curvature needs
+                                             beyond the tape into curv (g''(x) for an
+                                             activation), a slot laid out as ``saved``
+    curvature(row, params, saved, curv, X_dot, Y_dot, Y_bar, Z)
+        Z[l] += (ȳ_r · ∇²f)[ẋ_l] for c lanes ẋ_l = X_dot[:, l] (their images J ẋ_l in
+        Y_dot): the derivative of the VJP along ẋ_l, ȳ held; Y_bar has one row (r = 0) or
+        one per lane (r = l). Z is (c, in).
+    pairs(row, params, saved, curv, L, R, R_out, S)
+        S[:, a·p + b] += ∇²f[L[:, a], R[:, b]] for left lanes L (in, c) and right lanes
+        R (in, p), R_out = J R: the second-order tangents of direction pairs (hyper-dual).
+    Each returns multiply-adds.
+    """
+
+    record: Callable
+    curvature: Callable
+    pairs: Callable
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(cls.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class SecondCost:
+    """Multiply-adds of a layer's second-order rules (``SecondRules``), as the second-order
+    cost model counts them.
+
+    record     filling its curvature slot once (an activation: one g'' per entry)
+    curvature  one lane of ``curvature`` (one row ȳ paired with one lane ẋ)
+    pair       one direction pair of ``pairs``
+    """
+
+    record: int
+    curvature: int
+    pair: int
+
+
+#: A linear layer's second-order cost: no curvature.
+LINEAR = SecondCost(record=0, curvature=0, pair=0)
+
+
+@dataclass(frozen=True)
 class LayerCost:
     """Work and memory of one layer, as the cost model counts them.
 
@@ -85,6 +132,9 @@ class Kind:
     def from_spec(self, width: int, in_width: int, rng: np.random.Generator) -> Layer:
         return self.cls.from_spec(width, in_width, rng, self.arg)
 
+    def second_cost(self, in_width: int, out_width: int) -> SecondCost:
+        return self.cls.second_cost(in_width, out_width, self.arg)
+
     def op_counts(self, in_width: int, out_width: int) -> dict[str, int]:
         return self.cls.op_counts(in_width, out_width, self.arg)
 
@@ -107,6 +157,8 @@ class Layer:
     name: str = ""
     op: int = -1  # set by the registry (layers/__init__.py); -1: not registered
     rules: Rules | None = None
+    #: Its second-order kernels (``SecondRules``), beside ``rules``.
+    rules2: SecondRules | None = None
     #: The integer arguments of its spec token, by name: ("WIDTH",) for ``dense:WIDTH``
     #: (WIDTH: the output width), ("K",) for ``conv:K``; () for a bare name.
     arguments: tuple[str, ...] = ()
@@ -199,6 +251,11 @@ class Layer:
     def cost(cls, in_width: int, out_width: int) -> LayerCost:
         """Multiply-adds and saved floats at these widths (a class method: the cost model
         predicts from shapes alone, before any parameter is drawn)."""
+        raise NotImplementedError
+
+    @classmethod
+    def second_cost(cls, in_width: int, out_width: int) -> SecondCost:
+        """Multiply-adds of its second-order rules at these widths (``SecondCost``)."""
         raise NotImplementedError
 
     @classmethod

@@ -13,6 +13,7 @@ import numpy as np
 from ..._jit import inlined
 from .. import ops
 from .base import ARG, P_OFF, W_OUT, Kind, Layer, LayerCost, Rules
+from .linear import LINEAR_RULES, linear_second_cost
 
 
 def nonzeros(width: int, kernel: int) -> int:
@@ -138,6 +139,9 @@ class Conv(Layer):
     complex_safe = True
     rules = Rules(conv_value, conv_value, conv_jvp, conv_record, conv_vjp, conv_tangent,
                   conv_explicit)
+    # linear: no second derivative, so no curvature in any Hessian
+    rules2 = LINEAR_RULES
+    second_cost = classmethod(linear_second_cost)
     lowering = conv_lowering
 
     @classmethod

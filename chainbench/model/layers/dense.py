@@ -7,6 +7,7 @@ import numpy as np
 from ..._jit import inlined, kernel, kernel_reassoc
 from .. import ops
 from .base import P_OFF, W_IN, W_OUT, Layer, LayerCost, Rules
+from .linear import LINEAR_RULES, linear_second_cost
 
 #: Up to this many entries of W, a matrix-vector product (one lane or row) is a loop here:
 #: a BLAS call costs ~100 ns before its first multiply-add (8×8: 17 ns by loop, 83 by BLAS;
@@ -163,6 +164,9 @@ class Dense(Layer):
     matrix_product = True
     rules = Rules(dense_value, dense_value_complex, dense_jvp, dense_record, dense_vjp,
                   dense_tangent, dense_explicit)
+    # linear: no second derivative, so no curvature in any Hessian
+    rules2 = LINEAR_RULES
+    second_cost = classmethod(linear_second_cost)
 
     lowering = dense_lowering
 

@@ -1,5 +1,6 @@
 """Op-code dispatch from the engines' generic loops to each layer's rules, generated from
-the registry: one function per rule (``layer_value``, ``layer_vjp``, …), each a chain of
+the registry: one function per rule (``layer_value``, ``layer_vjp``, …, and the second-order
+``layer_record2``, ``layer_curvature``, ``layer_pairs``), each a chain of
 ``if op == k`` branches calling layer k's rule. Numba cannot call through a table of
 functions, but it compiles generated source like any other; layers sharing one rule (the
 activations' VJP) share one branch. Engines call these with a row of the compiled program;
@@ -11,7 +12,7 @@ from __future__ import annotations
 from numba import njit
 
 from . import LAYERS
-from .base import ARG, OP, P_OFF, S_OFF, W_IN, W_OUT, Rules  # noqa: F401  (the columns, for engines)
+from .base import ARG, OP, P_OFF, S_OFF, W_IN, W_OUT, Rules, SecondRules  # noqa: F401
 
 #: Each rule's arguments after (row, params), as ``base.Rules`` documents them.
 ARGUMENTS = {
@@ -25,13 +26,24 @@ ARGUMENTS = {
 }
 assert tuple(ARGUMENTS) == Rules.names()
 
+#: The second-order rules' arguments after (row, params), as ``base.SecondRules`` says; the
+#: dispatch names them layer_record2, layer_curvature, layer_pairs.
+SECOND_ARGUMENTS = {
+    "record": "x, y, saved, curv",
+    "curvature": "saved, curv, X_dot, Y_dot, Y_bar, Z",
+    "pairs": "saved, curv, L, R, R_out, S",
+}
+assert tuple(SECOND_ARGUMENTS) == SecondRules.names()
+#: (attribute of a layer class, its rules' arguments, the dispatch name of each rule)
+_TABLES = (("rules", ARGUMENTS, {}), ("rules2", SECOND_ARGUMENTS, {"record": "record2"}))
 
-def _branches(rule: str) -> list[tuple[list[int], object]]:
+
+def _branches(rule: str, attr: str = "rules") -> list[tuple[list[int], object]]:
     """(op codes, kernel) per distinct kernel of ``rule``, in op-code order but for the
     one most layers share (the activations'), which goes last: it takes no test."""
     groups: dict[int, tuple[list[int], object]] = {}
     for cls in LAYERS.values():
-        fn = getattr(cls.rules, rule)
+        fn = getattr(getattr(cls, attr), rule)
         groups.setdefault(id(fn), ([], fn))[0].append(cls.op)
     ordered = list(groups.values())
     widest = max(ordered, key=lambda group: len(group[0]))
@@ -41,20 +53,27 @@ def _branches(rule: str) -> list[tuple[list[int], object]]:
 def source() -> tuple[str, dict]:
     """The dispatch module's source and the namespace it runs in."""
     namespace, lines = {"OP": OP}, []
-    for rule, args in ARGUMENTS.items():
-        lines += [f"def layer_{rule}(row, params, {args}):", "    op = row[OP]"]
-        branches = _branches(rule)
-        for k, (ops, fn) in enumerate(branches):
-            name = namespace_name = f"_{rule}_{k}"
-            namespace[namespace_name] = fn
-            call = f"return {name}(row, params, {args})"
-            if k == len(branches) - 1:  # the last needs no test: Chain refuses unknown ops
-                lines.append(f"    {call}")
-            else:
-                test = " or ".join(f"op == {op}" for op in ops)
-                lines += [f"    if {test}:", f"        {call}"]
-        lines.append("")
+    for attr, arguments, renamed in _TABLES:
+        for rule, args in arguments.items():
+            lines += _dispatcher(renamed.get(rule, rule), rule, attr, args, namespace)
     return "\n".join(lines), namespace
+
+
+def _dispatcher(name: str, rule: str, attr: str, args: str, namespace: dict) -> list[str]:
+    """Source lines of ``layer_<name>``, the kernels it calls put into ``namespace``."""
+    lines = [f"def layer_{name}(row, params, {args}):", "    op = row[OP]"]
+    branches = _branches(rule, attr)
+    for k, (ops, fn) in enumerate(branches):
+        callee = f"_{attr}_{rule}_{k}"
+        namespace[callee] = fn
+        call = f"return {callee}(row, params, {args})"
+        if k == len(branches) - 1:  # the last needs no test: Chain refuses unknown ops
+            lines.append(f"    {call}")
+        else:
+            test = " or ".join(f"op == {op}" for op in ops)
+            lines += [f"    if {test}:", f"        {call}"]
+    lines.append("")
+    return lines
 
 
 def _generate() -> dict:
@@ -62,7 +81,7 @@ def _generate() -> dict:
     exec(compile(text, "<chainbench.model.layers.dispatch generated>", "exec"), namespace)
     # inlined into the calling kernel at Numba's IR level, as a hand-written dispatch was
     inline = njit(nogil=True, error_model="numpy", inline="always")
-    return {f"layer_{rule}": inline(namespace[f"layer_{rule}"]) for rule in ARGUMENTS}
+    return {name: inline(fn) for name, fn in namespace.items() if name.startswith("layer_")}
 
 
 _RULES = _generate()
@@ -73,3 +92,6 @@ layer_record = _RULES["layer_record"]
 layer_vjp = _RULES["layer_vjp"]
 layer_tangent = _RULES["layer_tangent"]
 layer_explicit = _RULES["layer_explicit"]
+layer_record2 = _RULES["layer_record2"]
+layer_curvature = _RULES["layer_curvature"]
+layer_pairs = _RULES["layer_pairs"]

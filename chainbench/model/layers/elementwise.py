@@ -1,8 +1,9 @@
 """Elementwise activations y_i = g(x_i). An activation is a class with its scalar rule
-``scalar(z) -> (g(z), g'(z))`` and, where g is analytic, ``scalar_complex(z) -> g(z)`` (for
-the complex step). The registry builds from them the op-code table of vectorising loops all
-activations share (``build_rules``), and the array rules on top of it: JVP g'·x_dot, VJP
-y_bar·g', the diagonal Jacobian."""
+``scalar(z) -> (g(z), g'(z))``, its second derivative ``scalar2(z, g, g') -> g''(z)`` and,
+where g is analytic, ``scalar_complex(z) -> g(z)`` (for the complex step). The registry
+builds from them the op-code table of vectorising loops all activations share
+(``build_rules``), and the array rules on top of it: JVP g'·x_dot, VJP y_bar·g', the
+diagonal Jacobian, and the second-order rules (``elementwise_second``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from numba import njit
 from ..._jit import inlined, kernel
 from .. import ops
 from . import vecmath
-from .base import OP, W_OUT, Layer, LayerCost, Rules
+from .base import OP, W_OUT, Layer, LayerCost, Rules, SecondCost
+from .elementwise_second import second_rules
 
 # The generated table is compiled where a kernel that uses it compiles: not cached on its
 # own, the engine kernels that inline it are. The same options as ``_jit``.
@@ -30,6 +32,9 @@ class Elementwise(Layer):
 
     scalar = None
     scalar_complex = None
+    #: g'' from (z, g(z), g'(z)): the value and first derivative are at hand, so tanh's
+    #: g'' = −2 g g' costs one multiply, no second tanh.
+    scalar2 = None
     structured = True
     #: g in primitives for one entry, for the operation-level engines: a kernel
     #: ``(st, y, x, t)`` emitting ``model.ops`` calls from slot x to slot y, with
@@ -59,6 +64,11 @@ class Elementwise(Layer):
                          explicit=out_width * out_width)
 
     @classmethod
+    def second_cost(cls, in_width: int, out_width: int) -> SecondCost:
+        # one g'' per entry; g''·ȳ·ẋ (or g''·ℓ·r per pair): two multiply-adds an entry
+        return SecondCost(record=out_width, curvature=2 * out_width, pair=2 * out_width)
+
+    @classmethod
     def pattern(cls, in_width: int, out_width: int):
         """The diagonal: y_i depends on x_i alone."""
         import scipy.sparse as sp
@@ -73,14 +83,19 @@ def table_source(activations) -> str:
     """Source of ``apply(op, x, y, d, want_d)``: y_i = g(x_i) for activation ``op``, and
     d_i = g'(x_i) if ``want_d``; and of ``apply_complex(op, z)``. One loop per activation,
     so branch-free rules (tanh) vectorise (a branch on op per entry keeps every loop scalar);
-    want_d is loop-invariant, so value-only loops skip g' entirely."""
+    want_d is loop-invariant, so value-only loops skip g' entirely. ``apply2(op, x, y, d, dd)``:
+    dd_i = g''(x_i) from x, y = g(x) and d = g'(x)."""
     lines = ["def apply(op, x, y, d, want_d):", "    n = x.shape[0]"]
     for cls in activations:
         lines += [f"    if op == {cls.op}:", "        for i in range(n):",
                   f"            y[i], g1 = g_{cls.op}(x[i])",
                   "            if want_d:", "                d[i] = g1", "        return"]
     lines += ["    y[:n] = math.nan", "    if want_d:", "        d[:n] = math.nan", "",
-              "def apply_complex(op, z):"]
+              "def apply2(op, x, y, d, dd):", "    n = x.shape[0]"]
+    for cls in activations:
+        lines += [f"    if op == {cls.op}:", "        for i in range(n):",
+                  f"            dd[i] = g2_{cls.op}(x[i], y[i], d[i])", "        return"]
+    lines += ["    dd[:n] = math.nan", "", "def apply_complex(op, z):"]
     for cls in activations:
         if cls.scalar_complex is not None:
             lines += [f"    if op == {cls.op}:", f"        return g_complex_{cls.op}(z)"]
@@ -95,10 +110,14 @@ def build_rules(activations) -> Rules:
     for cls in activations:
         namespace[f"g_{cls.op}"] = cls.scalar
         namespace[f"g_complex_{cls.op}"] = cls.scalar_complex
+        if cls.scalar2 is None:
+            raise TypeError(f"{cls.__name__}: an activation needs scalar2, its g''")
+        namespace[f"g2_{cls.op}"] = cls.scalar2
     exec(compile(table_source(activations), "<chainbench activation table>", "exec"), namespace)
     rules = _array_rules(_table(namespace["apply"]), _table(namespace["apply_complex"]))
+    rules2 = second_rules(_table(namespace["apply2"]))
     for cls in activations:
-        cls.rules = rules
+        cls.rules, cls.rules2 = rules, rules2
     return rules
 
 
@@ -172,6 +191,11 @@ def tanh_rule(z):
 
 
 @kernel
+def tanh_second(z, g, g1):
+    return -2.0 * g * g1  # (1 − tanh²)' = −2 tanh · (1 − tanh²)
+
+
+@kernel
 def tanh_complex_rule(z):
     return cmath.tanh(z)
 
@@ -184,6 +208,7 @@ def tanh_lowering(st, y, x, t):
 class Tanh(Elementwise):
     name = "tanh"
     scalar = tanh_rule
+    scalar2 = tanh_second
     scalar_complex = tanh_complex_rule
     scalar_lowering, scalar_ops = tanh_lowering, {"tanh": 1}
 
@@ -197,6 +222,11 @@ def sigmoid_rule(z):
         e = math.exp(z)
         y = e / (1.0 + e)
     return y, y * (1.0 - y)
+
+
+@kernel
+def sigmoid_second(z, g, g1):
+    return g1 * (1.0 - 2.0 * g)  # (σ(1 − σ))' = σ'(1 − 2σ)
 
 
 @kernel
@@ -216,6 +246,7 @@ def sigmoid_lowering(st, y, x, t):
 class Sigmoid(Elementwise):
     name = "sigmoid"
     scalar = sigmoid_rule
+    scalar2 = sigmoid_second
     scalar_complex = sigmoid_complex_rule
     scalar_lowering, scalar_ops = sigmoid_lowering, {"logistic": 1}
 
@@ -230,6 +261,11 @@ def relu_rule(z):
     return z, z
 
 
+@kernel
+def relu_second(z, g, g1):
+    return 0.0 * g1  # 0 on both sides of the kink (taken as 0 at it); NaN stays NaN
+
+
 @inlined
 def relu_lowering(st, y, x, t):
     ops.maxc(st, y, x, 0.0)
@@ -240,12 +276,18 @@ class ReLU(Elementwise):
     # max(z, 0) has no analytic continuation (it is not differentiable at 0), so the
     # complex step cannot differentiate it: refused rather than wrong.
     scalar = relu_rule
+    scalar2 = relu_second
     scalar_lowering, scalar_ops = relu_lowering, {"maxc": 1}
 
 
 @kernel
 def sin_rule(z):
     return math.sin(z), math.cos(z)
+
+
+@kernel
+def sin_second(z, g, g1):
+    return -g
 
 
 @kernel
@@ -261,6 +303,7 @@ def sin_lowering(st, y, x, t):
 class Sin(Elementwise):
     name = "sin"
     scalar = sin_rule
+    scalar2 = sin_second
     scalar_complex = sin_complex_rule
     scalar_lowering, scalar_ops = sin_lowering, {"sin": 1}
 
@@ -271,6 +314,11 @@ def softplus_rule(z):
     y = 0.5 * (z + abs(z)) + math.log1p(math.exp(-abs(z)))
     s, _ = sigmoid_rule(z)
     return y, s
+
+
+@kernel
+def softplus_second(z, g, g1):
+    return g1 * (1.0 - g1)  # g' = σ, so g'' = σ(1 − σ)
 
 
 @kernel
@@ -304,6 +352,7 @@ def softplus_lowering(st, y, x, t):
 class Softplus(Elementwise):
     name = "softplus"
     scalar = softplus_rule
+    scalar2 = softplus_second
     scalar_complex = softplus_complex_rule
     scalar_lowering, scalar_temps = softplus_lowering, 1
     scalar_ops = {"abs": 1, "mulc": 1, "exp": 1, "log1p": 1, "maxc": 1, "add": 1}
@@ -316,6 +365,14 @@ def elu_rule(z):
         return z, 1.0
     e = math.expm1(z)
     return e, e + 1.0
+
+
+@kernel
+def elu_second(z, g, g1):
+    # 0 for z > 0, e^z = g' below; NaN stays NaN (the test is false for NaN)
+    if z > 0.0:
+        return 0.0
+    return g1
 
 
 @inlined
@@ -332,5 +389,6 @@ class ELU(Elementwise):
 
     name = "elu"
     scalar = elu_rule
+    scalar2 = elu_second
     scalar_lowering, scalar_temps = elu_lowering, 1
     scalar_ops = {"maxc": 1, "minc": 1, "expm1": 1, "add": 1}

@@ -11,6 +11,7 @@ import numpy as np
 from ..._jit import inlined
 from .. import ops
 from .base import ARG, P_OFF, W_IN, W_OUT, Kind, Layer, LayerCost, Rules
+from .linear import LINEAR_RULES, linear_second_cost
 
 # --- rules; p is the layer's flat parameters: the G blocks (bo, bi) row-major, then b --------
 
@@ -143,6 +144,9 @@ class Grouped(Layer):
     complex_safe = True
     rules = Rules(grouped_value, grouped_value_complex, grouped_jvp, grouped_record,
                   grouped_vjp, grouped_tangent, grouped_explicit)
+    # linear: no second derivative, so no curvature in any Hessian
+    rules2 = LINEAR_RULES
+    second_cost = classmethod(linear_second_cost)
     lowering = grouped_lowering
 
     @classmethod

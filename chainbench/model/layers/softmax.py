@@ -8,7 +8,7 @@ import numpy as np
 
 from ..._jit import inlined
 from .. import ops
-from .base import W_OUT, Layer, LayerCost, Rules
+from .base import W_OUT, Layer, LayerCost, Rules, SecondCost, SecondRules
 
 
 @inlined
@@ -87,6 +87,51 @@ def softmax_explicit(row, params, saved, i0, j0, J):
 
 
 @inlined
+def softmax_record2(row, params, x, y, saved, curv):
+    """The curvature needs y alone, already on the tape."""
+    return 0
+
+
+@inlined
+def softmax_curvature(row, params, saved, curv, X_dot, Y_dot, Y_bar, Z):
+    """Z[l] += ẏ_l (ȳ − ȳ·y) − y (ȳ·ẏ_l), ẏ_l = Y_dot[:, l]: the VJP y ⊙ (ȳ − ȳ·y)
+    differentiated along ẋ_l, ȳ held. Returns multiply-adds."""
+    y = saved[: row[W_OUT]]
+    w, c = Y_dot.shape
+    paired = Y_bar.shape[0] > 1
+    for l in range(c):
+        y_bar = Y_bar[l] if paired else Y_bar[0]
+        s, t = 0.0, 0.0
+        for i in range(w):
+            s += y_bar[i] * y[i]
+            t += y_bar[i] * Y_dot[i, l]
+        z = Z[l]
+        for i in range(w):
+            z[i] += Y_dot[i, l] * (y_bar[i] - s) - y[i] * t
+    return 4 * w * c
+
+
+@inlined
+def softmax_pairs(row, params, saved, curv, L, R, R_out, S):
+    """S[:, a·p + b] += ẏ_b ⊙ (ℓ_a − y·ℓ_a) − y (ẏ_b·ℓ_a), ẏ_b = R_out[:, b]: the JVP
+    y ⊙ (ℓ − y·ℓ) differentiated along r_b. Returns multiply-adds."""
+    y = saved[: row[W_OUT]]
+    w, c = L.shape
+    p = R.shape[1]
+    for a in range(c):
+        s = 0.0
+        for i in range(w):
+            s += y[i] * L[i, a]
+        for b in range(p):
+            t = 0.0
+            for i in range(w):
+                t += R_out[i, b] * L[i, a]
+            for i in range(w):
+                S[i, a * p + b] += R_out[i, b] * (L[i, a] - s) - y[i] * t
+    return 4 * w * c * p
+
+
+@inlined
 def softmax_lowering(row, params, st, x0, y0, t0):
     """y = exp(x − max x) / Σ exp(x − max x) in primitives: a chain of max, then sub and
     exp per entry, a chain of add, a div per entry; 5w − 2 operations, two temporaries."""
@@ -116,6 +161,7 @@ class Softmax(Layer):
     complex_safe = True
     rules = Rules(softmax_value, softmax_value, softmax_jvp, softmax_record,
                   softmax_vjp, softmax_tangent, softmax_explicit)
+    rules2 = SecondRules(softmax_record2, softmax_curvature, softmax_pairs)
 
     lowering = softmax_lowering
 
@@ -127,6 +173,11 @@ class Softmax(Layer):
     @classmethod
     def op_temps(cls, in_width: int, out_width: int) -> int:
         return 2
+
+    @classmethod
+    def second_cost(cls, in_width: int, out_width: int) -> SecondCost:
+        # per lane or pair: two dot products (ȳ·y and ȳ·ẏ; y·ℓ and ẏ·ℓ), then 2w
+        return SecondCost(record=0, curvature=4 * out_width, pair=4 * out_width)
 
     @classmethod
     def cost(cls, in_width: int, out_width: int) -> LayerCost:

@@ -1,0 +1,155 @@
+"""Second order: ``hessian`` and ``hvp`` of a chain's weighted output u·f (u all ones by
+default; for m = 1 the Hessian of f itself), by the modes of ``HESSIAN_MODES``, and
+``predict_second``, the counters a mode should fill (see docs/second-order.md).
+
+Validates at the edge and hands flat arrays to the engines in ``engines.second_order``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cost.hessian_plan import plan_hessian
+from .cost.second_order import HESSIAN_MODES as _ENGINE_MODES
+from .cost.second_order import SecondCounts, default_chunk, predict_second
+from .engines.second_order import compute, hessian_optimal, new_counters
+from .model.chain import Chain, check_input, check_not_masked
+from .model.counters import EngineStats
+from .model.shape import ChainShape
+
+OPTIMAL = "hessian-optimal"
+#: Every mode ``hessian`` takes; 'auto' picks the one with the fewest predicted multiply-adds.
+HESSIAN_MODES = (*_ENGINE_MODES, OPTIMAL, "auto")
+
+
+def _check_chain(chain) -> Chain:
+    if not isinstance(chain, Chain):
+        raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
+    return chain
+
+
+def _check_mode(mode, allowed=HESSIAN_MODES) -> str:
+    if not isinstance(mode, str) or mode not in allowed:
+        raise ValueError(f"unknown second-order mode {mode!r}; known: {', '.join(allowed)}")
+    return mode
+
+
+def _weights(weights, m: int) -> np.ndarray:
+    """u as a contiguous float64 vector of length m (default all ones)."""
+    if weights is None:
+        return np.ones(m)
+    check_not_masked(weights, "weights")
+    u = np.asarray(weights)
+    if u.dtype.kind not in "biuf":
+        raise TypeError(f"weights must hold real numbers, got dtype {u.dtype}")
+    if u.shape != (m,):
+        raise ValueError(f"weights must have shape ({m},), one per output of this chain "
+                         f"(the Hessian is that of weights·f), got {u.shape}")
+    return np.ascontiguousarray(u, dtype=np.float64)
+
+
+def _check_chunk(chunk, n: int) -> int | None:
+    if chunk is None:
+        return None
+    if isinstance(chunk, bool) or not isinstance(chunk, int | np.integer):
+        raise TypeError(f"chunk must be an integer or None, got {chunk!r}")
+    if not 1 <= chunk <= n:
+        raise ValueError(f"chunk must be between 1 and the number of inputs n = {n}, got {chunk}")
+    return int(chunk)
+
+
+def auto_second(chain) -> str:
+    """The mode 'auto' runs: the fewest predicted multiply-adds at each mode's default
+    chunk (on a tie the first of ``HESSIAN_MODES``; time pricing is not yet modelled)."""
+    shape = chain.shape if isinstance(chain, Chain) else chain
+    return min(HESSIAN_MODES[:-1], key=lambda mode: _predict(shape, mode, None).madds)
+
+
+def _predict(shape, mode: str, chunk) -> SecondCounts:
+    if mode == OPTIMAL:
+        if chunk is not None:
+            raise ValueError(f"mode {OPTIMAL!r} takes no chunk; leave chunk=None")
+        return plan_hessian(shape)[1]
+    return predict_second(shape, mode, chunk)
+
+
+def predict_hessian(chain, mode: str = "auto", chunk: int | None = None) -> SecondCounts:
+    """The counters ``hessian(chain, x, mode, chunk=chunk)`` fills, from the chain's layer
+    kinds and widths alone (a Chain or ChainShape)."""
+    shape = chain.shape if isinstance(chain, Chain) else chain
+    if not isinstance(shape, ChainShape):
+        raise TypeError(f"chain must be a chainbench.Chain or ChainShape, got "
+                        f"{type(chain).__name__}")
+    mode = _check_mode(mode)
+    mode = auto_second(shape) if mode == "auto" else mode
+    return _predict(shape, mode, _check_chunk(chunk, shape.n))
+
+
+def hessian(chain: Chain, x, mode: str = "auto", weights=None, chunk: int | None = None,
+            return_stats: bool = False):
+    """The Hessian (n, n) of weights·f at x (weights: shape (m,), default all ones).
+
+    mode : one of ``HESSIAN_MODES``: 'forward-over-reverse' (tangent lanes through the
+        recorded sweep's derivative: n Hessian-vector products, ``chunk`` per sweep),
+        'reverse-over-forward' (the backward sweep of a tangent sweep), 'forward-over-forward'
+        (hyper-dual numbers: chunk × n direction pairs per sweep, O(n⁴) on a square chain),
+        'hessian-optimal' (the second-order chain rule bracketed by a dynamic programme over
+        sub-chains, ``cost.hessian_plan``), 'auto' (the fewest predicted multiply-adds).
+    chunk : directions per sweep, 1…n; default as first order (a 16 MiB lane block).
+    return_stats : also return a ``SecondCounts`` of the kernels' counters.
+    """
+    chain = _check_chain(chain)
+    x = check_input(x, chain.n)
+    u = _weights(weights, chain.m)
+    mode = _check_mode(mode)
+    mode = auto_second(chain) if mode == "auto" else mode
+    chunk = _check_chunk(chunk, chain.n)
+    counts = new_counters()
+    if mode == OPTIMAL:
+        chunk = _predict(chain.shape, mode, chunk).chunk  # refuses a chunk
+        H = hessian_optimal(chain, x, u, counts)
+    else:
+        chunk = chunk or default_chunk(chain.shape, mode)
+        H = compute(chain.program, mode, chunk, x, u, None, counts)
+    return (H, _stats(mode, chunk, counts)) if return_stats else H
+
+
+def hvp(chain: Chain, x, v, mode: str = "forward-over-reverse", weights=None,
+        return_stats: bool = False):
+    """The Hessian of weights·f at x times v: v of shape (n,) gives (n,); (n, k) gives
+    (n, k), all k directions in one sweep. Modes as ``hessian`` (but 'auto')."""
+    chain = _check_chain(chain)
+    x = check_input(x, chain.n)
+    u = _weights(weights, chain.m)
+    mode = _check_mode(mode, _ENGINE_MODES)
+    V, flat = _directions(v, chain.n)
+    counts = new_counters()
+    rows = compute(chain.program, mode, V.shape[1], x, u, V, counts)
+    out = rows[0] if flat else np.ascontiguousarray(rows.T)
+    return (out, _stats(mode, V.shape[1], counts)) if return_stats else out
+
+
+def predict_hvp(chain, mode: str = "forward-over-reverse", k: int = 1) -> SecondCounts:
+    """The counters ``hvp`` fills for k directions."""
+    shape = chain.shape if isinstance(chain, Chain) else chain
+    return predict_second(shape, _check_mode(mode, _ENGINE_MODES), chunk=k, lanes=k,
+                          seeded=False)
+
+
+def _directions(v, n: int) -> tuple[np.ndarray, bool]:
+    """v as a contiguous (n, k) float64 block, and whether it was one vector."""
+    check_not_masked(v, "v")
+    arr = np.asarray(v)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"v must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim == 1 and arr.shape[0] == n:
+        return np.ascontiguousarray(arr.reshape((n, 1)), dtype=np.float64), True
+    if arr.ndim == 2 and arr.shape[0] == n and arr.shape[1] >= 1:
+        return np.ascontiguousarray(arr, dtype=np.float64), False
+    raise ValueError(f"v must have shape ({n},) or ({n}, k) for this chain, got {arr.shape}")
+
+
+def _stats(mode: str, chunk: int, counts) -> SecondCounts:
+    """The kernels' counters: the first-order slots, then the curvature's."""
+    first = EngineStats.from_counters(mode, chunk, counts[:-1])
+    return SecondCounts(**first.__dict__, madds_curvature=int(counts[-1]))
