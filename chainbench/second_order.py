@@ -75,7 +75,19 @@ def _predict(shape, mode: str, chunk) -> SecondCounts:
 
 def predict_hessian(chain, mode: str = "auto", chunk: int | None = None) -> SecondCounts:
     """The counters ``hessian(chain, x, mode, chunk=chunk)`` fills, from the chain's layer
-    kinds and widths alone (a Chain or ChainShape)."""
+    kinds and widths alone.
+
+    Parameters
+    ----------
+    chain : Chain or ChainShape
+    mode : str, one of ``HESSIAN_MODES``
+    chunk : int, optional
+        Directions per sweep (default: the mode's).
+
+    Returns
+    -------
+    SecondCounts
+    """
     shape = chain.shape if isinstance(chain, Chain) else chain
     if not isinstance(shape, ChainShape):
         raise TypeError(f"chain must be a chainbench.Chain or ChainShape, got "
@@ -87,16 +99,30 @@ def predict_hessian(chain, mode: str = "auto", chunk: int | None = None) -> Seco
 
 def hessian(chain: Chain, x, mode: str = "auto", weights=None, chunk: int | None = None,
             return_stats: bool = False):
-    """The Hessian (n, n) of weights·f at x (weights: shape (m,), default all ones).
+    """The Hessian of weights·f at x.
 
-    mode : one of ``HESSIAN_MODES``: 'forward-over-reverse' (tangent lanes through the
-        recorded sweep's derivative: n Hessian-vector products, ``chunk`` per sweep),
-        'reverse-over-forward' (the backward sweep of a tangent sweep), 'forward-over-forward'
-        (hyper-dual numbers: chunk × n direction pairs per sweep, O(n⁴) on a square chain),
-        'hessian-optimal' (the second-order chain rule bracketed by a dynamic programme over
-        sub-chains, ``cost.hessian_plan``), 'auto' (the fewest predicted multiply-adds).
-    chunk : directions per sweep, 1…n; default as first order (a 16 MiB lane block).
-    return_stats : also return a ``SecondCounts`` of the kernels' counters.
+    Parameters
+    ----------
+    chain : Chain
+    x : array_like, shape (n,)
+    mode : str, one of ``HESSIAN_MODES``
+        'forward-over-reverse' (tangent lanes through the recorded sweep's derivative: n
+        Hessian-vector products, ``chunk`` per sweep), 'reverse-over-forward' (the
+        backward sweep of a tangent sweep), 'forward-over-forward' (hyper-dual numbers:
+        chunk × n direction pairs per sweep, O(n⁴) on a square chain), 'hessian-optimal'
+        (the second-order chain rule bracketed by a dynamic programme over sub-chains,
+        ``cost.hessian_plan``), 'auto' (the fewest predicted multiply-adds).
+    weights : array_like, shape (m,), optional
+        u in u·f; default all ones (for m = 1, the Hessian of f itself).
+    chunk : int, optional
+        Directions per sweep, 1 ≤ chunk ≤ n; default as first order (a 16 MiB lane block).
+    return_stats : bool
+        Also return a ``SecondCounts`` of the kernels' counters.
+
+    Returns
+    -------
+    H : ndarray, shape (n, n)
+    stats : SecondCounts, only if ``return_stats``
     """
     chain = _check_chain(chain)
     x = check_input(x, chain.n)
@@ -116,8 +142,27 @@ def hessian(chain: Chain, x, mode: str = "auto", weights=None, chunk: int | None
 
 def hvp(chain: Chain, x, v, mode: str = "forward-over-reverse", weights=None,
         return_stats: bool = False):
-    """The Hessian of weights·f at x times v: v of shape (n,) gives (n,); (n, k) gives
-    (n, k), all k directions in one sweep. Modes as ``hessian`` (but 'auto')."""
+    """The Hessian of weights·f at x times v (a Hessian-vector product).
+
+    Parameters
+    ----------
+    chain : Chain
+    x : array_like, shape (n,)
+    v : array_like, shape (n,) or (n, k)
+        The direction, or k directions pushed in one sweep.
+    mode : str
+        'forward-over-reverse', 'reverse-over-forward' or 'forward-over-forward' (see
+        ``hessian``).
+    weights : array_like, shape (m,), optional
+        u in u·f; default all ones.
+    return_stats : bool
+        Also return a ``SecondCounts`` of the kernels' counters.
+
+    Returns
+    -------
+    Hv : ndarray, shape (n,) or (n, k), as v
+    stats : SecondCounts, only if ``return_stats``
+    """
     chain = _check_chain(chain)
     x = check_input(x, chain.n)
     u = _weights(weights, chain.m)
