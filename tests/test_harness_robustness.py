@@ -74,8 +74,10 @@ def test_measure_loop_ends_whatever_its_policy(monkeypatch):
 @pytest.mark.parametrize("out", ["", "  "])
 def test_run_refuses_an_empty_out(tmp_path, monkeypatch, capsys, out):
     from chainbench.cli import main
+    from chainbench.harness import sweep
 
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sweep, "run", lambda *a, **k: pytest.fail("ran into the current folder"))
     with pytest.raises(SystemExit) as exit_:
         main(["run", "quick", "--out", out, "--quiet"])
     assert exit_.value.code == 2 and "--out: empty" in capsys.readouterr().err
