@@ -555,6 +555,35 @@ def test_fit_on_an_empty_points_file(folder, capsys):
     _one_line_exit_2(["fit", str(folder)], capsys, "empty, no row written yet", "--resume")
 
 
+@pytest.mark.parametrize("command", ["fit", "report"])
+def test_points_without_times_is_one_line(folder, capsys, command):
+    df = pd.read_csv(folder / "points.csv").drop(columns=["time_median_s"])
+    df.to_csv(folder / "points.csv", index=False)
+    _one_line_exit_2([command, str(folder)], capsys, "missing time_median_s")
+
+
+@pytest.mark.parametrize("command", ["fit", "report"])
+def test_points_whose_every_time_is_negative_have_nothing_to_fit(folder, capsys, command):
+    df = pd.read_csv(folder / "points.csv")
+    df["time_median_s"] = -1
+    df.to_csv(folder / "points.csv", index=False)
+    assert main([command, str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "Traceback" not in out and (command == "report" or "== cost_fit ==\n(not enough" in out)
+
+
+@pytest.mark.parametrize("threads", [{"numba_threads": 1, "blas": ["openblas", 3]}, ["x"], 7])
+def test_report_on_meta_of_unexpected_types(folder, capsys, threads):
+    meta = json.loads((folder / "meta.json").read_text())
+    for run in meta["runs"]:
+        run.update(threads=threads, machine=["m"], profile={"gemm": [1, "x"]},
+                   peer_versions="none")
+    (folder / "meta.json").write_text(json.dumps(meta))
+    assert main(["report", str(folder)]) == 0
+    html = (folder / "report.html").read_text()
+    assert "openblas" in html if isinstance(threads, dict) else "<html" in html.lower()
+
+
 def test_more_threads_than_cpus_is_one_line(tiny, tmp_path, capsys):
     cpus = len(os.sched_getaffinity(0))
     _one_line_exit_2(["run", str(tiny), "--threads", str(cpus + 62), "--out",

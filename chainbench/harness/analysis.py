@@ -26,7 +26,12 @@ def _by_cpu(ok: pd.DataFrame, keys: list[str]) -> list[str]:
 
 
 def _ok(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows the fits read: status 'ok' with a median time that is a positive number (a
+    row edited or written by another tool may hold −1, text or nothing there)."""
     ok = df[df["status"] == "ok"].copy()
+    for column in ("time_median_s", "madds_predicted"):
+        ok[column] = pd.to_numeric(ok[column], errors="coerce")
+    ok = ok[np.isfinite(ok["time_median_s"]) & (ok["time_median_s"] > 0)]
     ok["m_rule"] = np.where(ok["m"] == ok["n"], "m=n", "m=" + ok["m"].astype(str))
     return ok
 

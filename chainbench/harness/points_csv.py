@@ -22,7 +22,10 @@ from .row import COLUMNS, INT_COLUMNS, KEY_COLUMNS, TEXT_COLUMNS, Row, key_of
 
 POINTS, DAMAGED = "points.csv", "points.damaged.csv"
 
-HEADER = ",".join(COLUMNS) + "\r\n"  # as csv.DictWriter writes it
+HEADER = ",".join(COLUMNS) + "\r\n"
+#: Columns a points file must have to be read (one of another version may lack others):
+#: a point's key, and what the fits and the report read of every row.
+NEEDED = (*KEY_COLUMNS, "status", "engine", "time_median_s", "madds_predicted")  # as csv.DictWriter writes it
 _BAD_CHARS = re.compile("[\x00\udc80-\udcff]")  # NUL, or a byte that is not UTF-8
 
 
@@ -251,7 +254,7 @@ def load_points(path) -> pd.DataFrame:
         df = pd.read_csv(source)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise ConfigError(f"{file}: unreadable: {err}") from None
-    missing = [c for c in KEY_COLUMNS if c not in df.columns]
+    missing = [c for c in NEEDED if c not in df.columns]
     if missing:
         raise ConfigError(f"{file}: not a chainbench points file (missing {', '.join(missing)})")
     df.attrs["damaged"] = damaged
