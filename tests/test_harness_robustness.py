@@ -82,3 +82,59 @@ def test_run_refuses_an_empty_out(tmp_path, monkeypatch, capsys, out):
         main(["run", "quick", "--out", out, "--quiet"])
     assert exit_.value.code == 2 and "--out: empty" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+# --- the memory guard runs before J is colored ------------------------------------------
+
+
+def test_a_point_too_large_to_color_is_skipped_and_the_run_goes_on(tmp_path, monkeypatch):
+    """Predicting 'auto' or a sparse mode colors J in memory proportional to n: a point too
+    large for that is skipped with the reason before anything is colored."""
+    import pandas as pd
+
+    from chainbench.cli import main
+    from chainbench.cost import sparse as cost_sparse
+    from chainbench.engines import sparse as engine_sparse
+    from chainbench.harness import guards
+
+    big = 2**25
+    colored = []
+
+    def coloring(shape, side, real=engine_sparse.chain_coloring):
+        if shape.n >= big:
+            colored.append(shape.n)
+            raise MemoryError("colored a chain the guard should have skipped")
+        return real(shape, side)
+
+    monkeypatch.setattr(cost_sparse, "chain_coloring", coloring)
+    monkeypatch.setattr(engine_sparse, "chain_coloring", coloring)
+    monkeypatch.setattr(guards, "available_memory", lambda: 2**30)  # 1 GiB here
+    path = tmp_path / "huge.toml"
+    path.write_text(f'name = "huge"\n[grid]\nlayers = ["conv:3 tanh conv:3"]\nn = [8, {big}]\n'
+                    'modes = ["sparse-forward", "auto"]\n[measure]\nmin_samples = 1\n'
+                    "min_seconds = 0.001\nmax_seconds = 0.01\nmin_sample_ms = 0.1\n"
+                    "memory = false\nsparse_output = true\n")
+    assert main(["run", str(path), "--out", str(tmp_path / "res"), "--quiet"]) == 0
+    df = pd.read_csv(tmp_path / "res" / "points.csv")
+    assert not colored
+    assert sorted(df.loc[df["n"] == 8, "status"]) == ["ok", "ok"]
+    huge = df[df["n"] == big]
+    assert (huge["status"] == "skipped").all() and len(huge) == 2
+    assert huge["reason"].str.contains(r"needs at least 1.38 GiB .* of the 1 GiB available").all()
+
+
+def test_floor_bytes_is_a_lower_bound_of_the_planned_bytes():
+    """The guard before prediction never skips a point the full guard would admit."""
+    from chainbench import api
+    from chainbench.harness.guards import floor_bytes, planned_bytes
+    from chainbench.harness.point import resolve
+
+    exp = parse('[[grid]]\nn = [4, 64, 300]\nm = [1, "n"]\ndepth = [1, 3]\nwidth = ["square", 2]\n'
+                'modes = ["forward", "reverse", "sparse-forward", "sparse-reverse", "auto"]\n'
+                '[[grid]]\nlayers = ["conv:3 tanh grouped:{n}:{n/4}", "dense:{n}"]\n'
+                'n = [16, 256]\nmodes = ["sparse-forward", "sparse-reverse", "auto", "revolve"]\n')
+    for sparse_output in (False, True):
+        for p in exp.points():
+            engine, chunk, snapshots = resolve(p)
+            predicted = api.predict(p.shape, engine, chunk, snapshots)
+            assert floor_bytes(p, sparse_output) <= planned_bytes(p, predicted, sparse_output), p
