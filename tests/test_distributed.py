@@ -296,3 +296,39 @@ def test_the_only_worker_lost_ends_the_run_within_a_bound(tiny, tmp_path, monkey
     assert meta["runs"][-1].get("interrupted") and not (out / "run.lock").exists()
     df = _points(out)  # the rows done are kept; the lost point has none, to be resumed
     assert not ((df["n"] == 8) & (df["m"] == 1) & (df["mode"] == "forward")).any()
+
+
+def test_the_only_worker_lost_and_one_joining_retries_the_point(tiny, tmp_path, capsys):
+    """A worker that joins while the run waits takes the lost point: retried, not failed."""
+    distributed = pytest.importorskip("distributed")
+    import threading
+    import time
+
+    out, marker = tmp_path / "res", tmp_path / "kills"
+    workers = []
+
+    def replace_the_lost_worker(address):
+        deadline = time.monotonic() + 120
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # the run sees the cluster without a worker first
+        workers.append(_external_worker(address))
+
+    with distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1",
+                                  dashboard_address=None,
+                                  scheduler_kwargs={"allowed_failures": 1}) as cluster:
+        workers.append(_external_worker(cluster.scheduler_address))
+        helper = threading.Thread(target=replace_the_lost_worker,
+                                  args=(cluster.scheduler_address,), daemon=True)
+        helper.start()
+        try:
+            _run(tiny, out, cluster.scheduler_address,
+                 measure=KillWorker(marker, 8, "forward", times=1))
+        finally:
+            helper.join(timeout=130)
+            for worker in workers:
+                worker.kill()
+    assert marker.read_text() == "1" and len(workers) == 2
+    df = _points(out)
+    assert len(df) == 8 and (df["status"] == "ok").all()
+    assert "left the cluster (no worker is left); waiting up to 30 s" in capsys.readouterr().err
