@@ -30,7 +30,8 @@ def _ok(df: pd.DataFrame) -> pd.DataFrame:
     row edited or written by another tool may hold −1, text or nothing there)."""
     ok = df[df["status"] == "ok"].copy()
     for column in ("time_median_s", "madds_predicted"):
-        ok[column] = pd.to_numeric(ok[column], errors="coerce")
+        if column in ok.columns:
+            ok[column] = pd.to_numeric(ok[column], errors="coerce")
     ok = ok[np.isfinite(ok["time_median_s"]) & (ok["time_median_s"] > 0)]
     ok["m_rule"] = np.where(ok["m"] == ok["n"], "m=n", "m=" + ok["m"].astype(str))
     return ok
