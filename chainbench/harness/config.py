@@ -17,6 +17,7 @@ from ..engines.registry import ENGINES
 from ..errors import ConfigError
 from ..model.chain import ChainShape
 from ..model.layers import LAYERS
+from .numbers import check_float
 from .templates import render, template_shape
 
 WIDTH_PROFILES = ("square", "hourglass")
@@ -65,26 +66,10 @@ class Measure:
 #: high included. Times are capped so that no setting can keep a point measuring for hours.
 MEASURE_RANGES = {
     "min_sample_ms": (0.0, 60_000.0),   # a sample: up to a minute
-    "min_seconds": (0.0, 3600.0),       # sampling a point: up to an hour
-    "max_seconds": (0.0, 3600.0),
+    "min_seconds": (0.0, 3600.0), "max_seconds": (0.0, 3600.0),  # sampling: up to an hour
     "budget_s": (0.0, 7 * 86400.0),     # one call: up to a week
     "check_tol": (0.0, 1.0),            # relative to J's largest entry
 }
-
-
-def check_float(what: str, value, low: float | None = None, high: float | None = None):
-    """``value`` if it is a finite number in (low, high] (low excluded, high included; None:
-    no bound), else a ConfigError naming ``what`` and the range: the one rule for every
-    float of an experiment, flag or option. Not a number at all is the caller's to refuse."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return value
-    if not math.isfinite(value) or (low is not None and value <= low) or \
-            (high is not None and value > high):
-        lo = "" if low is None else f" > {low:g}"
-        hi = "" if high is None else f" ≤ {high:g}"
-        both = " and" if lo and hi else ""
-        raise ConfigError(f"{what}: must be a finite number{lo}{both}{hi}, got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -171,8 +156,7 @@ def hidden_widths(n: int, depth: int, width) -> tuple[int, ...]:
 
 #: Hidden blocks a chain of a grid may have: its widths are a tuple of this length.
 MAX_DEPTH = 10_000
-#: Points an experiment may hold: counted before its grids are expanded, so that a grid
-#: of millions of combinations is refused at once rather than filling memory.
+#: Points an experiment may hold: counted before expanding, not after filling the memory.
 MAX_POINTS = 100_000
 
 
