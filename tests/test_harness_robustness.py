@@ -30,6 +30,8 @@ def test_floats_of_measure_stay_in_their_range(key, value):
 def test_measure_built_in_python_is_checked_too():
     with pytest.raises(ConfigError, match="measure.budget_s"):
         Measure(budget_s=math.nan)
+    with pytest.raises(ConfigError, match=r"got 10000000000000000000…"):
+        Measure(min_seconds=10**400)  # beyond any float
     assert Measure(min_seconds=10, max_seconds=0.05).max_seconds == 0.05  # max wins, allowed
 
 

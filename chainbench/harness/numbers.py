@@ -15,10 +15,14 @@ def check_float(what: str, value, low: float | None = None, high: float | None =
     float of an experiment, flag or option. Not a number at all is the caller's to refuse."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
-    if not math.isfinite(value) or (low is not None and value <= low) or \
-            (high is not None and value > high):
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int beyond any float
+        finite = False
+    if not finite or (low is not None and value <= low) or (high is not None and value > high):
         lo = "" if low is None else f" > {low:g}"
         hi = "" if high is None else f" ≤ {high:g}"
         both = " and" if lo and hi else ""
-        raise ConfigError(f"{what}: must be a finite number{lo}{both}{hi}, got {value!r}")
+        got = repr(value) if len(repr(value)) <= 30 else f"{repr(value)[:20]}…"
+        raise ConfigError(f"{what}: must be a finite number{lo}{both}{hi}, got {got}")
     return value
