@@ -563,6 +563,16 @@ def test_points_without_times_is_one_line(folder, capsys, command):
 
 
 @pytest.mark.parametrize("command", ["fit", "report"])
+def test_points_without_the_columns_a_table_reads_leave_it_empty(folder, capsys, command):
+    df = pd.read_csv(folder / "points.csv")
+    df.drop(columns=["engine", "madds_predicted", "time_predicted_s"]).to_csv(
+        folder / "points.csv", index=False)
+    assert main([command, str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert command == "report" or "== cost_fit ==\n(not enough" in out
+
+
+@pytest.mark.parametrize("command", ["fit", "report"])
 def test_points_whose_every_time_is_negative_have_nothing_to_fit(folder, capsys, command):
     df = pd.read_csv(folder / "points.csv")
     df["time_median_s"] = -1

@@ -239,8 +239,14 @@ def _regret_table(per_chain: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    return {"exponents": exponents(df), "cost_fit": cost_fit(df), "crossovers": crossovers(df),
-            "prediction_error": prediction_error(df), "auto_regret": auto_regret(df)}
+    """Every table; empty where the rows lack a column it reads (a file of another version,
+    or written by another tool: ``points_csv.NEEDED`` is all a points file must have)."""
+    tables = {"exponents": (exponents, ("madds_predicted",)),
+              "cost_fit": (cost_fit, ("engine", "madds_predicted")), "crossovers": (crossovers, ()),
+              "prediction_error": (prediction_error, ("engine",)),
+              "auto_regret": (auto_regret, ("engine", "time_predicted_s"))}
+    return {name: table(df) if set(needs) <= set(df.columns) else pd.DataFrame()
+            for name, (table, needs) in tables.items()}
 
 
 # --- the tally of a run ----------------------------------------------------------------------
