@@ -556,10 +556,19 @@ def test_fit_on_an_empty_points_file(folder, capsys):
 
 
 @pytest.mark.parametrize("command", ["fit", "report"])
-def test_points_without_times_is_one_line(folder, capsys, command):
+def test_points_without_times_have_nothing_to_fit(folder, capsys, command):
     df = pd.read_csv(folder / "points.csv").drop(columns=["time_median_s"])
     df.to_csv(folder / "points.csv", index=False)
-    _one_line_exit_2([command, str(folder)], capsys, "missing time_median_s")
+    assert main([command, str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert command == "report" or out.count("(not enough points for this figure)") == 5
+
+
+@pytest.mark.parametrize("command", ["fit", "report"])
+def test_points_without_a_status_is_one_line(folder, capsys, command):
+    df = pd.read_csv(folder / "points.csv").drop(columns=["status"])
+    df.to_csv(folder / "points.csv", index=False)
+    _one_line_exit_2([command, str(folder)], capsys, "missing status")
 
 
 @pytest.mark.parametrize("command", ["fit", "report"])

@@ -245,7 +245,7 @@ def summary(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
               "cost_fit": (cost_fit, ("engine", "madds_predicted")), "crossovers": (crossovers, ()),
               "prediction_error": (prediction_error, ("engine",)),
               "auto_regret": (auto_regret, ("engine", "time_predicted_s"))}
-    return {name: table(df) if set(needs) <= set(df.columns) else pd.DataFrame()
+    return {name: table(df) if {"time_median_s", *needs} <= set(df.columns) else pd.DataFrame()
             for name, (table, needs) in tables.items()}
 
 

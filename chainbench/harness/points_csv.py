@@ -24,8 +24,8 @@ POINTS, DAMAGED = "points.csv", "points.damaged.csv"
 
 HEADER = ",".join(COLUMNS) + "\r\n"
 #: Columns a points file must have to be read (one of another version may lack others):
-#: a point's key, how it went and its time; a table that reads more is left empty without.
-NEEDED = (*KEY_COLUMNS, "status", "time_median_s")  # as csv.DictWriter writes it
+#: a point's key and how it went; a table or figure that reads more is left out without.
+NEEDED = (*KEY_COLUMNS, "status", "reason")  # as csv.DictWriter writes it
 _BAD_CHARS = re.compile("[\x00\udc80-\udcff]")  # NUL, or a byte that is not UTF-8
 
 
