@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Protocol
 
 from .. import api
+from ..cost.predictions import Prediction
 from ..errors import TooLarge
 from ..provenance import now
-from ..cost.predictions import Prediction
 from .config import Experiment, Point
 from .guards import Guards
 from .point import resolve

@@ -28,7 +28,8 @@ from .timing import first_call, measure
 def resolve(point: Point) -> tuple[str, int | None, int | None]:
     """(engine, chunk, snapshots) a point runs with: 'auto' resolved by the cost model,
     chunk given as 'default', 'n' (all lanes) or an integer (clamped to the lanes there are:
-    n, or a sparse mode's colors), snapshots as 'default' (None) or an integer."""
+    n, or a sparse mode's colors), snapshots as 'default' (None) or an integer. TooLarge
+    (before anything proportional to n is made) for a point this process cannot hold."""
     if reason := plan_reason(point, sparse_output=True):  # before auto or a sparse mode colors J
         raise TooLarge(reason)
     shape = point.shape
