@@ -237,3 +237,98 @@ def test_cluster_with_mixed_versions_is_refused(tiny, tmp_path, scheduler, monke
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "workers differ in numba/numpy versions" in err
     assert not out.exists()
+
+
+# --- an external cluster whose only worker is lost ---------------------------------------
+
+
+def _external_worker(address: str):
+    """A worker process started as on an external cluster: `dask worker`, without a nanny
+    to restart it, so that a worker killed stays gone."""
+    import subprocess
+
+    tests = str(Path(__file__).resolve().parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [*os.environ.get("PYTHONPATH", "").split(os.pathsep), tests]).strip(os.pathsep))
+    return subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                             "--no-nanny", "--nthreads", "1", "--no-dashboard",
+                             "--host", "127.0.0.1"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def test_the_only_worker_lost_ends_the_run_within_a_bound(tiny, tmp_path, monkeypatch, capsys):
+    """With no worker left the scheduler would hold the point forever; the run says so at
+    once and stops after NO_WORKER_S with one line saying how to continue."""
+    distributed = pytest.importorskip("distributed")
+    import time
+
+    from chainbench.harness.cluster import executor
+
+    monkeypatch.setattr(executor, "NO_WORKER_S", 2.0)
+    with distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1",
+                                  dashboard_address=None,
+                                  scheduler_kwargs={"allowed_failures": 1}) as cluster:
+        worker = _external_worker(cluster.scheduler_address)
+        try:
+            out, marker = tmp_path / "res", tmp_path / "kills"
+            start = time.monotonic()
+
+            def hung(*_):
+                raise AssertionError("no end 120 s after the only worker was lost")
+
+            signal.signal(signal.SIGALRM, hung)
+            signal.alarm(120)
+            try:
+                with pytest.raises(ConfigError, match="no worker left on the cluster for 2 s") \
+                        as err:
+                    _run(tiny, out, cluster.scheduler_address,
+                         measure=KillWorker(marker, 8, "forward", times=1))
+            finally:
+                signal.alarm(0)
+            assert time.monotonic() - start < 90
+            assert marker.read_text() == "1" and worker.wait(timeout=30) != 0
+        finally:
+            worker.kill()
+    assert "continue with --resume" in str(err.value) and "\n" not in str(err.value)
+    assert "left the cluster (no worker is left)" in capsys.readouterr().err
+    meta = json.loads((out / "meta.json").read_text())
+    assert any("left the cluster" in w for w in meta["warnings"])
+    assert meta["runs"][-1].get("interrupted") and not (out / "run.lock").exists()
+    df = _points(out)  # the rows done are kept; the lost point has none, to be resumed
+    assert not ((df["n"] == 8) & (df["m"] == 1) & (df["mode"] == "forward")).any()
+
+
+def test_the_only_worker_lost_and_one_joining_retries_the_point(tiny, tmp_path, capsys):
+    """A worker that joins while the run waits takes the lost point: retried, not failed."""
+    distributed = pytest.importorskip("distributed")
+    import threading
+    import time
+
+    out, marker = tmp_path / "res", tmp_path / "kills"
+    workers = []
+
+    def replace_the_lost_worker(address):
+        deadline = time.monotonic() + 120
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # the run sees the cluster without a worker first
+        workers.append(_external_worker(address))
+
+    with distributed.LocalCluster(n_workers=0, processes=True, host="127.0.0.1",
+                                  dashboard_address=None,
+                                  scheduler_kwargs={"allowed_failures": 1}) as cluster:
+        workers.append(_external_worker(cluster.scheduler_address))
+        helper = threading.Thread(target=replace_the_lost_worker,
+                                  args=(cluster.scheduler_address,), daemon=True)
+        helper.start()
+        try:
+            _run(tiny, out, cluster.scheduler_address,
+                 measure=KillWorker(marker, 8, "forward", times=1))
+        finally:
+            helper.join(timeout=130)
+            for worker in workers:
+                worker.kill()
+    assert marker.read_text() == "1" and len(workers) == 2
+    df = _points(out)
+    assert len(df) == 8 and (df["status"] == "ok").all()
+    assert "left the cluster (no worker is left); waiting up to 30 s" in capsys.readouterr().err

@@ -253,6 +253,79 @@ def test_cache_saves_and_loads_by_key(profile_dir):
     assert machine.load_cached() is None
 
 
+def _damage(doc: dict, how: str) -> None:
+    if how == "no levels":
+        doc["levels"] = []
+    elif how == "negative stream":
+        doc["stream"] = [[s, -r] for s, r in doc["stream"]]
+    elif how == "NaN bandwidth":
+        doc["levels"][0]["bandwidth_Bps"] = float("nan")
+    elif how == "zero gemm":
+        doc["gemm"] = [[k, 0.0] for k, _ in doc["gemm"]]
+    elif how == "levels of another type":
+        doc["levels"] = "L1"
+    elif how == "not an object":
+        doc.clear()
+
+
+@pytest.mark.parametrize("how", ["no levels", "negative stream", "NaN bandwidth", "zero gemm",
+                                 "levels of another type"])
+def test_a_damaged_profile_cache_is_measured_again_with_a_notice(profile_dir, monkeypatch,
+                                                                 capsys, how):
+    import chainbench as cb
+
+    calls = []
+    monkeypatch.setattr(calibration, "calibrate",
+                        lambda key=None, quick=False: calls.append(key) or synthetic_profile(key))
+    path = machine.save(synthetic_profile(machine.machine_key()))
+    doc = json.loads(path.read_text())
+    _damage(doc, how)
+    path.write_text(json.dumps(doc))
+    profile, why = machine.read_cached()
+    assert profile is None and why
+    assert machine.load_cached() is None
+    fresh = machine_current.current_profile()
+    err = capsys.readouterr().err
+    assert len(calls) == 1 and err.count("\n") == 1
+    assert "damaged machine profile" in err and "measuring this machine again" in err
+    assert fresh.levels and machine.load_cached() == fresh  # the cache is whole again
+    t = cb.predict_time(cb.Chain.from_spec("dense:8 tanh dense:1", 8).shape, "auto")
+    assert np.isfinite(t.seconds) and t.seconds > 0
+
+
+def test_a_missing_profile_cache_is_measured_without_a_notice(profile_dir, monkeypatch,
+                                                              capsys):
+    monkeypatch.setattr(calibration, "calibrate",
+                        lambda key=None, quick=False: synthetic_profile(key))
+    assert machine.read_cached() == (None, None)
+    machine_current.current_profile()
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("doc", [{"call_s": -1e-6, "pass_s": 0.0},
+                                 {"call_s": float("nan"), "pass_s": 0.0},
+                                 {"call_s": 1e-6, "pass_s": 0.0, "madd_s": [["tanh", 1.0]]},
+                                 ["not", "an", "object"]])
+def test_a_damaged_overheads_cache_is_said_once_and_not_used(profile_dir, capsys, doc):
+    import dataclasses
+
+    from chainbench.cost import time_model
+
+    # a profile whose overheads come from the cache file (a synthetic one carries its own)
+    profile = dataclasses.replace(synthetic_profile(machine.machine_key()), extra={})
+    path = time_model.overheads_path(profile)
+    path.parent.mkdir(parents=True)
+    body = {**doc, "code": time_model._code()} if isinstance(doc, dict) else doc
+    path.write_text(json.dumps(body))
+    time_model._READ.pop(path, None)
+    time_model._DAMAGED.discard(path)
+    for _ in range(2):
+        got = time_model.cached_overheads(profile)
+        assert not got.measured and got.call_s == profile.call_overhead_s
+    err = capsys.readouterr().err
+    assert err.count("damaged overheads cache") == 1 and "measured again" in err
+
+
 def test_machine_key_does_not_depend_on_what_was_loaded():
     """numba's BLAS (scipy's) is in the key whether or not scipy.linalg was imported."""
     key = machine.machine_key()

@@ -164,6 +164,44 @@ def test_load_points_leaves_damaged_rows_out_and_fit_says_so(folder, capsys):
     assert "--resume" in err
 
 
+def _with_id(line: bytes, point: int) -> bytes:
+    first, _, rest = line.split(b",", 2)
+    return b",".join([first, str(point).encode(), rest])
+
+
+@pytest.mark.parametrize("copy", ["same row", "same point, other id", "same id, other point"])
+def test_repeated_rows_are_left_out_and_resume_sets_them_aside(folder, capsys, copy):
+    lines = _lines(folder)
+    extra = {"same row": lines[2], "same point, other id": _with_id(lines[2], 99),
+             "same id, other point": _with_id(lines[3], 1)}[copy]
+    original = b"".join(lines)
+    (folder / "points.csv").write_bytes(original + extra + lines[5])  # two repeats
+    df = load_points(folder)
+    assert len(df) == 8 and df["point"].is_unique  # each point counted once, never twice
+    assert [p.line for p in df.attrs["damaged"]] == [10, 11]
+    assert all("repeats" in p.why for p in df.attrs["damaged"])
+    assert main(["fit", str(folder)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "left out damaged points.csv line 10 (repeats" in err
+    assert "keeps each point's first row" in err
+    assert _resume(folder) == 0
+    assert (folder / "points.csv").read_bytes() == original  # first rows kept, none measured
+    aside = (folder / DAMAGED).read_bytes()
+    assert extra in aside and b"line 10: repeats" in aside and b"line 11: repeats point" in aside
+    assert "each point keeps its first row" in capsys.readouterr().err
+    _complete(folder)
+
+
+def test_resume_of_an_empty_folder_starts_the_run_there(folder):
+    """A run stopped before it wrote meta.json (a full disk): --resume starts with no row."""
+    for name in ("points.csv", "meta.json"):
+        (folder / name).unlink()
+    (folder / "meta.json.123.tmp").write_text('{"exp')  # what a full disk left
+    assert _resume(folder) == 0
+    _complete(folder)
+    assert json.loads((folder / "meta.json").read_text())["experiment"] == "tiny"
+
+
 def test_damaged_meta_is_one_line_saying_what_to_do(folder, capsys):
     (folder / "meta.json").write_text('{"experiment": "tiny", "runs": [')
     assert _resume(folder) == 2
@@ -515,6 +553,54 @@ def test_usage_errors_are_one_line_too(argv, capsys):
 def test_fit_on_an_empty_points_file(folder, capsys):
     (folder / "points.csv").write_bytes(b"")
     _one_line_exit_2(["fit", str(folder)], capsys, "empty, no row written yet", "--resume")
+
+
+@pytest.mark.parametrize("command", ["fit", "report"])
+def test_points_without_times_have_nothing_to_fit(folder, capsys, command):
+    df = pd.read_csv(folder / "points.csv").drop(columns=["time_median_s"])
+    df.to_csv(folder / "points.csv", index=False)
+    assert main([command, str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert command == "report" or out.count("(not enough points for this figure)") == 5
+
+
+@pytest.mark.parametrize("command", ["fit", "report"])
+def test_points_without_a_status_is_one_line(folder, capsys, command):
+    df = pd.read_csv(folder / "points.csv").drop(columns=["status"])
+    df.to_csv(folder / "points.csv", index=False)
+    _one_line_exit_2([command, str(folder)], capsys, "missing status")
+
+
+@pytest.mark.parametrize("command", ["fit", "report"])
+def test_points_without_the_columns_a_table_reads_leave_it_empty(folder, capsys, command):
+    df = pd.read_csv(folder / "points.csv")
+    df.drop(columns=["engine", "madds_predicted", "time_predicted_s"]).to_csv(
+        folder / "points.csv", index=False)
+    assert main([command, str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert command == "report" or "== cost_fit ==\n(not enough" in out
+
+
+@pytest.mark.parametrize("command", ["fit", "report"])
+def test_points_whose_every_time_is_negative_have_nothing_to_fit(folder, capsys, command):
+    df = pd.read_csv(folder / "points.csv")
+    df["time_median_s"] = -1
+    df.to_csv(folder / "points.csv", index=False)
+    assert main([command, str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "Traceback" not in out and (command == "report" or "== cost_fit ==\n(not enough" in out)
+
+
+@pytest.mark.parametrize("threads", [{"numba_threads": 1, "blas": ["openblas", 3]}, ["x"], 7])
+def test_report_on_meta_of_unexpected_types(folder, capsys, threads):
+    meta = json.loads((folder / "meta.json").read_text())
+    for run in meta["runs"]:
+        run.update(threads=threads, machine=["m"], profile={"gemm": [1, "x"]},
+                   peer_versions="none")
+    (folder / "meta.json").write_text(json.dumps(meta))
+    assert main(["report", str(folder)]) == 0
+    html = (folder / "report.html").read_text()
+    assert "openblas" in html if isinstance(threads, dict) else "<html" in html.lower()
 
 
 def test_more_threads_than_cpus_is_one_line(tiny, tmp_path, capsys):

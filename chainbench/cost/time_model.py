@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,20 +116,37 @@ def cached_overheads(profile: MachineProfile) -> Overheads:
     if given:
         return _overheads_of(given)
     path = overheads_path(profile)
-    if path not in _READ:
+    if path not in _READ and path not in _DAMAGED:
         try:
             doc = json.loads(path.read_text())
             if doc.get("code") == _code():
                 _READ[path] = _overheads_of(doc)
-        except (OSError, ValueError, KeyError, TypeError):
+        except FileNotFoundError:
             pass
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            # measured again where a run or `predict` needs them (harness.ensure_overheads)
+            _DAMAGED.add(path)
+            print(f"chainbench: warning: {path}: damaged overheads cache "
+                  f"({str(err).splitlines()[0] if str(err) else type(err).__name__}); "
+                  "they are measured again", file=sys.stderr)
     return _READ.get(path) or Overheads(profile.call_overhead_s, 0.0, measured=False)
 
 
+#: Overheads files found damaged in this process: said once, not read again.
+_DAMAGED: set[Path] = set()
+
+
 def _overheads_of(doc: dict) -> Overheads:
-    return Overheads(float(doc["call_s"]), float(doc["pass_s"]),
-                     madd_s=tuple((str(n), *map(float, costs))
-                                  for n, *costs in doc.get("madd_s", ())))
+    """The overheads a cache file (or a profile's ``extra``) holds; a ValueError where one
+    is not a finite number ≥ 0."""
+    out = Overheads(float(doc["call_s"]), float(doc["pass_s"]),
+                    madd_s=tuple((str(n), *map(float, costs))
+                                 for n, *costs in doc.get("madd_s", ())))
+    values = (out.call_s, out.pass_s, *(c for _, *costs in out.madd_s for c in costs))
+    if any(not (math.isfinite(v) and v >= 0) for v in values) or \
+            any(len(costs) != len(RULES) for _, *costs in out.madd_s):
+        raise ValueError("a cost that is not a finite number ≥ 0")
+    return out
 
 
 def save_overheads(profile: MachineProfile, overheads: Overheads) -> Path:
@@ -139,6 +157,7 @@ def save_overheads(profile: MachineProfile, overheads: Overheads) -> Path:
     tmp.write_text(json.dumps(doc) + "\n")
     tmp.replace(path)
     _READ[path] = overheads
+    _DAMAGED.discard(path)
     return path
 
 

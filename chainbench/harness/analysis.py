@@ -26,7 +26,13 @@ def _by_cpu(ok: pd.DataFrame, keys: list[str]) -> list[str]:
 
 
 def _ok(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows the fits read: status 'ok' with a median time that is a positive number (a
+    row edited or written by another tool may hold −1, text or nothing there)."""
     ok = df[df["status"] == "ok"].copy()
+    for column in ("time_median_s", "madds_predicted"):
+        if column in ok.columns:
+            ok[column] = pd.to_numeric(ok[column], errors="coerce")
+    ok = ok[np.isfinite(ok["time_median_s"]) & (ok["time_median_s"] > 0)]
     ok["m_rule"] = np.where(ok["m"] == ok["n"], "m=n", "m=" + ok["m"].astype(str))
     return ok
 
@@ -233,8 +239,14 @@ def _regret_table(per_chain: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    return {"exponents": exponents(df), "cost_fit": cost_fit(df), "crossovers": crossovers(df),
-            "prediction_error": prediction_error(df), "auto_regret": auto_regret(df)}
+    """Every table; empty where the rows lack a column it reads (a file of another version,
+    or written by another tool: ``points_csv.NEEDED`` is all a points file must have)."""
+    tables = {"exponents": (exponents, ("madds_predicted",)),
+              "cost_fit": (cost_fit, ("engine", "madds_predicted")), "crossovers": (crossovers, ()),
+              "prediction_error": (prediction_error, ("engine",)),
+              "auto_regret": (auto_regret, ("engine", "time_predicted_s"))}
+    return {name: table(df) if {"time_median_s", *needs} <= set(df.columns) else pd.DataFrame()
+            for name, (table, needs) in tables.items()}
 
 
 # --- the tally of a run ----------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import os
 import re
 import tomllib
@@ -16,6 +17,7 @@ from ..engines.registry import ENGINES
 from ..errors import ConfigError
 from ..model.chain import ChainShape
 from ..model.layers import LAYERS
+from .numbers import check_float
 from .templates import render, template_shape
 
 WIDTH_PROFILES = ("square", "hourglass")
@@ -52,6 +54,22 @@ class Measure:
     check: bool = True  # compare the Jacobian with the other mode before timing
     check_tol: float = 1e-8  # relative to the largest Jacobian entry
     sparse_output: bool = False  # modes that can (the sparse ones) return J as scipy.sparse
+
+    def __post_init__(self) -> None:
+        # built from a file (``parse``) or in Python: no NaN, infinity or value out of range
+        # may switch a guard off or make a loop endless
+        for name, (low, high) in MEASURE_RANGES.items():
+            check_float(f"measure.{name}", getattr(self, name), low, high)
+
+
+#: The range of each number of [measure] that takes a fraction, (low, high]: low excluded,
+#: high included. Times are capped so that no setting can keep a point measuring for hours.
+MEASURE_RANGES = {
+    "min_sample_ms": (0.0, 60_000.0),   # a sample: up to a minute
+    "min_seconds": (0.0, 3600.0), "max_seconds": (0.0, 3600.0),  # sampling: up to an hour
+    "budget_s": (0.0, 7 * 86400.0),     # one call: up to a week
+    "check_tol": (0.0, 1.0),            # relative to J's largest entry
+}
 
 
 @dataclass(frozen=True)
@@ -136,6 +154,22 @@ def hidden_widths(n: int, depth: int, width) -> tuple[int, ...]:
                       f"integers, or one of {', '.join(WIDTH_PROFILES)}")
 
 
+#: Hidden blocks a chain of a grid may have: its widths are a tuple of this length.
+MAX_DEPTH = 10_000
+#: Points an experiment may hold: counted before expanding, not after filling the memory.
+MAX_POINTS = 100_000
+
+
+def count(grid: Grid) -> int:
+    """How many points ``expand(grid)`` makes, without making them."""
+    sizes = (len(grid.layers),) if grid.layers else \
+        (len(grid.m), len(grid.depth), len(grid.width), len(grid.activation))
+    per_mode = sum((len(grid.chunk) if _chunk_varies(mode) else 1)
+                   * (len(grid.snapshots) if _takes_snapshots(mode) else 1)
+                   for mode in grid.modes)
+    return math.prod(sizes) * len(grid.n) * len(grid.seed) * per_mode
+
+
 def expand(grid: Grid) -> list[Point]:
     if grid.layers:
         return _expand_templates(grid)
@@ -209,7 +243,7 @@ def _width_ok(v) -> bool:
 _GRID_CHECKS = {
     "n": (lambda v: _is_int(v) and v >= 1, "an integer ≥ 1"),
     "m": (lambda v: (_is_int(v) and v >= 1) or v == "n", 'an integer ≥ 1 or "n"'),
-    "depth": (lambda v: _is_int(v) and v >= 0, "an integer ≥ 0"),
+    "depth": (lambda v: _is_int(v) and 0 <= v <= MAX_DEPTH, f"an integer from 0 to {MAX_DEPTH}"),
     "width": (_width_ok, f"an integer ≥ 1, a list of them, or one of {WIDTH_PROFILES}"),
     "activation": (lambda v: v in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
     "seed": (lambda v: _is_int(v) and v >= 0, "an integer ≥ 0"),
@@ -250,9 +284,9 @@ def _check_measure(key, value):
         if not _is_int(value) or value < 1:
             raise ConfigError(f"measure.{key}: {value!r} is not an integer ≥ 1")
         return value
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"measure.{key}: {value!r} is not a positive number")
-    return float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"measure.{key}: {value!r} is not a number")
+    return float(value)  # its range: ``Measure.__post_init__``
 
 
 TOP_KEYS = ("name", "description", "grid", "measure")
@@ -330,6 +364,10 @@ def build(data: dict, text: str, path: str) -> Experiment:
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ConfigError("description: must be a string")
+    total = sum(count(grid) for grid in grids)
+    if total > MAX_POINTS:
+        raise ConfigError(f"{path}: the grid makes {total} points, more than {MAX_POINTS}; "
+                          "give fewer values (or split it into several experiments)")
     exp = Experiment(name, description, tuple(grids), Measure(**measure_kw), text, path)
     if not exp.points():
         raise ConfigError(f"{path}: the grid has no points")

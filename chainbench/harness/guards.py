@@ -52,6 +52,10 @@ class Guards:
                     f"of the {self.memory / 2**30:.3g} GiB available")
         return None
 
+    def plan_reason(self, point: Point) -> str | None:
+        """Why ``point`` is too large even to be predicted (``plan_reason``), or None."""
+        return plan_reason(point, self.memory, self.sparse_output)
+
     def learn(self, point: Point, row: Row) -> None:
         """Take the speed of a measured point in; mark it 'timeout' when measuring it took
         longer than the budget, its compile time (``compile_s``) not counted."""
@@ -74,3 +78,31 @@ def planned_bytes(point: Point, predicted: Prediction, sparse_output: bool = Fal
     if sparse_output and "dense" in ENGINES[predicted.mode].options:
         output = 12 * nonzeros(shape) + 8 * (shape.m + 1)  # values, indices, row pointers
     return memory.planned_bytes(shape, predicted.bytes_held, point.m, output)
+
+
+def floor_bytes(point: Point, sparse_output: bool = False) -> int:
+    """Bytes measuring ``point`` holds at least, from its widths alone, before any pattern,
+    coloring or prediction is made (those allocate in proportion to n and m too): its
+    parameters twice, two vectors of its inputs and outputs (x, a color per column or row)
+    and J, dense, or where the mode may return it sparse at least one entry per row and
+    column."""
+    shape = point.shape
+    params, _ = memory.parameter_bytes(shape)
+    engine = ENGINES.get(point.mode)
+    sparse = sparse_output and (engine is None or "dense" in engine.options)
+    output = 12 * max(shape.n, shape.m) if sparse else 8 * shape.m * shape.n
+    return 2 * params + 16 * (shape.n + shape.m) + output
+
+
+def plan_reason(point: Point, room: int | None = None, sparse_output: bool = False
+                ) -> str | None:
+    """Why ``point`` must be skipped before it is predicted — its ``floor_bytes`` exceed
+    MEMORY_SHARE of ``room`` (default: the memory available here) — or None. Predicting a
+    sparse or 'auto' point colors J's pattern, which takes memory in proportion to n: a
+    point too large for that is skipped with this reason, never allowed to end the run."""
+    room = available_memory() if room is None else room
+    need = floor_bytes(point, sparse_output)
+    if room is None or need <= MEMORY_SHARE * room:
+        return None
+    return (f"needs at least {need / 2**30:.3g} GiB (parameters, J and vectors of n = "
+            f"{point.n}), more than {MEMORY_SHARE:.0%} of the {room / 2**30:.3g} GiB available")

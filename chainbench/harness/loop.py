@@ -20,6 +20,8 @@ from typing import Protocol
 
 from .. import api
 from ..cost.predictions import Prediction
+from ..errors import TooLarge
+from ..provenance import now
 from .config import Experiment, Point
 from .guards import Guards
 from .point import resolve
@@ -49,14 +51,29 @@ class Executor(Protocol):
         """Drop the points in flight: the run ends early."""
 
 
-def ordered(points: list[Point]) -> list[tuple[Point, Prediction]]:
+def ordered(points: list[Point], guards: Guards | None = None
+            ) -> list[tuple[Point, Prediction | str]]:
     """Points with their predictions, cheapest first within each series (grid order of
-    series kept), so a timeout can skip the larger sizes that follow it."""
+    series kept), so a timeout can skip the larger sizes that follow it. A point too large
+    to be predicted — resolving 'auto' and the sparse modes colors J, in memory in
+    proportion to n — gets the reason instead (``Guards.plan_reason``, and
+    ``point.resolve``'s TooLarge for this process), and comes last in its series."""
     series: dict[str, list] = {}
     for p in points:
-        engine, chunk, snapshots = resolve(p)
-        series.setdefault(p.series, []).append((p, api.predict(p.shape, engine, chunk, snapshots)))
-    return [item for group in series.values() for item in sorted(group, key=lambda i: i[1].madds)]
+        try:
+            if guards is not None and (reason := guards.plan_reason(p)):
+                raise TooLarge(reason)
+            engine, chunk, snapshots = resolve(p)
+            item = (p, api.predict(p.shape, engine, chunk, snapshots))
+        except TooLarge as err:
+            item = (p, str(err))
+        series.setdefault(p.series, []).append(item)
+    return [item for group in series.values() for item in sorted(group, key=_cost)]
+
+
+def _cost(item: tuple[Point, Prediction | str]) -> tuple[bool, int]:
+    unpredicted = isinstance(item[1], str)
+    return unpredicted, 0 if unpredicted else item[1].madds
 
 
 def sweep(exp: Experiment, out: Path, executor: Executor, guards: Guards, *, threads: int,
@@ -75,7 +92,7 @@ def sweep(exp: Experiment, out: Path, executor: Executor, guards: Guards, *, thr
     results, meta, run_info = start_run(exp, out, resume=resume, argv=argv, **(info or {}))
     with owned(results, meta, run_info):
         executor.start(results, meta, run_info)
-        plan = ordered(exp.points()) if plan is None else plan
+        plan = ordered(exp.points(), guards) if plan is None else plan
         _Loop(exp.name, results, executor, guards, plan, threads, progress).run()
     return results
 
@@ -123,13 +140,17 @@ class _Loop:
             if point.key in self.done_keys:
                 self.report(point, None)
                 continue
+            if isinstance(predicted, str):  # too large to predict: the reason, no counts
+                self.append(point, Row(status="skipped", reason=predicted, wall_s=0.0,
+                                       finished_at=now(), **self.executor.where))
+                continue
             reason = self.guards.skip_reason(point, predicted)
             if reason:
                 self.append(point, Row.unmeasured("skipped", reason, predicted,
                                                   **self.executor.where))
                 continue
             # the series with the most work left goes first: it decides the run's end
-            left = predicted.madds + sum(p.madds for _, p in queue)
+            left = predicted.madds + sum(p.madds for _, p in queue if not isinstance(p, str))
             if started := getattr(self.progress, "started", None):
                 started(point)
             self.executor.submit(point, predicted, int(min(left, 2**62)))

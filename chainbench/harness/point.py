@@ -15,10 +15,11 @@ from .. import api
 from ..api import jacobian, jvp, vjp
 from ..cost.predictions import slides_formula
 from ..engines.registry import ENGINES
-from ..errors import Unsupported
+from ..errors import TooLarge, Unsupported
 from ..machine.current import current_profile
 from ..model.chain import Chain
 from .config import Measure, Point
+from .guards import plan_reason
 from .memory import peak_bytes
 from .row import Row
 from .timing import first_call, measure
@@ -27,7 +28,10 @@ from .timing import first_call, measure
 def resolve(point: Point) -> tuple[str, int | None, int | None]:
     """(engine, chunk, snapshots) a point runs with: 'auto' resolved by the cost model,
     chunk given as 'default', 'n' (all lanes) or an integer (clamped to the lanes there are:
-    n, or a sparse mode's colors), snapshots as 'default' (None) or an integer."""
+    n, or a sparse mode's colors), snapshots as 'default' (None) or an integer. TooLarge
+    (before anything proportional to n is made) for a point this process cannot hold."""
+    if reason := plan_reason(point, sparse_output=True):  # before auto or a sparse mode colors J
+        raise TooLarge(reason)
     shape = point.shape
     engine = api.resolve_mode(shape, point.mode)
     if ENGINES[engine].lanes == "n" and point.chunk != "default":

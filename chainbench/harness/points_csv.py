@@ -18,11 +18,14 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ConfigError
-from .row import COLUMNS, INT_COLUMNS, KEY_COLUMNS, TEXT_COLUMNS, Row
+from .row import COLUMNS, INT_COLUMNS, KEY_COLUMNS, TEXT_COLUMNS, Row, key_of
 
 POINTS, DAMAGED = "points.csv", "points.damaged.csv"
 
-HEADER = ",".join(COLUMNS) + "\r\n"  # as csv.DictWriter writes it
+HEADER = ",".join(COLUMNS) + "\r\n"
+#: Columns a points file must have to be read (one of another version may lack others):
+#: a point's key and how it went; a table or figure that reads more is left out without.
+NEEDED = (*KEY_COLUMNS, "status", "reason")  # as csv.DictWriter writes it
 _BAD_CHARS = re.compile("[\x00\udc80-\udcff]")  # NUL, or a byte that is not UTF-8
 
 
@@ -38,6 +41,15 @@ class SetAside:
     def where(self) -> str:
         return f"line {self.line}" if self.lines == 1 else \
             f"lines {self.line}-{self.line + self.lines - 1}"
+
+    @property
+    def repeated(self) -> bool:
+        """A good row repeating an earlier one's point: the earlier row stands."""
+        return self.why.startswith(REPEATS)
+
+
+#: The start of the reason a row repeating an earlier row's point id or key is set aside.
+REPEATS = "repeats"
 
 
 @dataclass
@@ -113,10 +125,21 @@ def scan(file: Path) -> Scan:
             return out  # a file of another version: not ours to judge
     else:
         bad.extend((k, why or "blank header") for k in range(used))
+    ids: dict[int, int] = {}  # point id -> line of its first row (from 1)
+    keys: dict[tuple, int] = {}  # Point.key -> line of its first row
     while i < len(lines):
         fields, used, why = record(i)
         why = why or _row_problem(fields)
-        if why is None:
+        if why is None:  # a good row, unless it repeats a point: counted once, never twice
+            row = dict(zip(COLUMNS, fields))
+            point, key = int(row["point"]), key_of(row)
+            if point in ids or key in keys:
+                why = (f"{REPEATS} point {point} of line {ids[point]}" if point in ids else
+                       f"{REPEATS} the point (same n, m, mode, …) of line {keys[key]}")
+                bad.extend((k, why) for k in range(i, i + used))
+                i += used
+                continue
+            ids[point], keys[key] = i + 1, i + 1
             out.rows.append("".join(lines[i:i + used]))
             i += used
         else:  # only the first line is condemned: a stray quote must not swallow good rows
@@ -183,8 +206,9 @@ def set_aside(file: Path, found: Scan, when: str) -> None:
         with damaged_file.open("a", encoding="utf-8", errors="surrogateescape",
                                newline="") as fh:
             if new:
-                fh.write("# rows set aside from points.csv by `chainbench run --resume`; "
-                         "their points were measured again\n")
+                fh.write("# rows set aside from points.csv by `chainbench run --resume`: "
+                         "damaged rows, whose points were measured again, and rows "
+                         "repeating an earlier row's point, whose first row was kept\n")
             for part in found.damaged:
                 fh.write(f"# {when} {POINTS} {part.where()}: {part.why}\n")
                 fh.write(part.text if part.text.endswith(("\n", "\r")) else part.text + "\n")
@@ -230,7 +254,7 @@ def load_points(path) -> pd.DataFrame:
         df = pd.read_csv(source)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise ConfigError(f"{file}: unreadable: {err}") from None
-    missing = [c for c in KEY_COLUMNS if c not in df.columns]
+    missing = [c for c in NEEDED if c not in df.columns]
     if missing:
         raise ConfigError(f"{file}: not a chainbench points file (missing {', '.join(missing)})")
     df.attrs["damaged"] = damaged
@@ -244,5 +268,8 @@ def damaged_warning(df: pd.DataFrame, path) -> str | None:
         return None
     where = ", ".join(f"{p.where()} ({p.why})" for p in damaged[:3])
     more = f" and {len(damaged) - 3} more" if len(damaged) > 3 else ""
+    then = ("keeps each point's first row" if all(p.repeated for p in damaged) else
+            "measures their points again" if not any(p.repeated for p in damaged) else
+            "measures the damaged ones' points again")
     return (f"{path}: left out damaged {POINTS} {where}{more}; `chainbench run EXPERIMENT "
-            f"--out {path} --resume` sets them aside and measures them again")
+            f"--out {path} --resume` sets them aside and {then}")

@@ -117,8 +117,11 @@ class ResultsDir:
     @classmethod
     def _resume(cls, out: Path, experiment: str | None) -> ResultsDir:
         folder = cls(out)
-        if not out.is_dir() or not folder._has_results():
-            raise ConfigError(f"{out}: nothing to resume (no {POINTS}); run without --resume")
+        if not out.is_dir():
+            raise ConfigError(f"{out}: nothing to resume (no such folder); run without "
+                              "--resume")
+        # a folder without results (a run stopped, e.g. by a full disk, before it wrote
+        # meta.json) resumes with no row: the run starts there
         try:
             folder._own()
         except Held as held:
@@ -126,7 +129,7 @@ class ResultsDir:
                 f"{out}: another run is writing here ({held.holder.describe()}); let it "
                 f"finish, or if it is gone delete {held.path} and resume again") from None
         try:
-            if experiment is not None:
+            if experiment is not None and folder._has_results():
                 folder.check_experiment(experiment)
             folder.repair()
             folder._record_notes()
@@ -206,10 +209,16 @@ class ResultsDir:
         if found.header is not None and not found.damaged:
             return []
         points_csv.set_aside(self.points_file, found, now())
-        if found.damaged:
-            where = ", ".join(f"{p.where()} ({p.why})" for p in found.damaged)
+        damaged = [p for p in found.damaged if not p.repeated]
+        repeated = [p for p in found.damaged if p.repeated]
+        if damaged:
+            where = ", ".join(f"{p.where()} ({p.why})" for p in damaged)
             self.notes.append(f"{POINTS}: set aside {where} in {DAMAGED}; "
                               "their points are measured again")
+        if repeated:
+            where = ", ".join(f"{p.where()} ({p.why})" for p in repeated)
+            self.notes.append(f"{POINTS}: set aside {where} in {DAMAGED}; each point keeps "
+                              "its first row")
         elif found.empty:
             self.notes.append(f"{POINTS} was empty: header written")
         return found.damaged

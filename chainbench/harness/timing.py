@@ -37,9 +37,20 @@ def first_call(fn) -> tuple[float, object]:
     return (time.perf_counter_ns() - t0) * 1e-9, result
 
 
+#: Seconds sampling one point may last whatever the policy says (``Measure`` refuses more
+#: than this already): the loop's own stop, so that no setting can keep a point running.
+MEASURE_LIMIT_S = 3600.0
+
+
+def _capped(value: float, limit: float) -> float:
+    """``value``, or ``limit`` when it is larger, infinite or NaN."""
+    return value if value <= limit else limit  # NaN compares False
+
+
 def _inner_loops(fn, min_sample_ns: float) -> int:
     """Calls per sample so that one sample lasts at least ``min_sample_ns``: doubling, as
     ADBench does, until the measured block is long enough."""
+    min_sample_ns = _capped(min_sample_ns, MEASURE_LIMIT_S * 1e9)
     inner = 1
     while True:
         t0 = time.perf_counter_ns()
@@ -55,6 +66,7 @@ def _inner_loops(fn, min_sample_ns: float) -> int:
 def measure(fn, policy: Measure) -> Timing:
     """Time a warmed-up ``fn`` (call ``first_call`` before) under ``policy``."""
     inner = _inner_loops(fn, policy.min_sample_ms * 1e6)  # also the warm-up
+    stop_s = _capped(policy.max_seconds, MEASURE_LIMIT_S)
     samples: list[float] = []
     start = time.perf_counter_ns()
     while True:
@@ -64,7 +76,7 @@ def measure(fn, policy: Measure) -> Timing:
         samples.append((time.perf_counter_ns() - t0) * 1e-9 / inner)
         elapsed = (time.perf_counter_ns() - start) * 1e-9
         enough = len(samples) >= policy.min_samples and elapsed >= policy.min_seconds
-        if enough or elapsed >= policy.max_seconds:
+        if enough or elapsed >= stop_s:
             break
     a = np.asarray(samples)
     q1, med, q3 = np.percentile(a, [25, 50, 75])

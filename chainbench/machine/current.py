@@ -3,8 +3,10 @@ cache file, or measured (``calibrate``) when there is none."""
 
 from __future__ import annotations
 
+import sys
+
 from . import calibrate as calibration
-from .profile import MachineProfile, load_cached, machine_key, save
+from .profile import MachineProfile, cache_path, machine_key, read_cached, save
 
 _CURRENT: MachineProfile | None = None
 
@@ -16,7 +18,10 @@ def current_profile(*, force: bool = False, announce=None) -> MachineProfile:
     if _CURRENT is not None and not force:
         return _CURRENT
     key = machine_key()
-    profile = None if force else load_cached(key)
+    profile, damaged = (None, None) if force else read_cached(key)
+    if damaged:
+        print(f"chainbench: warning: {cache_path(key)}: damaged machine profile ({damaged}); "
+              "measuring this machine again", file=sys.stderr)
     if profile is None:
         if announce is not None:
             announce("calibrating this machine (first use; cached afterwards) …")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -156,7 +157,35 @@ class MachineProfile:
             sysfs_caches=dict(doc.get("sysfs_caches", {})),
             calibration_s=float(doc.get("calibration_s", 0.0)), extra=dict(doc.get("extra", {})),
             lanes=tuple((str(s), int(k), int(c), float(r)) for s, k, c, r in doc.get("lanes", ())),
-        )
+        ).checked()
+
+    def checked(self) -> MachineProfile:
+        """This profile, or a ValueError saying what makes it unusable: no memory level, no
+        GEMM or streaming rate, or a rate, size or overhead that is not a finite positive
+        number (every prediction divides by them; a damaged cache must not price one)."""
+        def bad(value) -> bool:
+            return not (isinstance(value, int | float) and math.isfinite(value) and value > 0)
+
+        for what, rows in (("levels", self.levels), ("gemm", self.gemm),
+                           ("stream", self.stream)):
+            if not rows:
+                raise ValueError(f"{what}: empty")
+        problems = [
+            *(f"levels[{i}].bandwidth_Bps = {lv.bandwidth_Bps!r}" for i, lv in
+              enumerate(self.levels) if bad(lv.bandwidth_Bps)),
+            *(f"levels[{i}].capacity_bytes = {lv.capacity_bytes!r}" for i, lv in
+              enumerate(self.levels) if lv.capacity_bytes is not None and
+              bad(lv.capacity_bytes)),
+            *(f"gemm {pair!r}" for pair in self.gemm if bad(pair[0]) or bad(pair[1])),
+            *(f"stream {pair!r}" for pair in self.stream if bad(pair[0]) or bad(pair[1])),
+            *(f"lanes {row!r}" for row in self.lanes if any(bad(v) for v in row[1:])),
+        ]
+        if not (math.isfinite(self.call_overhead_s) and self.call_overhead_s >= 0):
+            problems.append(f"call_overhead_s = {self.call_overhead_s!r}")
+        if problems:
+            more = f" and {len(problems) - 2} more" if len(problems) > 2 else ""
+            raise ValueError(f"not a finite positive number: {', '.join(problems[:2])}{more}")
+        return self
 
 
 # --- the cache ------------------------------------------------------------------------------
@@ -202,14 +231,32 @@ def cache_path(key: dict | None = None) -> Path:
 
 
 def load_cached(key: dict | None = None) -> MachineProfile | None:
-    """The cached profile of this machine, or None when there is none (or it is unreadable,
+    """The cached profile of this machine, or None when there is none (or it is damaged,
     or was measured for another key)."""
+    return read_cached(key)[0]
+
+
+def read_cached(key: dict | None = None) -> tuple[MachineProfile | None, str | None]:
+    """(the cached profile of this machine or None, why a cache file that is there cannot
+    be used or None): a file that is not JSON, misses a field, holds one of another type
+    or a rate that is not a finite positive number (``MachineProfile.checked``) is damaged."""
     key = machine_key() if key is None else key
     try:
-        profile = MachineProfile.from_dict(json.loads(cache_path(key).read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return profile if profile.key == key else None
+        text = cache_path(key).read_text()
+    except FileNotFoundError:
+        return None, None
+    except (OSError, UnicodeDecodeError) as err:
+        return None, f"unreadable ({err})"
+    try:
+        doc = json.loads(text)
+        if not isinstance(doc, dict):
+            raise TypeError("not a JSON object")
+        profile = MachineProfile.from_dict(doc)
+    except KeyError as err:
+        return None, f"no field {err}"
+    except (ValueError, TypeError, AttributeError) as err:
+        return None, str(err).splitlines()[0] if str(err) else type(err).__name__
+    return (profile, None) if profile.key == key else (None, None)
 
 
 def save(profile: MachineProfile) -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import ConfigError
-from .facts import RunFacts, gather
+from .facts import RunFacts, as_table, gather
 from .html import page, section
 from .sections import comparison, run_sections
 
@@ -50,7 +50,7 @@ def _anchors(runs: list[RunFacts]) -> list[str]:
 
 
 def _subtitle(run: RunFacts) -> str:
-    machine = (run.latest.get("machine") or {}).get("cpu_model", "an unnamed machine")
+    machine = as_table(run.latest.get("machine")).get("cpu_model", "an unnamed machine")
     when = run.latest.get("started_at", "")
     return f"{run.folder} · measured on {machine}" + (f" · {when}" if when else "")
 

@@ -56,7 +56,7 @@ def gather(folder, with_figures: bool = True) -> RunFacts:
         meta = {}
     if not isinstance(meta, dict):
         raise ConfigError(f"{folder / META}: not a JSON object")
-    runs = [r for r in meta.get("runs") or [] if isinstance(r, dict)]
+    runs = [r for r in as_rows(meta.get("runs")) if isinstance(r, dict)]
     tables = analysis.summary(points)
     tables["j_over_f"] = j_over_f_table(points)
     facts = RunFacts(folder, str(meta.get("experiment") or folder.name),
@@ -127,27 +127,30 @@ def inline_svg(text: str, prefix: str) -> str:
 
 
 def machine_lines(latest: dict) -> list[tuple[str, str]]:
-    """(what, value) pairs describing the machine and software of a run's entry."""
-    machine = latest.get("machine") or {}
-    profile = latest.get("profile") or {}
-    versions = latest.get("versions") or {}
-    caches = machine.get("caches") or {}
+    """(what, value) pairs describing the machine and software of a run's entry; a value of
+    another JSON type than chainbench writes (an edited or damaged meta.json) shows as
+    unknown rather than failing the report."""
+    machine, profile = as_table(latest.get("machine")), as_table(latest.get("profile"))
+    versions, caches = as_table(latest.get("versions")), as_table(machine.get("caches"))
     out = [("CPU", f"{machine.get('cpu_model', '?')}, {machine.get('cores', '?')} cores"),
            ("host", f"{machine.get('hostname', '?')} · {machine.get('platform', '?')}")]
     if caches:
         out.append(("caches", ", ".join(f"{k} {_bytes(v)}" for k, v in caches.items())))
     if profile:
-        gemm = max((rate for _, rate in profile.get("gemm") or []), default=float("nan"))
+        rates = [pair[1] for pair in as_rows(profile.get("gemm"))
+                 if isinstance(pair, list | tuple) and len(pair) == 2 and _number(pair[1])]
+        gemm = max(rates, default=float("nan"))
         out.append(("profile", f"call overhead {_seconds(profile.get('call_overhead_s'))}, "
                     f"peak GEMM {gemm / 1e9:.3g} Gmadd/s (one thread), calibrated "
                     f"{profile.get('created', '?')}"))
-    threads = latest.get("threads") or {}
+    threads = as_table(latest.get("threads"))
     if threads:
         out.append(("threads", f"Numba {threads.get('numba_threads', '?')}; BLAS " + ", ".join(
-            f"{b.get('library')} {b.get('threads')}" for b in threads.get("blas") or [])))
+            f"{b.get('library')} {b.get('threads')}" if isinstance(b, dict) else str(b)
+            for b in as_rows(threads.get("blas")))))
     if versions:
         out.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items())))
-    peers = {k: v for k, v in (latest.get("peer_versions") or {}).items() if v}
+    peers = {k: v for k, v in as_table(latest.get("peer_versions")).items() if v}
     if peers:
         out.append(("peers", ", ".join(f"{k} {v}" for k, v in peers.items())))
     out.append(("commit", str(latest.get("git_commit") or "unknown")))
@@ -155,8 +158,22 @@ def machine_lines(latest: dict) -> list[tuple[str, str]]:
     return out
 
 
+def as_table(value) -> dict:
+    """A JSON object of meta.json as read, or {} where it holds another type."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_rows(value) -> list:
+    """A JSON array of meta.json as read, or [] where it holds another type."""
+    return value if isinstance(value, list) else []
+
+
+def _number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _seconds(s) -> str:
-    if not isinstance(s, (int, float)) or not math.isfinite(s):
+    if not _number(s) or not math.isfinite(s):
         return "?"
     for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
         if s >= scale:
@@ -165,7 +182,7 @@ def _seconds(s) -> str:
 
 
 def _bytes(b) -> str:
-    if not isinstance(b, (int, float)):
+    if not _number(b) or not math.isfinite(b):
         return str(b)
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if b >= scale:

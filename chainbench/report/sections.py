@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..harness.analysis import STATUSES
 from ..harness.row import KEY_COLUMNS
-from .facts import RunFacts, machine_lines
+from .facts import RunFacts, as_table, machine_lines
 from .html import definitions, esc, frame_table, number, section, table
 
 #: Columns of points.csv the raw table shows (points.csv itself holds them all).
@@ -139,7 +139,7 @@ def comparison(runs: list[RunFacts]) -> str:
     """Several runs side by side: what ran where, the exponents of each series, and each
     mode's median time against the first run's on the points both measured."""
     head = ["", *[r.title for r in runs]]
-    what = [("CPU", *[(r.latest.get("machine") or {}).get("cpu_model", "?") for r in runs]),
+    what = [("CPU", *[as_table(r.latest.get("machine")).get("cpu_model", "?") for r in runs]),
             ("commit", *[str(r.latest.get("git_commit") or "?")[:10] for r in runs]),
             ("started", *[str(r.latest.get("started_at", "?")) for r in runs]),
             ("points ok", *[f"{r.tally.get('ok', 0)}" for r in runs])]

@@ -34,7 +34,9 @@ def run(exp: Experiment, out: Path, *, scheduler: str | None = None,
         infos = describe_workers(client)
         resource = check_workers(infos)
         retries = allowed_failures(client)
-        plan = ordered(exp.points())
+        guards = Guards(exp.measure.budget_s, memory=memory_per_worker(infos),
+                        sparse_output=exp.measure.sparse_output)
+        plan = ordered(exp.points(), guards)
         warmups = warmup_points([p for p, _ in plan])
         workers = warm_up(client, infos, threads, warmups, exp.measure, measure, resource)
         info = {"threads": common(w["threads"] for w in workers.values()),
@@ -42,8 +44,6 @@ def run(exp: Experiment, out: Path, *, scheduler: str | None = None,
                 "retries_on_lost_worker": retries, "workers": list(workers.values())}
         executor = OnCluster(client, exp.measure, threads, warmups, measure, resource,
                              workers, retries)
-        guards = Guards(exp.measure.budget_s, memory=memory_per_worker(infos),
-                        sparse_output=exp.measure.sparse_output)
         return sweep(exp, out, executor, guards, threads=threads, resume=resume,
                      progress=progress, argv=argv, plan=plan, info=info)
 

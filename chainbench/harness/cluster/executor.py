@@ -8,15 +8,24 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from collections.abc import Callable
 
 from ...provenance import now
-from ..config import Measure, Point
+from ..config import ConfigError, Measure, Point
 from ..results import ResultsDir
 from ..row import Row
 from .checks import check_workers, crowding, trimming
 from .connection import RETRIES
 from .worker import measure_task
+
+
+#: Seconds a cluster may have no worker at all before the run stops (a worker restarted by
+#: its nanny, or started by hand, joins well within it).
+NO_WORKER_S = 30.0
+#: Seconds between looks at the cluster's workers while waiting for a point; and between
+#: checks for a completed point.
+LOOK_S, POLL_S = 1.0, 0.05
 
 
 class OnCluster:
@@ -36,6 +45,9 @@ class OnCluster:
         self.in_flight: dict = {}  # future -> (point, predicted)
         self.futures = as_completed()
         self.results = self.meta = self.run_info = None
+        self._count = len(workers)  # workers seen at the last look
+        self._next_look = 0.0  # time.monotonic() of the next look at the workers
+        self._since: float | None = None  # since when the cluster has had no worker
 
     def start(self, results: ResultsDir, meta: dict, run_info: dict) -> None:
         """Warn, on stderr and in meta.json, of points that would share cores, of workers
@@ -62,13 +74,15 @@ class OnCluster:
 
     def next(self) -> tuple[Point, Row]:
         """The next point to complete, with its measured row, or a ``failed`` one when its
-        worker was lost on every try."""
+        worker was lost on every try. A worker that leaves is said on stderr; a cluster
+        left without any worker for NO_WORKER_S (its point cannot be retried anywhere)
+        ends the run with a ConfigError saying how to continue."""
         from distributed import KilledWorker
 
-        future = next(self.futures)
+        future = self._wait()
         point, predicted = self.in_flight.pop(future)
         try:
-            row, info = future.result()
+            row, info = self._result(future)
             self.admit(info)  # before its row: a worker with other versions is refused
         except KilledWorker as err:
             last = getattr(getattr(err, "last_worker", None), "address", "")
@@ -76,6 +90,55 @@ class OnCluster:
                                          f"{err.allowed_failures + 1} workers (last {last})",
                                          predicted, worker=last, cpu_model="")
         return point, row
+
+    def _wait(self):
+        """The next future to complete, watching the workers meanwhile (``_watch``)."""
+        while not self.futures.has_ready():
+            self._watch()
+            time.sleep(POLL_S)
+        return next(self.futures)
+
+    def _result(self, future):
+        """``future``'s result, watching the workers meanwhile: a point that ended on a
+        worker lost before its result was fetched is computed again, or never where no
+        worker is left."""
+        while True:
+            try:
+                return future.result(timeout=LOOK_S)
+            except TimeoutError:
+                self._watch()
+
+    def _watch(self) -> None:
+        """Say when workers leave; raise a ConfigError once none has been left for
+        NO_WORKER_S. The scheduler retries a point lost with its worker on another one
+        (``RETRIES``), but with none left it would wait for one forever, silently."""
+        clock = time.monotonic()
+        if clock < self._next_look:
+            return
+        self._next_look = clock + LOOK_S
+        count = len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+        if count < self._count:
+            what = "no worker is left" if count == 0 else f"{count} left"
+            wait = (f"; waiting up to {NO_WORKER_S:g} s for one to join, which retries the "
+                    "points in flight" if count == 0 else
+                    "; a point it was measuring is retried on another")
+            self._warn(f"{self._count - count} worker(s) left the cluster ({what}){wait}")
+        self._count = count
+        if count:
+            self._since = None
+            return
+        self._since = self._since or clock
+        if clock - self._since >= NO_WORKER_S:
+            raise ConfigError(
+                f"no worker left on the cluster for {NO_WORKER_S:g} s; the "
+                f"{len(self.in_flight)} point(s) in flight have no row: start workers and "
+                "continue with --resume")
+
+    def _warn(self, line: str) -> None:
+        print(f"chainbench: warning: {line}", file=sys.stderr, flush=True)
+        if self.meta is not None:
+            self.meta.setdefault("warnings", []).append(f"{now()}: {line}")
+            self.results.write_meta(self.meta)
 
     def admit(self, info: dict) -> None:
         """A worker that joined (or was restarted) since the start: checked, recorded."""
