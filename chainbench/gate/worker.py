@@ -46,8 +46,10 @@ def parse_slow_flag(text: str, modes) -> tuple[str, float] | None:
     ``modes`` are the modes it may name (besides 'F'); the factor is a float > 1."""
     if not text:
         return None
+    from ..strategies import is_strategy  # a strategy runs an engine: slow that one
+
     mode, sep, factor_text = text.partition(":")
-    known = [m for m in modes if m != "auto"] + [F_MODE]
+    known = [m for m in modes if not is_strategy(m)] + [F_MODE]
     if mode not in known:
         raise SlowFlagError(f"{SLOW_ENV}={text!r}: unknown mode {mode!r}; "
                             f"choose one of {', '.join(known)}")

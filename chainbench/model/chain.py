@@ -118,8 +118,8 @@ class Chain(Widths):
 
     @cached_property
     def bound_calls(self) -> dict:
-        """(mode, chunk, type of chunk) -> the engine call ``jacobian`` resolved for this
-        chain (see ``modes._bind``); filled on first use."""
+        """The bound Jacobians of this chain, by the arguments they were bound with (filled
+        by ``bound.bind`` on first use, keyed there)."""
         return {}
 
     @cached_property
