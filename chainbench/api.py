@@ -14,25 +14,13 @@ from .cost.time_model import TimePrediction
 from .engines import reverse
 from .engines.oplevel.tape import OpTape, record_tape as _record_op_tape
 from .machine.current import current_profile
-from .model.chain import Chain, ChainShape, check_input
+from .model.chain import Chain, check_input, shape_of
 from .model.counters import new_counters
 from .strategies import AUTO_CHOICES, MODES, auto_choice, auto_chunks, resolve  # noqa: F401
 
 __all__ = ["MODES", "AUTO_CHOICES", "auto_choice", "auto_chunks", "resolve_mode",
            "default_chunk", "predict", "predict_time", "jacobian", "jvp", "vjp",
            "record_tape", "record_op_tape"]
-
-
-def _shape(chain, what: str = "chain") -> ChainShape:
-    """The shape of a Chain or ChainShape, or a TypeError saying what to pass."""
-    if isinstance(chain, Chain):
-        return chain.shape
-    if isinstance(chain, ChainShape):
-        return chain
-    hint = (f"; for a spec string pass chainbench.ChainShape.from_spec({chain!r}, n)"
-            if isinstance(chain, str) else "")
-    raise TypeError(f"{what} must be a chainbench.Chain or ChainShape, got "
-                    f"{type(chain).__name__}{hint}")
 
 
 def _chain(chain) -> Chain:
@@ -43,12 +31,12 @@ def _chain(chain) -> Chain:
 
 def resolve_mode(chain, mode: str) -> str:
     """The engine name ``mode`` runs on ``chain`` (a Chain or ChainShape)."""
-    return resolve(_shape(chain), mode)[0].name
+    return resolve(shape_of(chain), mode)[0].name
 
 
 def default_chunk(chain, mode: str) -> int | None:
     """Lanes per sweep ``mode`` takes by default on ``chain``; None for modes without."""
-    return resolve(_shape(chain), mode)[1]
+    return resolve(shape_of(chain), mode)[1]
 
 
 def predict(chain, mode: str, chunk: int | None = None,
@@ -56,7 +44,7 @@ def predict(chain, mode: str, chunk: int | None = None,
     """The counters ``mode`` should fill on ``chain`` (a Chain or ChainShape), from layer
     kinds and widths alone (a strategy such as 'auto': its pick, at its chunk unless
     ``chunk`` is given)."""
-    shape = _shape(chain)
+    shape = shape_of(chain)
     impl, chunk = resolve(shape, mode, chunk)
     return predict_of(shape, impl, chunk, engine_options(impl, snapshots))
 
@@ -67,7 +55,7 @@ def predict_time(chain, mode: str, chunk: int | None = None, snapshots: int | No
     the machine profile to price with, and to resolve a strategy on; default this machine's,
     measured on first use and cached), each pass priced by its compute or its memory
     traffic, whichever bounds it."""
-    shape = _shape(chain)
+    shape = shape_of(chain)
     profile = profile or current_profile()
     impl, chunk = resolve(shape, mode, chunk, profile)
     return price_of(shape, impl, chunk, engine_options(impl, snapshots, None, dense), profile)

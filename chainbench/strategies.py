@@ -12,7 +12,7 @@ from .cost.time_model import price_call
 from .engines.contract import Engine
 from .engines.registry import ENGINES
 from .machine.current import current_profile
-from .model.chain import Chain
+from .model.chain import shape_of
 
 #: The modes 'auto' chooses between (never the operation-level ones: on the same chain they
 #: do the layer-level modes' work in scalar operations, and are never predicted faster).
@@ -30,7 +30,7 @@ def auto_choice(chain, profile=None) -> tuple[str, int]:
     """(mode, chunk) that 'auto' runs on ``chain``: of AUTO_CHOICES at each of its
     ``auto_chunks``, the one the time model predicts fastest on ``profile``'s machine
     (default: this machine's); on a tie, forward (no tape) and the larger chunk."""
-    shape = chain.shape if isinstance(chain, Chain) else chain
+    shape = shape_of(chain)
     return fastest("auto", shape, profile or current_profile(), _auto_candidates)
 
 
@@ -80,15 +80,18 @@ def check_chunk(chunk, impl: Engine, shape) -> int:
         raise TypeError(f"chunk must be an integer or None, got {chunk!r}")
     limit = impl.lane_count(shape)
     if not 1 <= chunk <= limit:
-        raise ValueError(f"chunk must be between 1 and {_lanes_named(impl, shape)} = {limit}, "
+        raise ValueError(f"chunk must be between 1 and {_lanes_named(impl, shape, limit)}, "
                          f"got {chunk}")
     return int(chunk)
 
 
-def _lanes_named(impl: Engine, shape) -> str:
-    """What a mode's lanes are, in words: the inputs n or outputs m, or, for a mode that
+def _lanes_named(impl: Engine, shape, limit: int) -> str:
+    """The lanes a mode moves, in words: the inputs n or outputs m, or, for a mode that
     moves one lane per color (``lane_total``), the colors of J's columns or rows."""
     if impl.lane_total is not None:
-        side = "columns" if impl.lanes == "n" else "rows"
-        return f"the colors of J's {side} (n = {shape.n}, m = {shape.m})"
-    return "the number of inputs n" if impl.lanes == "n" else "the number of outputs m"
+        side, size = ("columns", f"n = {shape.n}") if impl.lanes == "n" else \
+            ("rows", f"m = {shape.m}")
+        return (f"the {limit} colors of J's {side} (mode {impl.name!r} moves one lane per "
+                f"color; the chain has {size})")
+    return f"the number of inputs n = {limit}" if impl.lanes == "n" else \
+        f"the number of outputs m = {limit}"

@@ -142,6 +142,18 @@ def _freeze(layers) -> None:
                 value.flags.writeable = False
 
 
+def shape_of(chain, what: str = "chain") -> ChainShape:
+    """The shape of a Chain or ChainShape, or a TypeError saying what to pass instead."""
+    if isinstance(chain, Chain):
+        return chain.shape
+    if isinstance(chain, ChainShape):
+        return chain
+    hint = (f"; for a spec string pass chainbench.ChainShape.from_spec({chain!r}, n)"
+            if isinstance(chain, str) else "")
+    raise TypeError(f"{what} must be a chainbench.Chain or ChainShape, got "
+                    f"{type(chain).__name__}{hint}")
+
+
 _F64 = np.dtype(np.float64)
 
 

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from ..errors import TooLarge
 from ..provenance import available_memory
-from .chain import Chain
+from .chain import Chain, shape_of
 from .shape import ChainShape
 
 #: Bytes a CSR pattern holds per stored entry: an int32 column index and a bool.
@@ -52,7 +52,7 @@ def sparsity(chain: Chain | ChainShape) -> sp.csr_array:
     """The structural pattern of the chain's Jacobian, a boolean (m, n) scipy.sparse CSR
     array (sorted indices). A full pattern is refused with ``TooLarge`` when it would not
     fit in memory; it needs m·n·5 bytes."""
-    shape = chain.shape if isinstance(chain, Chain) else chain
+    shape = shape_of(chain)
     if not is_full(shape):
         return structured_pattern(shape).copy()
     need, room = PATTERN_BYTES * shape.m * shape.n, available_memory()
