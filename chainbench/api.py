@@ -8,7 +8,7 @@ and arguments; ``strategies`` says what 'auto' runs.
 
 from __future__ import annotations
 
-from .bound import bind, engine_options, predict_of, price_of
+from .bound import bind, cached, engine_options, predict_of, price_of
 from .cost.predictions import Prediction
 from .cost.time_model import TimePrediction
 from .engines import reverse
@@ -106,9 +106,11 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
     J : ndarray, shape (m, n), or scipy.sparse.csr_array with ``dense=False``
     stats : EngineStats, only if ``return_stats``
     """
-    x = check_input(x, _chain(chain).n)  # before binding: 'auto' may measure this machine
-    return bind(chain, mode, chunk, snapshots=snapshots, step=step, dense=dense).checked(
-        x, return_stats=return_stats)
+    bound = cached(chain, mode, chunk, snapshots, step, dense)
+    if bound is None:  # bind, x checked first: binding 'auto' may measure this machine
+        x = check_input(x, _chain(chain).n)
+        bound = bind(chain, mode, chunk, snapshots=snapshots, step=step, dense=dense)
+    return bound(x, None, return_stats)
 
 
 def jvp(chain: Chain, x, v, return_stats: bool = False):
