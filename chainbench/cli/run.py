@@ -45,6 +45,7 @@ def run(args) -> int:
     from functools import partial
 
     from ..harness import config, sweep
+    from ..harness.runs import Interrupted
 
     if args.scheduler is None:  # a cluster's workers run elsewhere, on their own cores
         config.check_threads(args.threads)
@@ -66,14 +67,14 @@ def run(args) -> int:
             sweep.machine_profile(progress.announce)  # its profile prices the guards
         results = runner(exp, out, resume=args.resume, threads=args.threads,
                          progress=progress, argv=sys.argv if argv_is_cli() else None)
-    except KeyboardInterrupt as err:
+    except Interrupted as err:  # after the run's folder was opened: it says which
         progress.close()
-        folder = getattr(err, "folder", None)  # runs.Interrupted: the folder it wrote to
-        if folder is None:
-            print("chainbench: interrupted before any point was written", file=sys.stderr)
-        else:
-            print(f"chainbench: interrupted; finished points are kept in {folder}; continue "
-                  f"with `{resume_command(args, folder)}`", file=sys.stderr)
+        print(f"chainbench: interrupted; finished points are kept in {err.folder}; continue "
+              f"with `{resume_command(args, err.folder)}`", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        progress.close()
+        print("chainbench: interrupted before any point was written", file=sys.stderr)
         return 130
     progress.close()
     if args.fit:

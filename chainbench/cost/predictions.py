@@ -25,7 +25,7 @@ F64 = 8
 
 @dataclass(frozen=True)
 class Prediction(Counts):
-    """Predicted counters of one Jacobian (fields: see ``stats.Counts``)."""
+    """Predicted counters of one Jacobian (fields: see ``model.counters.Counts``)."""
 
 
 def _shape(chain: Chain | ChainShape) -> ChainShape:

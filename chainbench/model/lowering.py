@@ -35,15 +35,12 @@ class NotLowered(Unsupported, TypeError):
 def lowered(cls) -> bool:
     """Whether layer class ``cls`` (or a ``Kind`` of one) has a lowering the
     operation-level engines can run."""
-    cls = getattr(cls, "cls", cls)  # a Kind: its class
-    if issubclass(cls, Elementwise):
-        return cls.scalar_lowering is not None
-    return cls.lowering is not None
+    return cls.lowered()
 
 
 def check_lowered(shape: ChainShape, mode: str) -> None:
     """Raise ``NotLowered`` naming every layer of ``shape`` without a lowering."""
-    missing = sorted({cls.__name__ for cls in shape.layers if not lowered(cls)})
+    missing = sorted({kind.layer_class().__name__ for kind in shape.layers if not lowered(kind)})
     if missing:
         raise NotLowered(
             f"mode {mode!r} needs every layer in primitive operations; {', '.join(missing)} "

@@ -53,6 +53,10 @@ class Elementwise(Layer):
         return cls.scalar_temps
 
     @classmethod
+    def lowered(cls) -> bool:
+        return cls.scalar_lowering is not None
+
+    @classmethod
     def cost(cls, in_width: int, out_width: int) -> LayerCost:
         # one g per entry; each lane or row is scaled by the saved g'
         return LayerCost(value=out_width, tangent=out_width, adjoint=out_width, saved=out_width,
