@@ -50,22 +50,23 @@ class Bound:
     """
 
     __slots__ = ("chain", "engine", "mode", "chunk", "options", "asked", "_run", "_xshape",
-                 "_jshape", "_small", "_pattern")
+                 "_jshape", "_plain", "_pattern")
 
     def __init__(self, chain: Chain, impl: Engine, chunk, options: dict, asked: str):
         self.chain, self.engine, self.mode, self.chunk = chain, impl, impl.name, chunk
         self.options, self.asked = options, asked
         self._run = impl.bind(chain.program, chunk, **options)
         self._xshape, self._jshape = (chain.n,), (chain.m, chain.n)
-        self._small = chain.m * chain.n <= CHECK_ABOVE  # no memory check for J needed
         self._pattern = sparsity(chain) if options.get("dense") is False else None
+        # a dense J small enough to allocate unchecked: the fast path's case
+        self._plain = self._pattern is None and chain.m * chain.n <= CHECK_ABOVE
 
     def __call__(self, x, out=None, return_stats: bool = False):
         # the fast path: four attribute reads and J's allocation besides the kernel, where
         # a small Jacobian's kernel takes about a µs (see tests/benchmarks/test_bench_floor)
         if type(x) is _ND and x.dtype is _F64 and x.shape == self._xshape and x.flags.carray \
-                and out is None and not return_stats and self._pattern is None:
-            J = _empty(self._jshape) if self._small else self._output()
+                and out is None and not return_stats and self._plain:
+            J = _empty(self._jshape)
             self._run(x, J, _UNREAD)
             return J
         return self.checked(check_input(x, self._xshape[0]), out, return_stats)

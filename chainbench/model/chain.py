@@ -71,6 +71,7 @@ class Chain(Widths):
                 ) from None
         self.layers: tuple[Layer, ...] = tuple(layers)
         self.widths: tuple[int, ...] = tuple(widths)
+        self.input_shape: tuple[int] = (n,)  # what x's shape must be
         _freeze(self.layers)
 
     @classmethod
@@ -133,7 +134,7 @@ class Chain(Widths):
         """Evaluate f(x) for x of shape (n,)."""
         # x checked by four attribute reads where it is already what the kernel takes: at
         # small n the whole evaluation takes about a µs
-        if type(x) is not np.ndarray or x.dtype is not _F64 or x.shape != (self.widths[0],) \
+        if type(x) is not np.ndarray or x.dtype is not _F64 or x.shape != self.input_shape \
                 or not x.flags.carray:
             x = check_input(x, self.widths[0], "x")
         return self.bound_evaluate(x)
