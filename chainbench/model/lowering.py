@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from numba import njit
 
+from .._jit import generate
 from ..errors import Unsupported
-from .layers import LAYERS, Elementwise
+from .layers import LAYERS
 from .layers.base import OP, W_OUT
 from .primitives import CODES, partials
 from .shape import ChainShape
@@ -120,21 +120,16 @@ def _source() -> tuple[str, dict]:
         if not lowered(cls):
             continue
         lines.append(f"    if op == {cls.op}:")
-        if issubclass(cls, Elementwise):
-            namespace[f"scalar_{cls.op}"] = cls.scalar_lowering
-            lines += ["        for i in range(row[W_OUT]):",
-                      f"            scalar_{cls.op}(st, y0 + i, x0 + i, t0)"]
-        else:
-            namespace[f"lower_{cls.op}"] = cls.lowering
-            lines.append(f"        lower_{cls.op}(row, params, st, x0, y0, t0)")
+        call, names = cls.lowering_call()
+        lines += call
+        namespace.update(names)
         lines.append("        return")
     return "\n".join(lines) + "\n", namespace
 
 
 def _generate():
     text, namespace = _source()
-    exec(compile(text, "<chainbench.model.lowering generated>", "exec"), namespace)
-    return njit(nogil=True, error_model="numpy", inline="always")(namespace["lower_layer"])
+    return generate(text, "chainbench.model.lowering", namespace, ["lower_layer"])["lower_layer"]
 
 
 #: lower_layer(row, params, st, x0, y0, t0): run layer ``row``'s lowering on state ``st``

@@ -160,6 +160,14 @@ class Layer:
         return cls.lowering is not None
 
     @classmethod
+    def lowering_call(cls) -> tuple[list[str], dict]:
+        """How the generated dispatch of lowerings (``model.lowering``) runs this layer's:
+        its source lines in ``lower_layer(row, params, st, x0, y0, t0)`` and the names they
+        call."""
+        name = f"lower_{cls.op}"
+        return [f"        {name}(row, params, st, x0, y0, t0)"], {name: cls.lowering}
+
+    @classmethod
     def token(cls) -> str:
         """The spec token as the docs write it: ``dense:WIDTH``, ``conv:K``, ``tanh``."""
         return ":".join((cls.name, *cls.arguments))

@@ -8,8 +8,7 @@ nothing else in the engines knows which layers exist.
 
 from __future__ import annotations
 
-from numba import njit
-
+from ..._jit import generate
 from . import LAYERS
 from .base import ARG, OP, P_OFF, S_OFF, W_IN, W_OUT, Rules  # noqa: F401  (the columns, for engines)
 
@@ -59,10 +58,9 @@ def source() -> tuple[str, dict]:
 
 def _generate() -> dict:
     text, namespace = source()
-    exec(compile(text, "<chainbench.model.layers.dispatch generated>", "exec"), namespace)
     # inlined into the calling kernel at Numba's IR level, as a hand-written dispatch was
-    inline = njit(nogil=True, error_model="numpy", inline="always")
-    return {f"layer_{rule}": inline(namespace[f"layer_{rule}"]) for rule in ARGUMENTS}
+    return generate(text, "chainbench.model.layers.dispatch", namespace,
+                    [f"layer_{rule}" for rule in ARGUMENTS])
 
 
 _RULES = _generate()
