@@ -94,3 +94,26 @@ def test_bad_arguments_are_refused_when_bound(chain):
         cb.bind(chain, "reverse", colour=2)
     with pytest.raises(ValueError, match="mode 'reverse' takes no snapshots"):
         cb.bind(chain, "reverse", snapshots=2)
+
+
+def test_a_point_resolves_its_mode_once_and_binds_its_jacobian_once(monkeypatch):
+    """The harness's trip from a point to a kernel: 'auto' chosen once, one Bound made,
+    whose call is timed and whose predictions fill the row."""
+    from chainbench import bound, strategies
+    from chainbench.harness.config import Measure, Point
+    from chainbench.harness.point import measure_point
+
+    picks, binds = [], []
+    auto = strategies.STRATEGIES["auto"]
+    monkeypatch.setitem(strategies.STRATEGIES, "auto",
+                        lambda shape, profile=None: picks.append(shape) or auto(shape, profile))
+    init = bound.Bound.__init__
+    monkeypatch.setattr(bound.Bound, "__init__",
+                        lambda self, *a, **k: binds.append(a[1].name) or init(self, *a, **k))
+    point = Point(n=8, m=1, depth=2, width="square", widths=(8, 8, 8, 1), mode="auto")
+    policy = Measure(min_sample_ms=0.1, min_samples=1, min_seconds=1e-3, max_seconds=1e-2,
+                     check=False, memory=False)
+    row = measure_point(point, policy)
+    assert row.status == "ok", row.reason
+    assert len(picks) == 1 and binds == [row.engine]
+    assert row.madds_predicted == row.madds_counted and row.time_predicted_s > 0
