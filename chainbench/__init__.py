@@ -1,8 +1,9 @@
 """chainbench: measure what automatic differentiation costs on chains of layers.
 
 Build a ``Chain`` (from layers or a spec string), then differentiate it with ``jvp``,
-``vjp`` or ``jacobian(mode='forward' | 'reverse' | 'auto')``; measure sweeps of them with
-``run(Experiment(...))`` and read a results folder with ``load(path)`` (fit, plot, report).
+``vjp`` or ``jacobian(mode='forward' | 'reverse' | 'auto')``, or bind it once with
+``bind(chain, mode)`` and call the bound Jacobian with x as often as wanted; measure sweeps
+of them with ``run(Experiment(...))`` and read a results folder with ``load(path)``.
 
 The public names load on first use (PEP 562), so ``chainbench`` on the command line starts
 without importing Numba until a subcommand needs it: a Ctrl-C in that time is then the
@@ -20,7 +21,8 @@ _HOME = {
     "LAYERS": "model.layers", "Layer": "model.layers",
     "MODES": "api", "jacobian": "api", "jvp": "api", "record_tape": "api", "vjp": "api",
     "record_op_tape": "api", "OpTape": "engines.oplevel.tape",
-    "predict": "api", "predict_time": "api", "auto_choice": "api",
+    "predict": "api", "predict_time": "api", "auto_choice": "strategies",
+    "bind": "bound", "bind_value": "bound", "Bound": "bound", "BoundValue": "bound",
     "Prediction": "cost.predictions",
     "Tape": "engines.reverse",
     "EngineStats": "model.counters",

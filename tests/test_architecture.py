@@ -17,7 +17,7 @@ LAYERS = [
     {"model"},
     {"cost"},
     {"engines", "peers"},
-    {"api", "second_order"},
+    {"strategies", "bound", "api", "second_order"},
     {"harness"},
     {"plots"},
     {"report"},
@@ -135,3 +135,31 @@ def test_modules_and_functions_stay_short():
                     long.append(f"{module}.{node.name}: {size} lines")
     assert not long, (f"over {MAX_MODULE_LINES} lines a module or {MAX_FUNCTION_LINES} a "
                       "function:\n" + "\n".join(long))
+
+
+def _strategy_comparisons(source: str, names: set[str]) -> list[int]:
+    """Lines of ``source`` that compare something with a strategy's name (``mode ==
+    'auto'``, ``mode in ('auto', …)``)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Compare):
+            continue
+        for operand in (node.left, *node.comparators):
+            items = operand.elts if isinstance(operand, ast.Tuple | ast.List | ast.Set) \
+                else [operand]
+            if any(isinstance(i, ast.Constant) and i.value in names for i in items):
+                found.append(node.lineno)
+    return found
+
+
+def test_only_the_strategies_module_tells_a_strategy_from_an_engine():
+    from chainbench.strategies import STRATEGIES
+
+    names = set(STRATEGIES)
+    assert _strategy_comparisons('if mode == "auto" or m in ("x", "auto"): pass', names) \
+        == [1, 1]  # the checker sees both forms
+    found = [f"{module}:{line}" for module, path in sorted(MODULES.items())
+             if module != "chainbench.strategies"
+             for line in _strategy_comparisons(path.read_text(), names)]
+    assert not found, ("a strategy's name compared outside chainbench.strategies (ask "
+                       "strategies.is_strategy or resolve instead):\n" + "\n".join(found))

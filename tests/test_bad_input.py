@@ -304,3 +304,32 @@ def test_bad_structured_layers_built_from_arrays():
         cb.Grouped(np.ones((2, 2, 1)), np.ones(3))
     with pytest.raises(ValueError, match=r"its 2 blocks take 4 inputs but the input has width 5"):
         cb.Chain([cb.Dense(np.ones((5, 2))), cb.Grouped(np.ones((2, 2, 2)))])
+
+
+@pytest.mark.parametrize("call", [
+    lambda: cb.predict("dense:4", "forward"),
+    lambda: cb.predict_time(None, "forward"),
+    lambda: cb.sparsity("conv:3"),
+    lambda: cb.coloring("conv:3"),
+    lambda: cb.predict(3, "reverse"),
+], ids=["predict-spec", "predict_time-None", "sparsity-spec", "coloring-spec", "predict-int"])
+def test_a_chain_that_is_neither_chain_nor_shape_is_named(call):
+    with pytest.raises(TypeError, match="must be a chainbench.Chain or ChainShape, got"):
+        call()
+
+
+def test_a_spec_string_in_place_of_a_chain_is_told_how_to_become_one():
+    with pytest.raises(TypeError, match=r"ChainShape.from_spec\('dense:4', n\)"):
+        cb.predict("dense:4", "forward")
+
+
+def test_a_sparse_modes_chunk_is_bounded_by_its_colors_and_says_so():
+    chain = cb.Chain.from_spec("conv:13 tanh", n=65, seed=0)
+    for mode, side in (("sparse-forward", "columns"), ("sparse-reverse", "rows")):
+        lanes = cb.coloring(chain, side).count
+        assert lanes < chain.n  # else the message could not tell colors from n
+        with pytest.raises(ValueError, match=rf"between 1 and the {lanes} colors of J's {side} "
+                                             rf"\(mode '{mode}' moves one lane per color"):
+            cb.jacobian(chain, np.zeros(65), mode, chunk=lanes + 1)
+    with pytest.raises(ValueError, match="between 1 and the number of inputs n = 65, got 66"):
+        cb.jacobian(chain, np.zeros(65), "forward", chunk=66)

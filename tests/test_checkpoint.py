@@ -98,9 +98,9 @@ def test_a_call_with_snapshots_or_step_is_bound_once_and_reused():
                                    rtol=1e-12, atol=1e-12)
     revolve = [key for key in chain.bound_calls if key[0] == "revolve"]
     assert sorted(key[3] for key in revolve) == [2, 3]  # one binding per snapshots, reused
-    runs = {key: chain.bound_calls[key][2] for key in revolve}
+    runs = {key: chain.bound_calls[key]._run for key in revolve}
     cb.jacobian(chain, x, "revolve", snapshots=2)
-    assert all(chain.bound_calls[key][2] is run for key, run in runs.items())
+    assert all(chain.bound_calls[key]._run is run for key, run in runs.items())
     cb.jacobian(chain, x, "fd-forward", step=1.0)
     with pytest.raises((TypeError, ValueError)):  # True == 1.0, but is no step
         cb.jacobian(chain, x, "fd-forward", step=True)

@@ -89,7 +89,7 @@ def test_cases_cover_every_shipped_engine_and_f():
     ("F:1.5", ("F", 1.5)),
 ])
 def test_slow_flag_parses(flag, expected):
-    assert parse_slow_flag(flag, ("forward", "reverse", "auto")) == expected
+    assert parse_slow_flag(flag, ("forward", "reverse")) == expected
 
 
 @pytest.mark.parametrize("flag, message", [
@@ -98,7 +98,7 @@ def test_slow_flag_parses(flag, expected):
 ])
 def test_slow_flag_refuses_bad_values(flag, message):
     with pytest.raises(SlowFlagError, match=message):
-        parse_slow_flag(flag, ("forward", "reverse", "auto"))
+        parse_slow_flag(flag, ("forward", "reverse"))
 
 
 def test_fingerprints_agree_within_rtol_only_and_calls_fill_a_sample():

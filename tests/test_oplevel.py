@@ -269,3 +269,15 @@ def test_the_figures_draw_from_the_reference_results_and_refuse_layer_only_ones(
     for draw in (plots.op_memory_vs_n, plots.op_time_vs_n, plots.op_tape_entries):
         with pytest.raises(plots.CannotPlot):
             draw(layer_only)
+
+
+def test_every_primitive_has_its_emitter_in_ops_and_nothing_else_is_generated_there():
+    """ops names its emitters one by one (no globals().update): the list must follow the
+    primitive table."""
+    from chainbench.model import ops
+    from chainbench.model.primitives import PRIMITIVES
+
+    names = [p.name for p in PRIMITIVES]
+    assert list(ops._EMITTERS) == names
+    for name in names:
+        assert getattr(ops, name) is ops._EMITTERS[name], f"ops.{name} is not its emitter"

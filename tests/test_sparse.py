@@ -12,6 +12,7 @@ import chainbench as cb
 from chainbench import api
 from chainbench.cli import main
 from chainbench.cost.coloring import color
+from chainbench.engines.registry import ENGINES
 from chainbench.errors import TooLarge
 
 #: Layers a random structured chain is drawn from: the structured ones and the activations,
@@ -134,7 +135,7 @@ def test_sweeps_are_flat_in_n_for_a_banded_chain():
     for n in (32, 256, 2048):
         chain = cb.Chain.from_spec("conv:5 tanh conv:5 tanh", n=n, seed=0)
         for mode in SPARSE_MODES:
-            assert api.ENGINES[mode].lane_count(chain.shape) == 9
+            assert ENGINES[mode].lane_count(chain.shape) == 9
             assert cb.predict(chain, mode).madds_tangent + cb.predict(chain, mode).madds_adjoint \
                 == 9 * (2 * (5 * n - 6) + 2 * n)
 
@@ -176,8 +177,10 @@ def test_sparse_output_on_request_only_from_sparse_modes():
 
 def test_outputs_that_do_not_fit_are_refused_clearly(monkeypatch):
     chain = cb.Chain.from_spec("conv:3 tanh", n=64, seed=0)
-    monkeypatch.setattr(api, "_CHECK_ABOVE", 0)
-    monkeypatch.setattr(api, "available_memory", lambda: 1000)
+    from chainbench import bound
+
+    monkeypatch.setattr(bound, "CHECK_ABOVE", 0)
+    monkeypatch.setattr(bound, "available_memory", lambda: 1000)
     with pytest.raises(TooLarge, match=r"a dense 64 × 64 Jacobian needs .* GiB, more than .*"
                                        r"ask mode='sparse-forward' or 'sparse-reverse' with "
                                        r"dense=False"):

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 
+from ..harness.reporter import Reporter
 from ._format import seconds
 
 #: Columns the bar takes before its postfix (percentage, bar, count, clock).
@@ -23,7 +24,7 @@ BAR_COLUMNS = 44
 TICK_S = 1.0
 
 
-class Progress:
+class Progress(Reporter):
     """``progress(done, total, point, row)`` after each point, ``started(point)`` as one is
     sent, ``announce(text)`` for what takes time outside the points (see harness.loop)."""
 

@@ -51,6 +51,7 @@ def _folder(text: str) -> Path:
 
 def run(args) -> int:
     from ..harness import config
+    from ..harness.runs import Interrupted
     from ..session.run import check_options, sweep
 
     check_options(args.threads, args.scheduler)
@@ -62,14 +63,14 @@ def run(args) -> int:
         results = sweep(exp, out, resume=args.resume, threads=args.threads, progress=progress,
                         scheduler=args.scheduler, local_cluster=args.local_cluster,
                         argv=sys.argv if argv_is_cli() else None)
-    except KeyboardInterrupt as err:
+    except Interrupted as err:  # after the run's folder was opened: it says which
         progress.close()
-        folder = getattr(err, "folder", None)  # runs.Interrupted: the folder it wrote to
-        if folder is None:
-            print("chainbench: interrupted before any point was written", file=sys.stderr)
-        else:
-            print(f"chainbench: interrupted; finished points are kept in {folder}; continue "
-                  f"with `{resume_command(args, folder)}`", file=sys.stderr)
+        print(f"chainbench: interrupted; finished points are kept in {err.folder}; continue "
+              f"with `{resume_command(args, err.folder)}`", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        progress.close()
+        print("chainbench: interrupted before any point was written", file=sys.stderr)
         return 130
     progress.close()
     if args.fit:

@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._jit import kernel
-from ..model.chain import Chain
+from ..model.chain import Chain, shape_of
 from ..model.shape import ChainShape
 from ..model.sparsity import is_full, structured_pattern
 
@@ -144,4 +144,4 @@ def coloring(chain: Chain | ChainShape, side: str = "columns") -> Coloring:
     """
     if side not in ("columns", "rows"):
         raise ValueError(f"side must be 'columns' or 'rows', got {side!r}")
-    return chain_coloring(chain.shape if isinstance(chain, Chain) else chain, side)
+    return chain_coloring(shape_of(chain), side)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from math import ceil
 
-from ..model.chain import Chain, ChainShape
+from ..model.chain import Chain, ChainShape, shape_of
 from ..model.lowering import layout
 from ..model.ops import ENTRY_BYTES
 from .passes import Pass, _blocks, copy_pass
@@ -39,7 +39,7 @@ def op_default_lanes(max_width: int, limit: int) -> int:
 
 
 def _shape(chain) -> ChainShape:
-    return chain.shape if isinstance(chain, Chain) else chain
+    return shape_of(chain)
 
 
 def predict_op_reverse(chain: Chain | ChainShape, chunk: int | None = None) -> Prediction:

@@ -13,6 +13,7 @@ from ..model.shape import ChainShape
 from .passes import F64, Pass, lane_pass, optimal_passes, product_pass, write_pass
 from .plan import plan
 from .predictions import parameter_floats, predict_optimal
+from .choice import fastest
 from .time_model import cached_overheads, pass_seconds, price_call
 
 #: A plan is taken over a pure mode only when predicted this many times faster: the model
@@ -51,27 +52,19 @@ class TimeCosts:
 def time_choice(shape: ChainShape, profile=None):
     """'forward', 'reverse', or the root Step of the plan priced in seconds or of the one
     priced in multiply-adds: whichever whole call is predicted fastest on ``profile``'s
-    machine (default: this machine's)."""
+    machine (default: this machine's); forward first on a tie (no tape)."""
     if profile is None:
         from ..machine.current import current_profile
 
         profile = current_profile()
-    key = (shape, profile.created, cached_overheads(profile))
-    if key not in _CHOICES:
-        _CHOICES[key] = _choice(shape, profile)
-    return _CHOICES[key]
+    return fastest("optimal", shape, profile, _candidates)
 
 
-#: (shape, profile, overheads) -> the choice: the engines ask for it on every prediction.
-_CHOICES: dict[tuple, object] = {}
-
-
-def _choice(shape: ChainShape, profile):
+def _candidates(shape: ChainShape, profile):
     by_time, by_madds = plan(shape, costs=TimeCosts(shape, profile)), plan(shape)
-    candidates = {"forward": "forward", "reverse": "reverse", "time": by_time, "madds": by_madds}
-    timed = {name: price_call(shape, optimal_passes(shape, choice=choice),
-                              predict_optimal(shape, choice=choice).bytes_held, profile).seconds
-             for name, choice in candidates.items()}
-    for plan_ in ("time", "madds"):  # a plan must beat the pure modes by a clear margin
-        timed[plan_] *= PLAN_MARGIN
-    return candidates[min(timed, key=timed.get)]  # forward first on a tie: no tape
+    candidates = ("forward", "reverse", by_time, by_madds)
+    for order, choice in enumerate(candidates):
+        seconds = price_call(shape, optimal_passes(shape, choice=choice),
+                             predict_optimal(shape, choice=choice).bytes_held, profile).seconds
+        # a plan must beat the pure modes by a clear margin
+        yield seconds * (1 if isinstance(choice, str) else PLAN_MARGIN), (order,), choice

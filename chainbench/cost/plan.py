@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..model.chain import Chain, ChainShape
+from ..model.chain import Chain, ChainShape, shape_of
 
 KINDS = ("explicit", "tangents", "adjoints", "product")
 
@@ -63,7 +63,7 @@ class Step:
 
 
 def _shape(chain) -> ChainShape:
-    return chain.shape if isinstance(chain, Chain) else chain
+    return shape_of(chain)
 
 
 class MaddCosts:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from math import ceil
 
-from ..model.chain import Chain, ChainShape
+from ..model.chain import Chain, ChainShape, shape_of
 from ..model.counters import Counts
 from .checkpoint import ADVANCE, schedule
 from .plan import plan
@@ -25,7 +25,7 @@ F64 = 8
 
 @dataclass(frozen=True)
 class Prediction(Counts):
-    """Predicted counters of one Jacobian (fields: see ``stats.Counts``)."""
+    """Predicted counters of one Jacobian (fields: see ``model.counters.Counts``)."""
 
     def _repr_html_(self) -> str:  # Jupyter: the counters as a table
         from html import escape
@@ -36,7 +36,7 @@ class Prediction(Counts):
 
 
 def _shape(chain: Chain | ChainShape) -> ChainShape:
-    return chain.shape if isinstance(chain, Chain) else chain
+    return shape_of(chain)
 
 
 def parameter_floats(shape: ChainShape) -> int:

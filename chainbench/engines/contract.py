@@ -63,6 +63,9 @@ class Engine:
                    the result awaited, returned as the peer's array), ``to_numpy`` turns
                    that result into J; the harness times ``call`` and, apart, the numpy-in,
                    numpy-out call of ``jacobian``. None for engines whose own call is that
+    jvp, vjp       (program, x, block, counts) -> (f(x), J V) for tangent lanes V (n, k), or
+                   (f(x), U J) for cotangent rows U (k, m), in one pass: the directional
+                   products an engine offers (``Bound.jvp``, ``Bound.vjp``); None otherwise
     """
 
     name: str
@@ -83,6 +86,8 @@ class Engine:
     prepare: Callable[[], None] | None = None
     lane_total: Callable | None = None
     native: Callable | None = None
+    jvp: Callable | None = None
+    vjp: Callable | None = None
 
     def __repr__(self) -> str:
         return f"Engine({self.name!r})"

@@ -88,5 +88,5 @@ def bind(program, chunk: int) -> Run:
 ENGINE = Engine(
     "forward", "dual numbers: a value vector and c tangent lanes pushed together; ⌈n/c⌉ sweeps",
     bind=bind, predict=predict_forward, passes=forward_passes, lanes="n",
-    default_chunk=default_lanes, algorithm="forward",
+    default_chunk=default_lanes, algorithm="forward", jvp=jvp,
 )

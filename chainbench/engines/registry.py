@@ -25,11 +25,3 @@ ENGINES: dict[str, Engine] = {
     )
 }
 
-
-def engine(mode: str) -> Engine:
-    """The engine for ``mode``, or a ValueError listing the modes there are."""
-    try:
-        return ENGINES[mode]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown mode {mode!r}; choose one of: "
-                         f"{', '.join([*ENGINES, 'auto'])}") from None

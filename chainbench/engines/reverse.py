@@ -127,5 +127,5 @@ def record(chain, x: np.ndarray, counts: np.ndarray) -> Tape:
 ENGINE = Engine(
     "reverse", "one forward sweep records a tape; ⌈m/c⌉ backward sweeps pull c rows each",
     bind=bind, predict=predict_reverse, passes=reverse_passes, lanes="m",
-    default_chunk=default_lanes, algorithm="reverse",
+    default_chunk=default_lanes, algorithm="reverse", vjp=vjp,
 )

@@ -10,7 +10,7 @@ J[i, j] = B[color(i), j]. Preparation — the pattern (``model.sparsity``) and i
 to a chain (the harness's first call), never in a timed call.
 
 J comes back dense (zeros written around the nonzeros) or, with ``dense=False``, as the
-values of a CSR array over the pattern (``api.jacobian`` wraps them in scipy.sparse).
+values of a CSR array over the pattern (``bound.Bound`` wraps them in scipy.sparse).
 """
 
 from __future__ import annotations

@@ -66,9 +66,13 @@ def evaluate(n: int, m: int = 1, depth: int = 4, **options) -> Case:
 #: with all lanes and in chunks, reverse for a gradient (the n = 32 one is mostly per-call
 #: overhead), for 16 rows and row by row, the two engines on the square n = m = 512 Jacobian,
 #: the mixed plan (rev[1..8](J9) here), both checkpointed modes on a deeper chain, central
-#: differences (2n evaluations; a changed F moves its result by ~ε/h, hence its rtol), and F.
+#: differences (2n evaluations; a changed F moves its result by ~ε/h, hence its rtol), and F;
+#: and the floor, F and the gradient at n = 8, where a call is about a µs and what chainbench
+#: adds around its kernels (checks, allocation, dispatch) is most of it.
 CASES = (
     evaluate(256, quick=True),
+    evaluate(8),
+    jac("reverse", 8),
     jac("forward", 128, quick=True),
     jac("forward", 128, chunk=8),
     jac("forward", 512, 512),

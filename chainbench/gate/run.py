@@ -58,7 +58,7 @@ class GateOptions:
 
 def _check(opts: GateOptions) -> str:
     """The slow flag, validated; GateInputError on bad options."""
-    import chainbench
+    from ..engines.registry import ENGINES
 
     if opts.rounds < ratios.min_rounds():
         raise GateInputError(f"--rounds {opts.rounds}: at least {ratios.min_rounds()} are "
@@ -69,7 +69,7 @@ def _check(opts: GateOptions) -> str:
         raise GateInputError(f"--trials {opts.trials}: must be at least 1")
     flag = os.environ.get(SLOW_ENV, "")
     try:
-        parse_slow_flag(flag, chainbench.MODES)
+        parse_slow_flag(flag, ENGINES)
     except SlowFlagError as err:
         raise GateInputError(str(err)) from None
     return flag

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import importlib
 import json
 import os
 import sys
@@ -43,11 +44,12 @@ class SlowFlagError(ValueError):
 def parse_slow_flag(text: str, modes) -> tuple[str, float] | None:
     """(mode, factor) from ``MODE[:FACTOR]``, or None for an empty flag.
 
-    ``modes`` are the modes it may name (besides 'F'); the factor is a float > 1."""
+    ``modes`` are the engines it may name (besides 'F'; a strategy such as 'auto' runs one
+    of them: slow that one); the factor is a float > 1."""
     if not text:
         return None
     mode, sep, factor_text = text.partition(":")
-    known = [m for m in modes if m != "auto"] + [F_MODE]
+    known = [*modes, F_MODE]
     if mode not in known:
         raise SlowFlagError(f"{SLOW_ENV}={text!r}: unknown mode {mode!r}; "
                             f"choose one of {', '.join(known)}")
@@ -194,7 +196,8 @@ def main(argv: list[str]) -> int:
     sys.stdout = sys.stderr  # stray prints must not corrupt the protocol
     cb = _import_chainbench(argv[1])
     try:
-        slow = parse_slow_flag(os.environ.get(SLOW_ENV, ""), cb.MODES)
+        engines = importlib.import_module("chainbench.engines.registry").ENGINES
+        slow = parse_slow_flag(os.environ.get(SLOW_ENV, ""), engines)
     except SlowFlagError as err:
         print(f"gate worker: {err}", file=sys.stderr)
         return 2

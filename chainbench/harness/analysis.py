@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..strategies import is_strategy
 from .fits import COMPUTE, compute_bound, crossover, loglog_slope, r2_linear, scaling_fit
 
 SERIES = ["mode", "chunk_spec", "snapshots_spec", "depth", "width", "activation", "seed"]
@@ -202,7 +203,8 @@ def regrets(df: pd.DataFrame) -> pd.DataFrame:
                                                                                "mode")})
     rows = []
     for key, g in ok.groupby(REGRET_KEY, sort=False):
-        auto, pure = g[g["mode"] == "auto"], g[g["mode"] != "auto"]
+        picked = g["mode"].map(is_strategy).astype(bool)  # rows of mode='auto'
+        auto, pure = g[picked], g[~picked]
         if set(pure["engine"]) != {"forward", "reverse"}:
             continue
         pure = pure.drop_duplicates(["engine", "chunk"])

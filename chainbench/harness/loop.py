@@ -25,6 +25,7 @@ from ..provenance import now
 from .config import Experiment, Point
 from .guards import Guards
 from .point import resolve
+from .reporter import Reporter
 from .results import ResultsDir
 from .row import Row
 from .runs import owned, start_run
@@ -84,10 +85,8 @@ def sweep(exp: Experiment, out: Path, executor: Executor, guards: Guards, *, thr
     results folder.
 
     ``threads`` goes into each row; ``info``'s items into the run's entry in meta.json;
-    ``plan`` is ``ordered(exp.points())`` unless given; ``progress(done, total, point,
-    row)`` is called after each point (``row`` None: done in an earlier run), and
-    ``progress.started(point)``, where the progress has that method, as a point is sent
-    to be measured, so a display can show the point running rather than the last one done.
+    ``plan`` is ``ordered(exp.points())`` unless given; ``progress`` is told of each point
+    (a ``Reporter``, or a plain callable for the points done alone).
     """
     results, meta, run_info = start_run(exp, out, resume=resume, argv=argv, **(info or {}))
     with owned(results, meta, run_info):
@@ -104,6 +103,8 @@ class _Loop:
     def __init__(self, experiment: str, results: ResultsDir, executor: Executor,
                  guards: Guards, plan: list, threads: int, progress: Callable | None):
         self.experiment, self.results, self.executor = experiment, results, executor
+        if not isinstance(progress, Reporter):  # None or a plain callable
+            progress = Reporter(progress)
         self.guards, self.threads, self.progress, self.total = guards, threads, progress, len(plan)
         self.done_keys, self.next_id, self.count = results.done_keys(), results.next_point_id(), 0
         self.queues: dict[str, deque] = {}
@@ -151,8 +152,7 @@ class _Loop:
                 continue
             # the series with the most work left goes first: it decides the run's end
             left = predicted.madds + sum(p.madds for _, p in queue if not isinstance(p, str))
-            if started := getattr(self.progress, "started", None):
-                started(point)
+            self.progress.started(point)
             self.executor.submit(point, predicted, int(min(left, 2**62)))
             return True
         return False
@@ -165,5 +165,4 @@ class _Loop:
 
     def report(self, point: Point, row: Row | None) -> None:
         self.count += 1
-        if self.progress:
-            self.progress(self.count, self.total, point, row)
+        self.progress(self.count, self.total, point, row)

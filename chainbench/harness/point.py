@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
 
-from .. import api
-from ..api import jacobian, jvp, vjp
+from .. import strategies
+from ..api import jvp, vjp
+from ..bound import bind, bind_value
 from ..cost.predictions import slides_formula
 from ..engines.registry import ENGINES
 from ..errors import TooLarge, Unsupported
@@ -26,21 +28,20 @@ from .timing import first_call, measure
 
 
 def resolve(point: Point) -> tuple[str, int | None, int | None]:
-    """(engine, chunk, snapshots) a point runs with: 'auto' resolved by the cost model,
-    chunk given as 'default', 'n' (all lanes) or an integer (clamped to the lanes there are:
-    n, or a sparse mode's colors), snapshots as 'default' (None) or an integer. TooLarge
+    """(engine, chunk, snapshots) a point runs with: its mode resolved once (a strategy
+    such as 'auto' to its pick, at its chunk, as a user's jacobian(mode='auto') runs),
+    chunk given as 'default', 'n' (all lanes) or an integer (clamped to the lanes there
+    are: n, or a sparse mode's colors), snapshots as 'default' (None) or an integer. TooLarge
     (before anything proportional to n is made) for a point this process cannot hold."""
     if reason := plan_reason(point, sparse_output=True):  # before auto or a sparse mode colors J
         raise TooLarge(reason)
     shape = point.shape
-    engine = api.resolve_mode(shape, point.mode)
-    if ENGINES[engine].lanes == "n" and point.chunk != "default":
-        lanes = ENGINES[engine].lane_count(shape)
+    impl, chunk = strategies.resolve(shape, point.mode)
+    if impl.lanes == "n" and point.chunk != "default":
+        lanes = impl.lane_count(shape)
         chunk = lanes if point.chunk == "n" else min(int(point.chunk), lanes)
-    else:  # 'auto' at its own chunk, as a user's jacobian(mode='auto') call runs
-        chunk = api.default_chunk(shape, point.mode if point.mode == "auto" else engine)
     snapshots = None if point.snapshots == "default" else int(point.snapshots)
-    return engine, chunk, snapshots
+    return impl.name, chunk, snapshots
 
 
 def probe_error(chain: Chain, x: np.ndarray, J: np.ndarray, rng: np.random.Generator) -> float:
@@ -75,7 +76,9 @@ def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure,
                   snapshots: int | None = None) -> Row:
     """Check, then time the Jacobian of ``chain`` by ``engine`` with ``chunk`` lanes (and
     ``snapshots`` for checkpointed modes) at a seeded random x; F, counters, predictions
-    and memory beside it: the measured columns of a row."""
+    and memory beside it: the measured columns of a row. The engine is bound once
+    (``bound.bind``); the timed call, the counters, the prediction and the price are the
+    bound Jacobian's."""
     start = time.perf_counter()
     impl = ENGINES[engine]
     row = Row(engine=engine, chunk=chunk,
@@ -84,13 +87,11 @@ def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure,
     x = rng.standard_normal(chain.n)
     # the sparse modes return J as scipy.sparse when the experiment asks (Measure.sparse_output)
     dense = not (policy.sparse_output and "dense" in impl.options)
-
-    def fn():
-        return jacobian(chain, x, engine, chunk, snapshots, dense=dense)
-
     try:  # a peer that is not installed, a layer the complex step cannot take: skipped
         if impl.prepare is not None:
             impl.prepare()  # a peer's import is not its compile time
+        bound = bind(chain, engine, chunk, snapshots=snapshots, dense=dense)
+        fn = partial(bound, x)  # the call a user makes, as F's below
         row.compile_s, J, timed = first_use(impl, chain, x, fn)
     except Unsupported as err:
         row.update(status="skipped", reason=str(err))
@@ -102,35 +103,46 @@ def measure_chain(chain: Chain, engine: str, chunk: int | None, policy: Measure,
             row.update(status="failed", reason=f"Jacobian check failed: relative error "
                        f"{row.check_error:.2e} > {tol:.0e}")
             return row.finish(start)
-    _, stats = jacobian(chain, x, engine, chunk, snapshots, return_stats=True, dense=dense)
-    predicted = api.predict(chain, engine, chunk, snapshots)
+    _, stats = bound(x, return_stats=True)
     t = measure(timed, policy)
     if timed is not fn:  # a peer: its numpy-in, numpy-out call too (warmed by the stats call)
         row.time_numpy_s = measure(fn, policy).median
-    first_call(lambda: chain(x))
-    tf = measure(lambda: chain(x), policy)
-    slides = slides_formula(chain.widths)
+    value = bind_value(chain)
+    first_call(partial(value, x))
+    tf = measure(partial(value, x), policy)
+    row.update(status="ok", reason="", **_timings(t, tf),
+               time_predicted_s=bound.price().seconds,
+               **_counted(bound.predict(), stats, chain.widths, impl.algorithm))
     row.update(
-        status="ok", reason="",
-        time_min_s=t.min, time_median_s=t.median, time_iqr_s=t.iqr, samples=t.samples,
-        inner_loops=t.inner, f_time_s=tf.median, j_over_f=t.median / tf.median,
-        time_predicted_s=api.predict_time(chain, engine, chunk, snapshots, dense=dense).seconds,
-        madds_predicted=predicted.madds, madds_counted=stats.madds,
-        madds_value=stats.madds_value, madds_tangent=stats.madds_tangent,
-        madds_adjoint=stats.madds_adjoint,
-        madds_slides={"forward": slides[0], "reverse": slides[1]}.get(impl.algorithm, ""),
-        sweeps_forward=stats.sweeps_forward, sweeps_backward=stats.sweeps_backward,
-        bytes_predicted=predicted.bytes_held, bytes_counted=stats.bytes_held,
-        bytes_tape=stats.bytes_tape, bytes_work=stats.bytes_work,
-        bytes_snapshots=stats.bytes_snapshots, layer_steps=stats.layer_steps,
         working_set_bytes=(working := chain.program.params.nbytes + stats.bytes_held
                            + output_bytes(J)),
         memory_level=current_profile().regime(working),  # measured levels, not sysfs
-        madds_accumulate=stats.madds_accumulate, bytes_output=output_bytes(J),
+        bytes_output=output_bytes(J),
         # tracemalloc does not see XLA's or libtorch's buffers: no figure rather than a wrong one
         bytes_measured=peak_bytes(fn) if policy.memory and impl.memory_visible else "",
     )
     return row.finish(start)
+
+
+def _timings(t, tf) -> dict:
+    """A row's columns of the Jacobian's timing ``t`` and F's ``tf``."""
+    return dict(time_min_s=t.min, time_median_s=t.median, time_iqr_s=t.iqr, samples=t.samples,
+                inner_loops=t.inner, f_time_s=tf.median, j_over_f=t.median / tf.median)
+
+
+def _counted(predicted, stats, widths, algorithm) -> dict:
+    """A row's columns of counters: predicted, counted, and the slides' formula."""
+    slides = slides_formula(widths)
+    return dict(
+        madds_predicted=predicted.madds, madds_counted=stats.madds,
+        madds_value=stats.madds_value, madds_tangent=stats.madds_tangent,
+        madds_adjoint=stats.madds_adjoint,
+        madds_slides={"forward": slides[0], "reverse": slides[1]}.get(algorithm, ""),
+        sweeps_forward=stats.sweeps_forward, sweeps_backward=stats.sweeps_backward,
+        bytes_predicted=predicted.bytes_held, bytes_counted=stats.bytes_held,
+        bytes_tape=stats.bytes_tape, bytes_work=stats.bytes_work,
+        bytes_snapshots=stats.bytes_snapshots, layer_steps=stats.layer_steps,
+        madds_accumulate=stats.madds_accumulate)
 
 
 def output_bytes(J) -> int:
@@ -157,8 +169,9 @@ def warmup_point(point: Point) -> Point:
     chunk, snapshots and activation) as ``point``: measuring it compiles (or loads from
     Numba's cache) every kernel ``point`` calls, and takes milliseconds once they are
     compiled."""
-    return Point(2, 1, 2, "square", (2, 2, 2, 1), point.activation, 0, point.mode,
-                 point.chunk, point.snapshots)
+    return Point(n=2, m=1, depth=2, width="square", widths=(2, 2, 2, 1),
+                 activation=point.activation, seed=0, mode=point.mode, chunk=point.chunk,
+                 snapshots=point.snapshots)
 
 
 def warmup_points(points: list[Point]) -> list[Point]:

@@ -126,13 +126,6 @@ def _overhead_samples(batches: int, calls: int) -> list[float]:
     return per_call
 
 
-def measure_call_overhead(batches: int = 60, calls: int = 200) -> tuple[float, float]:
-    """Seconds per call of a trivial jitted kernel on a small float64 array, called from a
-    Python loop: (min, median) over ``batches`` batches of ``calls`` calls each."""
-    per_call = _overhead_samples(batches, calls)
-    return float(np.min(per_call)), float(np.median(per_call))
-
-
 def _dims(side: str, k: int, c: int) -> tuple[int, int, int]:
     """(M, K, N) of the product with ``side`` of size c and the other two k."""
     return tuple(c if s == side else k for s in LANES_SIDES)
@@ -172,16 +165,6 @@ class _Gemm:
                 for (side, k, c), s in zip(self.shapes, self.best)]
 
 
-def measure_gemm(ks=GEMM_K, sample_s: float = 0.005, samples: int = 5,
-                 passes: int = 1) -> list[tuple[int, float]]:
-    """(k, multiply-adds per second = k³ / seconds) of k×k products into a preallocated out,
-    the best of ``samples`` samples in each of ``passes`` passes."""
-    gemm = _Gemm(ks)
-    for _ in range(passes):
-        gemm.measure(sample_s, samples)
-    return gemm.rates()
-
-
 def _shape(nbytes: float) -> tuple[int, int]:
     """Rows and columns of a near-square float64 matrix of about ``nbytes``."""
     elements = max(int(nbytes // 8), 1)
@@ -213,16 +196,6 @@ class _Stream:
 
     def rates(self) -> list[tuple[float, float]]:
         return [(8.0 * m * n, 8.0 * m * n / s) for (m, n), s in zip(self.shapes, self.best)]
-
-
-def measure_stream(sizes, sample_s: float = 0.005, samples: int = 5,
-                   passes: int = 3) -> list[tuple[float, float]]:
-    """(bytes of W, bytes of W per second) of y = W x, repeated on the same W, for working
-    sets ``sizes``: the best of ``samples`` samples in each of ``passes`` passes."""
-    stream = _Stream(sizes)
-    for _ in range(passes):
-        stream.measure(sample_s, samples)
-    return stream.rates()
 
 
 def _load_average() -> float | None:

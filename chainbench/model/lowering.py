@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from numba import njit
 
+from .._jit import generate
 from ..errors import Unsupported
-from .layers import LAYERS, Elementwise
+from .layers import LAYERS
 from .layers.base import OP, W_OUT
 from .primitives import CODES, partials
 from .shape import ChainShape
@@ -35,15 +35,12 @@ class NotLowered(Unsupported, TypeError):
 def lowered(cls) -> bool:
     """Whether layer class ``cls`` (or a ``Kind`` of one) has a lowering the
     operation-level engines can run."""
-    cls = getattr(cls, "cls", cls)  # a Kind: its class
-    if issubclass(cls, Elementwise):
-        return cls.scalar_lowering is not None
-    return cls.lowering is not None
+    return cls.lowered()
 
 
 def check_lowered(shape: ChainShape, mode: str) -> None:
     """Raise ``NotLowered`` naming every layer of ``shape`` without a lowering."""
-    missing = sorted({cls.__name__ for cls in shape.layers if not lowered(cls)})
+    missing = sorted({kind.layer_class().__name__ for kind in shape.layers if not lowered(kind)})
     if missing:
         raise NotLowered(
             f"mode {mode!r} needs every layer in primitive operations; {', '.join(missing)} "
@@ -123,21 +120,16 @@ def _source() -> tuple[str, dict]:
         if not lowered(cls):
             continue
         lines.append(f"    if op == {cls.op}:")
-        if issubclass(cls, Elementwise):
-            namespace[f"scalar_{cls.op}"] = cls.scalar_lowering
-            lines += ["        for i in range(row[W_OUT]):",
-                      f"            scalar_{cls.op}(st, y0 + i, x0 + i, t0)"]
-        else:
-            namespace[f"lower_{cls.op}"] = cls.lowering
-            lines.append(f"        lower_{cls.op}(row, params, st, x0, y0, t0)")
+        call, names = cls.lowering_call()
+        lines += call
+        namespace.update(names)
         lines.append("        return")
     return "\n".join(lines) + "\n", namespace
 
 
 def _generate():
     text, namespace = _source()
-    exec(compile(text, "<chainbench.model.lowering generated>", "exec"), namespace)
-    return njit(nogil=True, error_model="numpy", inline="always")(namespace["lower_layer"])
+    return generate(text, "chainbench.model.lowering", namespace, ["lower_layer"])["lower_layer"]
 
 
 #: lower_layer(row, params, st, x0, y0, t0): run layer ``row``'s lowering on state ``st``

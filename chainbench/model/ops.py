@@ -24,10 +24,10 @@ counts, which cost 35 ns per operation where the work is 4.
 
 from __future__ import annotations
 
-from numba import njit, types
+from numba import types
 from numba.extending import overload
 
-from .._jit import inlined, kernel
+from .._jit import generate, inlined, kernel
 from .primitives import PRIMITIVES
 
 #: Fields of a state tuple: the value slots; the tape's int32 (entries, 4) index block
@@ -119,16 +119,33 @@ def _emitters_source() -> str:
 def _generate() -> dict:
     namespace = {"put": put, "SINK": SINK, "VALS": VALS}
     namespace.update({f"rule_{code}": p.rule for code, p in enumerate(PRIMITIVES)})
-    exec(compile(_emitters_source(), "<chainbench.model.ops generated>", "exec"), namespace)
     # inlined into the lowerings and through them into the engines' kernels; a call per
     # operation would pass every array of the state by value
-    jit = njit(nogil=True, error_model="numpy", inline="always")
-    return {p.name: jit(namespace[p.name]) for p in PRIMITIVES}
+    return generate(_emitters_source(), "chainbench.model.ops", namespace,
+                    [p.name for p in PRIMITIVES])
 
+
+_EMITTERS = _generate()
 
 # The emitting functions, as module attributes: a lowering calls ``ops.NAME(st, ...)``.
-# (``ops.max`` and ``ops.abs`` are primitives here; this module uses no builtin of theirs.)
-globals().update(_generate())
+# Named one by one (tests/test_oplevel.py holds them to PRIMITIVES); ``ops.max`` and
+# ``ops.abs`` are primitives here, and this module uses no builtin of theirs.
+mulc = _EMITTERS["mulc"]
+add = _EMITTERS["add"]
+addc = _EMITTERS["addc"]
+sub = _EMITTERS["sub"]
+mul = _EMITTERS["mul"]
+div = _EMITTERS["div"]
+max = _EMITTERS["max"]
+maxc = _EMITTERS["maxc"]
+minc = _EMITTERS["minc"]
+abs = _EMITTERS["abs"]
+exp = _EMITTERS["exp"]
+expm1 = _EMITTERS["expm1"]
+log1p = _EMITTERS["log1p"]
+tanh = _EMITTERS["tanh"]
+sin = _EMITTERS["sin"]
+logistic = _EMITTERS["logistic"]
 
 __all__ = ["record_state", "dual_state", "ENTRY_BYTES", "ENTRIES", "PARTIALS",
            *(p.name for p in PRIMITIVES)]

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from ..errors import TooLarge
 from ..provenance import available_memory
-from .chain import Chain
+from .chain import Chain, shape_of
 from .shape import ChainShape
 
 #: Bytes a CSR pattern holds per stored entry: an int32 column index and a bool.
@@ -62,7 +62,7 @@ def sparsity(chain: Chain | ChainShape) -> sp.csr_array:
     TooLarge
         A full pattern that would not fit in memory (it needs m·n·5 bytes).
     """
-    shape = chain.shape if isinstance(chain, Chain) else chain
+    shape = shape_of(chain)
     if not is_full(shape):
         return structured_pattern(shape).copy()
     need, room = PATTERN_BYTES * shape.m * shape.n, available_memory()

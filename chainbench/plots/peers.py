@@ -114,17 +114,3 @@ def _skipped(df: pd.DataFrame) -> str:
             short = reason.split(";")[0].removeprefix(f"{mode}: ")
             out.append(f"{mode} ({short})" if short and short != "nan" else mode)
     return ", ".join(out)
-
-
-def speedups(df: pd.DataFrame) -> pd.DataFrame:
-    """For every chain with peers measured: each mode's median time and its ratio to
-    chainbench's fastest mode there (> 1: chainbench is faster), in a wide table."""
-    rows = at_defaults(measured(df, "time_median_s"))
-    chain_keys = ["n", "m", *SERIES_KEYS]
-    ours = rows[~rows["mode"].isin(PEERS)]
-    best = ours.groupby(chain_keys)["time_median_s"].min().rename("best")
-    rows = rows.join(best, on=chain_keys)
-    table = rows.pivot_table(index=["m", "n"], columns="mode", values="time_median_s")
-    ratio = rows.assign(r=rows["time_median_s"] / rows["best"]).pivot_table(
-        index=["m", "n"], columns="mode", values="r")
-    return pd.concat({"time_s": table, "over_chainbench_best": ratio}, axis=1).sort_index()

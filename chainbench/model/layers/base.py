@@ -141,10 +141,33 @@ class Kind:
     def op_temps(self, in_width: int, out_width: int) -> int:
         return self.cls.op_temps(in_width, out_width, self.arg)
 
-    def __getattr__(self, name: str):
-        if name.startswith("__") or "cls" not in self.__dict__:  # pickling asks before init
-            raise AttributeError(name)
-        return getattr(self.cls, name)
+    # What the engines, the cost model and the peers read of a layer, as its class says:
+    # named one by one, so that a name the class lacks fails here, not one call deeper.
+    @property
+    def name(self) -> str:
+        return self.cls.name
+
+    @property
+    def op(self) -> int:
+        return self.cls.op
+
+    @property
+    def structured(self) -> bool:
+        return self.cls.structured
+
+    @property
+    def complex_safe(self) -> bool:
+        return self.cls.complex_safe
+
+    @property
+    def matrix_product(self) -> bool:
+        return self.cls.matrix_product
+
+    def layer_class(self) -> type:
+        return self.cls
+
+    def lowered(self) -> bool:
+        return self.cls.lowered()
 
     def __repr__(self) -> str:
         return f"{self.cls.__name__}[{self.arg}]"
@@ -177,6 +200,24 @@ class Layer:
     #: The spec token the time model's calibration times the layer by, ``{w}`` its width
     #: (``harness.overheads``); a layer whose token needs arguments names typical ones.
     probe: str = ""
+
+    @classmethod
+    def layer_class(cls) -> type:
+        """The layer class (a ``Kind`` answers its class too)."""
+        return cls
+
+    @classmethod
+    def lowered(cls) -> bool:
+        """Whether it has a lowering the operation-level engines can run."""
+        return cls.lowering is not None
+
+    @classmethod
+    def lowering_call(cls) -> tuple[list[str], dict]:
+        """How the generated dispatch of lowerings (``model.lowering``) runs this layer's:
+        its source lines in ``lower_layer(row, params, st, x0, y0, t0)`` and the names they
+        call."""
+        name = f"lower_{cls.op}"
+        return [f"        {name}(row, params, st, x0, y0, t0)"], {name: cls.lowering}
 
     @classmethod
     def token(cls) -> str:

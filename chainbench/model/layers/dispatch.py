@@ -9,8 +9,7 @@ nothing else in the engines knows which layers exist.
 
 from __future__ import annotations
 
-from numba import njit
-
+from ..._jit import generate
 from . import LAYERS
 from .base import ARG, OP, P_OFF, S_OFF, W_IN, W_OUT, Rules, SecondRules  # noqa: F401
 
@@ -78,10 +77,10 @@ def _dispatcher(name: str, rule: str, attr: str, args: str, namespace: dict) -> 
 
 def _generate() -> dict:
     text, namespace = source()
-    exec(compile(text, "<chainbench.model.layers.dispatch generated>", "exec"), namespace)
     # inlined into the calling kernel at Numba's IR level, as a hand-written dispatch was
-    inline = njit(nogil=True, error_model="numpy", inline="always")
-    return {name: inline(fn) for name, fn in namespace.items() if name.startswith("layer_")}
+    names = [f"layer_{renamed.get(rule, rule)}" for _, arguments, renamed in _TABLES
+             for rule in arguments]
+    return generate(text, "chainbench.model.layers.dispatch", namespace, names)
 
 
 _RULES = _generate()

@@ -11,18 +11,13 @@ import cmath
 import math
 
 import numpy as np
-from numba import njit
 
-from ..._jit import inlined, kernel
+from ..._jit import generate, generated, generated_inlined, inlined, kernel
 from .. import ops
 from . import vecmath
 from .base import OP, W_OUT, Layer, LayerCost, Rules, SecondCost
 from .elementwise_second import second_rules
 
-# The generated table is compiled where a kernel that uses it compiles: not cached on its
-# own, the engine kernels that inline it are. The same options as ``_jit``.
-_table = njit(nogil=True, error_model="numpy")
-_inline = njit(nogil=True, error_model="numpy", inline="always")
 
 
 class Elementwise(Layer):
@@ -56,6 +51,16 @@ class Elementwise(Layer):
     @classmethod
     def op_temps(cls, in_width: int, out_width: int) -> int:
         return cls.scalar_temps
+
+    @classmethod
+    def lowered(cls) -> bool:
+        return cls.scalar_lowering is not None
+
+    @classmethod
+    def lowering_call(cls) -> tuple[list[str], dict]:
+        name = f"scalar_{cls.op}"  # the scalar lowering, once per entry
+        return ["        for i in range(row[W_OUT]):",
+                f"            {name}(st, y0 + i, x0 + i, t0)"], {name: cls.scalar_lowering}
 
     @classmethod
     def cost(cls, in_width: int, out_width: int) -> LayerCost:
@@ -113,9 +118,10 @@ def build_rules(activations) -> Rules:
         if cls.scalar2 is None:
             raise TypeError(f"{cls.__name__}: an activation needs scalar2, its g''")
         namespace[f"g2_{cls.op}"] = cls.scalar2
-    exec(compile(table_source(activations), "<chainbench activation table>", "exec"), namespace)
-    rules = _array_rules(_table(namespace["apply"]), _table(namespace["apply_complex"]))
-    rules2 = second_rules(_table(namespace["apply2"]))
+    table = generate(table_source(activations), "chainbench activation table", namespace,
+                     ("apply", "apply_complex", "apply2"), jit=generated)
+    rules = _array_rules(table["apply"], table["apply_complex"])
+    rules2 = second_rules(table["apply2"])
     for cls in activations:
         cls.rules, cls.rules2 = rules, rules2
     return rules
@@ -124,24 +130,24 @@ def build_rules(activations) -> Rules:
 def _array_rules(apply, apply_complex) -> Rules:
     """The layer rules of every activation, given the op-code table."""
 
-    @_inline
+    @generated_inlined
     def value(row, params, x, y):
         apply(row[OP], x, y, y, False)  # d unused: g' is not computed
         return x.shape[0]
 
-    @_inline
+    @generated_inlined
     def value_complex(row, params, x, y):
         for i in range(x.shape[0]):
             y[i] = apply_complex(row[OP], x[i])
         return x.shape[0]  # counted as for a real value
 
-    @_inline
+    @generated_inlined
     def record(row, params, x, y, saved):
         """The tape keeps g'(x_i), all the VJP needs."""
         apply(row[OP], x, y, saved[: row[W_OUT]], True)
         return x.shape[0]
 
-    @_inline
+    @generated_inlined
     def jvp(row, params, x, X_dot, y, Y_dot):
         d = np.empty(x.shape[0])
         apply(row[OP], x, y, d, True)

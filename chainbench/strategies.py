@@ -1,0 +1,97 @@
+"""Strategies: modes that are not an engine but a rule for picking one. 'auto' takes the
+engine and chunk the time model predicts fastest on this machine. This module is the one
+place that tells a strategy's name from an engine's: everything else asks ``resolve``,
+once, when it binds (``bound.bind``), and runs the concrete engine it returns."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cost.choice import fastest
+from .cost.time_model import price_call
+from .engines.contract import Engine
+from .engines.registry import ENGINES
+from .machine.current import current_profile
+from .model.chain import shape_of
+
+#: The modes 'auto' chooses between (never the operation-level ones: on the same chain they
+#: do the layer-level modes' work in scalar operations, and are never predicted faster).
+AUTO_CHOICES = ("forward", "reverse", "sparse-forward", "sparse-reverse")
+
+
+def auto_chunks(lanes: int, default: int) -> list[int]:
+    """The chunks 'auto' weighs for a mode with ``lanes`` lanes: every power of two below its
+    ``default`` (the most the lane-block cap allows), and the default."""
+    powers = [2**i for i in range(max(default - 1, 1).bit_length()) if 2**i < default]
+    return [*powers, default]
+
+
+def auto_choice(chain, profile=None) -> tuple[str, int]:
+    """(mode, chunk) that 'auto' runs on ``chain``: of AUTO_CHOICES at each of its
+    ``auto_chunks``, the one the time model predicts fastest on ``profile``'s machine
+    (default: this machine's); on a tie, forward (no tape) and the larger chunk."""
+    shape = shape_of(chain)
+    return fastest("auto", shape, profile or current_profile(), _auto_candidates)
+
+
+def _auto_candidates(shape, profile):
+    for order, name in enumerate(AUTO_CHOICES):
+        impl = ENGINES[name]
+        for chunk in auto_chunks(impl.lane_count(shape), impl.chunk_for(shape)):
+            held = impl.predict(shape, chunk).bytes_held
+            seconds = price_call(shape, impl.passes(shape, chunk), held, profile).seconds
+            yield seconds, (order, -chunk), (name, chunk)
+
+
+#: strategy name -> (shape, profile) -> (engine name, chunk) it runs there
+STRATEGIES = {"auto": auto_choice}
+
+#: Every name a mode may take: the engines' and the strategies'.
+MODES = (*ENGINES, *STRATEGIES)
+
+
+def is_strategy(mode) -> bool:
+    """Whether ``mode`` names a strategy (a rule that picks an engine), not an engine."""
+    return isinstance(mode, str) and mode in STRATEGIES
+
+
+def resolve(shape, mode, chunk=None, profile=None) -> tuple[Engine, int | None]:
+    """(engine, chunk) that ``mode`` runs on a chain of ``shape``: a strategy's pick (on
+    ``profile``'s machine, default this one's), at its chunk unless ``chunk`` is given; an
+    engine's default chunk unless given. A given chunk is checked against the lanes
+    there are; an unknown mode is a ValueError listing the modes there are."""
+    if is_strategy(mode):
+        name, picked = STRATEGIES[mode](shape, profile)
+        impl, chunk = ENGINES[name], picked if chunk is None else chunk
+    elif isinstance(mode, str) and mode in ENGINES:
+        impl = ENGINES[mode]
+    else:
+        raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
+    if chunk is None:
+        return impl, impl.chunk_for(shape)
+    return impl, check_chunk(chunk, impl, shape)
+
+
+def check_chunk(chunk, impl: Engine, shape) -> int:
+    """``chunk`` as an int in 1..lanes, or a clear error (modes without lanes take none)."""
+    if impl.lanes is None:
+        raise ValueError(f"mode {impl.name!r} takes no chunk; leave chunk=None")
+    if isinstance(chunk, bool) or not isinstance(chunk, int | np.integer):
+        raise TypeError(f"chunk must be an integer or None, got {chunk!r}")
+    limit = impl.lane_count(shape)
+    if not 1 <= chunk <= limit:
+        raise ValueError(f"chunk must be between 1 and {_lanes_named(impl, shape, limit)}, "
+                         f"got {chunk}")
+    return int(chunk)
+
+
+def _lanes_named(impl: Engine, shape, limit: int) -> str:
+    """The lanes a mode moves, in words: the inputs n or outputs m, or, for a mode that
+    moves one lane per color (``lane_total``), the colors of J's columns or rows."""
+    if impl.lane_total is not None:
+        side, size = ("columns", f"n = {shape.n}") if impl.lanes == "n" else \
+            ("rows", f"m = {shape.m}")
+        return (f"the {limit} colors of J's {side} (mode {impl.name!r} moves one lane per "
+                f"color; the chain has {size})")
+    return f"the number of inputs n = {limit}" if impl.lanes == "n" else \
+        f"the number of outputs m = {limit}"
