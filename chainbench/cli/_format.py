@@ -78,3 +78,13 @@ def positive_seconds(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text}")
     return value
+
+
+def out_path(text: str):
+    """argparse type of an --out path: not empty (an empty path would mean the current folder)."""
+    import argparse
+    from pathlib import Path
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; name the folder or file to write")
+    return Path(text)

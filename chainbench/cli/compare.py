@@ -8,7 +8,7 @@ from ._format import chain_shape, nbytes, nonnegative_int, positive_seconds, sec
 
 
 def register(sub):
-    from ..harness.compare import BUDGET_S
+    from ..harness.budgets import COMPARE_S as BUDGET_S
 
     p = sub.add_parser("compare", help="one chain, every mode, side by side",
                        description="Time one chain in every mode and mark the fastest; a "

@@ -11,6 +11,7 @@ from .. import api
 from ..engines.registry import ENGINES
 from ..model.chain import Chain, ChainShape
 from ..provenance import available_memory
+from .budgets import COMPARE_S
 from .config import ConfigError, Measure
 from .guards import MEMORY_SHARE
 from .memory import planned_bytes
@@ -37,11 +38,7 @@ def build(spec: str, n: int, seed: int = 0) -> Chain:
     return Chain.from_spec(spec, n, seed=seed)
 
 
-#: Default budget of one Jacobian call (seconds): a mode predicted slower is not measured.
-BUDGET_S = 2.0
-
-
-def compare(chain: Chain, policy: Measure = QUICK, seed: int = 0, budget_s: float = BUDGET_S,
+def compare(chain: Chain, policy: Measure = QUICK, seed: int = 0, budget_s: float = COMPARE_S,
             announce=None) -> pd.DataFrame:
     """A row per engine (default chunk) and one for 'auto' where its chunk is not the
     default, auto's pick and the fastest marked. A mode the time model predicts slower than
