@@ -15,8 +15,10 @@ h² truncation is gone it stays at machine precision however small h gets.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,30 +130,36 @@ def run(spec: str = DEFAULT_SPEC, n: int = 32, seed: int = 0, out="results/accur
         chain = Chain.from_spec(spec, n, seed=seed)
         x = np.random.default_rng(seed).standard_normal(n)
         df = step_sweep(chain, x, steps, announce=announce)
-    except BaseException:
-        if made:  # nothing was written into the folder made for it
-            folder.rmdir()
-        raise
-    df.insert(0, "spec", chain.spec)
-    df.insert(1, "n", chain.n)
-    df.insert(2, "m", chain.m)
-    df.insert(3, "seed", seed)
-    best = minima(df)
-    path = folder / f"accuracy.{fmt}" if draw is not None else None
-    try:
-        df.to_csv(folder / CSV, index=False)
-        (folder / META).write_text(json.dumps({
+        df.insert(0, "spec", chain.spec)
+        df.insert(1, "n", chain.n)
+        df.insert(2, "m", chain.m)
+        df.insert(3, "seed", seed)
+        best = minima(df)
+        path = folder / f"accuracy.{fmt}" if draw is not None else None
+        _write(folder, df, path, fmt, draw, {
             "experiment": "accuracy", "spec": chain.spec, "n": chain.n, "m": chain.m,
             "seed": seed, "reference": "reverse", "skipped": skipped,
             "minima": best.to_dict(orient="records"), "finished_at": now(),
-            "versions": versions(), "machine": machine(), "git_commit": git_commit(),
-        }, indent=2, default=float) + "\n")
+            "versions": versions(), "machine": machine(), "git_commit": git_commit()})
+    except BaseException:
+        if made:  # the folder made for this sweep goes again, if nothing got into it
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return AccuracyResult(folder, df, best, path, skipped)
+
+
+def _write(folder: Path, df: pd.DataFrame, path: Path | None, fmt: str, draw,
+           meta: dict) -> None:
+    """accuracy.csv, meta.json and the figure; an OSError as one line saying what to do."""
+    try:
+        df.to_csv(folder / CSV, index=False)
+        (folder / META).write_text(json.dumps(meta, indent=2, default=float) + "\n")
         if path is not None:
             draw(df).savefig(path, format=fmt, dpi=110)
     except OSError as err:
         raise os_error("write the accuracy results", Path(err.filename or folder), err,
                        resumable=False) from None
-    return AccuracyResult(folder, df, best, path, skipped)
 
 
 def _affordable(shape: ChainShape, steps: dict, budget_s: float) -> None:
@@ -191,6 +199,8 @@ def _fresh(out: Path) -> tuple[Path, bool]:
             elif not (candidate / CSV).exists():
                 made = not candidate.exists()
                 candidate.mkdir(parents=True, exist_ok=True)
+                with tempfile.TemporaryFile(dir=candidate):  # writable? (read-only mount)
+                    pass
                 return candidate, made
             k += 1
             candidate = out.with_name(f"{out.name}-{k}")
