@@ -78,8 +78,9 @@ def default_out(folders) -> Path:
 
 def write_report(folders, out=None) -> Path:
     """Write the report of ``folders`` to ``out`` (default ``default_out``); its path.
-    Refused (ConfigError) before anything is read: a folder, or an existing file that is
-    not a chainbench report (a results folder's points.csv, meta.json, …), as ``out``."""
+    Refused (ConfigError) before anything is written: a folder, or an existing file that
+    is not a chainbench report (a results folder's points.csv, meta.json, …), as ``out``."""
+    text = build_report(folders)
     path = Path(out) if out is not None else default_out(folders)
     try:
         if path.is_dir():
@@ -89,7 +90,6 @@ def write_report(folders, out=None) -> Path:
                               "the report would overwrite; choose another --out")
     except OSError as err:
         raise ConfigError(f"{path}: cannot write the report ({err.strerror or err})") from None
-    text = build_report(folders)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
