@@ -23,7 +23,7 @@ from .predictions import Prediction, _costs, _shape, default_lanes
 
 def colors(shape: ChainShape, side: str) -> int:
     """Colors of J's columns ('columns', sparse-forward) or rows ('rows', sparse-reverse)."""
-    if is_full(shape):  # one color per lane: counted without coloring (n may be 2³¹)
+    if is_full(shape):  # one color a lane, counted without coloring (n may be 2³¹)
         return shape.n if side == "columns" else shape.m
     return chain_coloring(shape, side).count
 
