@@ -35,6 +35,7 @@ def run(args) -> int:
     import sys
 
     from ..harness import accuracy
+    from ..machine.current import current_profile
     from ..plots.accuracy import error_vs_step  # matplotlib only where figures are drawn
 
     spec = args.spec or accuracy.DEFAULT_SPEC
@@ -43,6 +44,7 @@ def run(args) -> int:
     def say(message: str) -> None:  # progress on stderr: the table stays clean on stdout
         print(f"accuracy: {message}", file=sys.stderr, flush=True)
 
+    current_profile(announce=say)  # the time model's guard prices with it: said if measured
     result = accuracy.run(spec, args.n, args.seed, args.out, args.format, draw=error_vs_step,
                           budget_s=args.budget, announce=say)
     print(f"{'method':14s} {'best h':>9s} {'error there':>12s} {'theory h':>9s}")

@@ -30,6 +30,7 @@ def run(args) -> int:
     from ..harness import config
     from ..harness.compare import build, compare
     from ..harness.threads import set_threads
+    from ..machine.current import current_profile
 
     chain_shape(args.spec, args.n)  # widths in range before anything is built
     set_threads(config.check_threads(args.threads))  # as `run` checks them
@@ -37,6 +38,7 @@ def run(args) -> int:
     def say(message: str) -> None:  # progress on stderr: the table stays clean on stdout
         print(f"compare: {message}", file=sys.stderr, flush=True)
 
+    current_profile(announce=say)  # the time model's guard prices with it: said if measured
     chain = build(args.spec, args.n, args.seed)
     df = compare(chain, seed=args.seed, budget_s=args.budget, announce=say)
     print(f"{chain!r}: widths {'→'.join(map(str, chain.widths))}")
