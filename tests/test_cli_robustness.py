@@ -287,7 +287,7 @@ def test_compare_with_a_tiny_budget_measures_nothing(monkeypatch, capsys):
 # --- a full disk says --resume only where a resume will work -----------------------------------
 
 
-def test_a_full_disk_says_resume_only_where_there_are_points_to_resume(tmp_path):
+def test_a_full_disk_says_resume_only_where_there_is_a_run_to_resume(tmp_path):
     from chainbench.harness.points_csv import os_error
 
     full = OSError(errno.ENOSPC, "No space left on device")
@@ -295,6 +295,26 @@ def test_a_full_disk_says_resume_only_where_there_are_points_to_resume(tmp_path)
     fresh.mkdir()
     said = str(os_error("write", fresh / "meta.json", full))
     assert "--resume" not in said and "run the command again" in said
-    (fresh / "points.csv").write_text("")
+    (fresh / "meta.json").write_text("{}")  # the run's entry was written: it resumes
     assert "continue with --resume" in str(os_error("append a row", fresh / "points.csv", full))
     assert "--resume" not in str(os_error("write", fresh / "meta.json", full, resumable=False))
+
+
+def test_a_disk_full_before_the_first_row_says_what_then_works(tiny, tmp_path, monkeypatch,
+                                                                capsys):
+    from chainbench.harness import results
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    out = tmp_path / "res"
+    monkeypatch.setattr(results.os, "fsync", full)  # meta.json's first write fails
+    assert main(["run", str(tiny), "--out", str(out), "--quiet"]) == 2
+    err = _one_line_error(capsys, "the disk is full")
+    monkeypatch.undo()
+    if "--resume" in err:
+        assert main(["run", str(tiny), "--out", str(out), "--quiet", "--resume"]) == 0
+    else:
+        assert "run the command again" in err
+        assert main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0
+    assert len(pd.read_csv(out / "points.csv")) == 8

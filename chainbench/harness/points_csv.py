@@ -133,9 +133,9 @@ def scan(file: Path) -> Scan:
 
 def os_error(what: str, path: Path, err: OSError, resumable: bool = True) -> ConfigError:
     """An OSError met while writing results as one line: the path, the cause, what to do.
-    A full disk says to continue with --resume only where a resume would find the run's
-    points.csv to continue (``resumable``: the writer is a run); else to run again."""
-    again = ("continue with --resume" if resumable and _has_points(path)
+    A full disk says to continue with --resume only where a resume would find a run to
+    continue (``resumable``: the writer is a run); else to run the command again."""
+    again = ("continue with --resume" if resumable and _has_run(path)
              else "run the command again")
     hint = {
         errno.EACCES: "make it writable (chmod u+w) or choose another folder with --out",
@@ -150,10 +150,12 @@ def os_error(what: str, path: Path, err: OSError, resumable: bool = True) -> Con
     return ConfigError(f"{path}: cannot {what} ({err.strerror or err}); {hint}")
 
 
-def _has_points(path: Path) -> bool:
-    """Whether ``path`` (a results folder, or a file in one) has a points.csv to resume."""
+def _has_run(path: Path) -> bool:
+    """Whether ``path`` (a results folder, or a file in one) holds what --resume continues:
+    a points.csv or a meta.json (``results.META``; a run writes it before any row)."""
     try:
-        return any((folder / POINTS).is_file() for folder in (path, path.parent))
+        return any((folder / name).is_file() for folder in (path, path.parent)
+                   for name in (POINTS, "meta.json"))
     except OSError:
         return False
 
