@@ -92,6 +92,18 @@ def available_memory() -> int | None:
     return max(0, min(known)) if known else None
 
 
+def require_memory(nbytes: float, what: str, instead: str, share: float = 1.0) -> None:
+    """Refuse (``errors.TooLarge``, one line) before allocating ``nbytes`` for ``what`` when
+    they exceed ``share`` of ``available_memory()``; ``instead`` says what to ask for."""
+    from .errors import TooLarge
+
+    room = available_memory()
+    if room is not None and nbytes > share * room:
+        of = "" if share == 1 else f"{share:.0%} of "
+        raise TooLarge(f"{what} needs about {nbytes / 2**30:.3g} GiB, more than {of}the "
+                       f"{room / 2**30:.3g} GiB available; {instead}")
+
+
 def _mem_available() -> int | None:
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():

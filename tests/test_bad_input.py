@@ -251,6 +251,16 @@ def test_step_beyond_one_is_refused_with_the_range(step):
     assert np.isfinite(cb.jacobian(chain, np.zeros(2), mode="fd-central", step=1.0)).all()
 
 
+@pytest.mark.parametrize("mode, step, floor", [("fd-forward", 1e-300, "1e-16"),
+                                                ("fd-central", 5e-17, "1e-16"),
+                                                ("complex-step", 1e-310, "1e-300")])
+def test_step_below_rounding_is_refused_with_the_usable_range(mode, step, floor):
+    chain = cb.Chain.from_spec("dense:2 tanh", n=2)
+    with pytest.raises(ValueError, match=rf"{mode}: step must be in \[{floor}, 1\] \(relative"):
+        cb.jacobian(chain, np.zeros(2), mode=mode, step=step)
+    assert np.isfinite(cb.jacobian(chain, np.zeros(2), mode=mode, step=float(floor))).all()
+
+
 def test_a_layer_the_kernels_do_not_run_is_refused():
     class Custom(cb.Layer):  # op code -1: no kernel for it, once NaN at every entry
         name = "custom"

@@ -9,10 +9,10 @@ with code 2.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from ..errors import ConfigError
+from ._streams import reader_may_leave
 from . import (
     accuracy,
     calibrate,
@@ -60,16 +60,16 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; bad input prints one line and returns 2, Ctrl-C 130."""
-    try:
-        args = make_parser().parse_args(argv)
-        return args.handler(args)
-    except ConfigError as err:
-        print(f"chainbench: error: {err}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # `chainbench list | head -2`: the reader left, nothing is wrong
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except KeyboardInterrupt:  # Ctrl-C while a subcommand imports or works: no traceback
-        print("chainbench: interrupted", file=sys.stderr)
-        return 130
+    """Run the command line; bad input prints one line and returns 2, Ctrl-C 130. A reader
+    that leaves (``chainbench gate | head -1``) changes nothing: the command finishes its
+    work with its output discarded and its own exit status stands."""
+    with reader_may_leave():
+        try:
+            args = make_parser().parse_args(argv)
+            return args.handler(args)
+        except ConfigError as err:
+            print(f"chainbench: error: {err}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:  # Ctrl-C while a subcommand imports or works: no traceback
+            print("chainbench: interrupted", file=sys.stderr)
+            return 130

@@ -25,15 +25,66 @@ def nbytes(b: float) -> str:
     return f"{b:.0f} B"
 
 
+#: The widest layer (and --n) the commands take: 2³¹ − 1. Sparsity patterns and the
+#: operation tape index entries with 32-bit integers, and every vector of a wider chain
+#: alone would hold 16 GiB or more.
+MAX_WIDTH = 2**31 - 1
+
+
 def chain_shape(spec: str, n: int):
     """The ChainShape of ``spec`` at input width ``n``, or a ConfigError saying what is
-    wrong with it (the CLI's one-line error, exit 2)."""
+    wrong with it (the CLI's one-line error, exit 2): a malformed spec, or a width outside
+    1 … ``MAX_WIDTH``."""
     from ..errors import ConfigError
     from ..model.shape import ChainShape
 
     if n < 1:
         raise ConfigError(f"--n must be ≥ 1, got {n}")
+    if n > MAX_WIDTH:
+        raise ConfigError(f"--n must be ≤ {MAX_WIDTH} (2³¹ − 1), got {n}")
     try:
-        return ChainShape.from_spec(spec, n)
+        shape = ChainShape.from_spec(spec, n)
     except (ValueError, TypeError) as err:
         raise ConfigError(str(err)) from None
+    tokens = spec.replace(",", " ").split()
+    for k, width in enumerate(shape.widths[1:]):
+        if width > MAX_WIDTH:
+            raise ConfigError(f"layer {k + 1} of the spec ({tokens[k]!r}) is {width} wide; "
+                              f"widths must be ≤ {MAX_WIDTH} (2³¹ − 1)")
+    return shape
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type of a seed: an integer ≥ 0 (argparse names the flag in its error)."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer ≥ 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer ≥ 0, got {value}")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    """argparse type of a time budget: a finite number of seconds > 0."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text}")
+    return value
+
+
+def out_path(text: str):
+    """argparse type of an --out path: not empty (an empty path would mean the current folder)."""
+    import argparse
+    from pathlib import Path
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; name the folder or file to write")
+    return Path(text)

@@ -4,32 +4,43 @@ from __future__ import annotations
 
 import textwrap
 
-from ..errors import ConfigError
-from ._format import nbytes, seconds
+from ._format import chain_shape, nbytes, nonnegative_int, positive_seconds, seconds
 
 
 def register(sub):
+    from ..harness.budgets import COMPARE_S as BUDGET_S
+
     p = sub.add_parser("compare", help="one chain, every mode, side by side",
-                       description="Time one chain in every mode and mark the fastest.")
+                       description="Time one chain in every mode and mark the fastest; a "
+                       "mode predicted slower than --budget per call is skipped, with why.")
     p.add_argument("spec", help='chain spec, e.g. "dense:256 tanh dense:1"')
     p.add_argument("--n", type=int, required=True, help="input width")
-    p.add_argument("--seed", type=int, default=0, help="parameter seed (default 0)")
+    p.add_argument("--seed", type=nonnegative_int, default=0,
+                   help="parameter seed, an integer ≥ 0 (default 0)")
     p.add_argument("--threads", type=int, default=1, help="Numba and BLAS threads (default 1)")
+    p.add_argument("--budget", type=positive_seconds, default=BUDGET_S, metavar="SECONDS",
+                   help="skip a mode the time model predicts slower than this per Jacobian "
+                   f"call (default {BUDGET_S:g})")
     return p
 
 
 def run(args) -> int:
+    import sys
 
+    from ..harness import config
     from ..harness.compare import build, compare
     from ..harness.threads import set_threads
+    from ..machine.current import current_profile
 
-    if args.n < 1:
-        raise ConfigError(f"--n must be ≥ 1, got {args.n}")
-    if args.threads < 1:
-        raise ConfigError(f"--threads must be ≥ 1, got {args.threads}")
-    set_threads(args.threads)
+    chain_shape(args.spec, args.n)  # widths in range before anything is built
+    set_threads(config.check_threads(args.threads))  # as `run` checks them
+
+    def say(message: str) -> None:  # progress on stderr: the table stays clean on stdout
+        print(f"compare: {message}", file=sys.stderr, flush=True)
+
+    current_profile(announce=say)  # the time model's guard prices with it: said if measured
     chain = build(args.spec, args.n, args.seed)
-    df = compare(chain, seed=args.seed)
+    df = compare(chain, seed=args.seed, budget_s=args.budget, announce=say)
     print(f"{chain!r}: widths {'→'.join(map(str, chain.widths))}")
     print(f"{'mode':15s} {'chunk':>6s} {'time':>10s} {'J/F':>8s} {'madds pred':>11s} "
           f"{'madds count':>11s} {'memory':>10s}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ._format import out_path
+
 
 def register(sub):
     p = sub.add_parser("report", help="write an HTML report of one or more results directories",
@@ -13,9 +15,10 @@ def register(sub):
                        "figures, the tally of points, every figure with a caption and the "
                        "raw table. Several directories are compared side by side.")
     p.add_argument("results", type=Path, nargs="+", metavar="RESULTS_DIR")
-    p.add_argument("--out", type=Path, metavar="FILE.html",
+    p.add_argument("--out", type=out_path, metavar="FILE.html",
                    help="where to write it (default RESULTS_DIR/report.html; for several, "
-                   "report-A-vs-B.html beside the first)")
+                   "report-A-vs-B.html beside the first); an existing file that is not a "
+                   "chainbench report is refused")
     return p
 
 

@@ -28,6 +28,7 @@ from .._jit import kernel
 from ..model.chain import Chain, shape_of
 from ..model.shape import ChainShape
 from ..model.sparsity import is_full, structured_pattern
+from ..provenance import require_memory
 
 
 @kernel
@@ -97,6 +98,9 @@ def color(pattern, side: str = "columns") -> Coloring:
     if side not in ("columns", "rows"):
         raise ValueError(f"side must be 'columns' or 'rows', got {side!r}")
     P = sp.csr_array(pattern, dtype=bool)
+    # the pattern and its transpose with int64 indices, and ~6 arrays of a vertex each
+    require_memory(2 * 17 * P.nnz + 56 * sum(P.shape), f"coloring the {side} of a "
+                   f"{P.shape[0]} × {P.shape[1]} pattern", "choose smaller widths")
     if side == "rows":
         P = sp.csr_array(P.T)
     P.sort_indices()

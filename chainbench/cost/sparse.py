@@ -15,7 +15,7 @@ from dataclasses import replace
 from math import ceil
 
 from ..model.shape import ChainShape
-from ..model.sparsity import nonzeros
+from ..model.sparsity import is_full, nonzeros
 from .coloring import chain_coloring
 from .passes import F64, Pass, copy_pass, lane_pass, value_pass
 from .predictions import Prediction, _costs, _shape, default_lanes
@@ -23,6 +23,8 @@ from .predictions import Prediction, _costs, _shape, default_lanes
 
 def colors(shape: ChainShape, side: str) -> int:
     """Colors of J's columns ('columns', sparse-forward) or rows ('rows', sparse-reverse)."""
+    if is_full(shape):  # one color a lane, counted without coloring (n may be 2³¹)
+        return shape.n if side == "columns" else shape.m
     return chain_coloring(shape, side).count
 
 

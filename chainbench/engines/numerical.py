@@ -144,13 +144,22 @@ def refuse_unless_complex_safe(shape) -> None:
             )
 
 
+#: The smallest relative step of the finite differences: below it f(x + h) − f(x) is below
+#: f's rounding (error ≈ ε/step > 1, no digit of the derivative left) and any smaller step
+#: moves x_j by the same unit in its last place; the accuracy sweep ends there.
+MIN_STEP_FD = 1e-16
+#: The complex step's: Im f(x + ih) = h·f'(x) must stay a normal float (≥ 2.2e-308) for
+#: derivatives down to 1e-8.
+MIN_STEP_COMPLEX = 1e-300
+
+
 class Numerical:
     """A numerical-differentiation method: its kernel, its default relative step, and the
     tolerance the harness checks it to (its expected accuracy, loosely)."""
 
     def __init__(self, name: str, kernel_, default_step: float, check_tol: float,
-                 evaluations: str, is_complex: bool = False):
-        self.name, self._kernel = name, kernel_
+                 evaluations: str, is_complex: bool = False, min_step: float = MIN_STEP_FD):
+        self.name, self._kernel, self.min_step = name, kernel_, min_step
         self.default_step, self.check_tol, self.is_complex = default_step, check_tol, is_complex
         self.engine = Engine(
             name, f"numerical: {evaluations} evaluations of f, J column by column",
@@ -163,9 +172,20 @@ class Numerical:
     def __repr__(self) -> str:
         return f"Numerical({self.name!r}, default_step={self.default_step:.3g})"
 
+    @property
+    def _below(self) -> str:
+        """What a step below ``min_step`` would give, and what to use instead."""
+        if self.is_complex:
+            return "below it Im f(x + ih) underflows"
+        return ("below it the difference is lost in rounding (error ≈ ε/step > 1); for tiny "
+                "steps use mode='complex-step'")
+
     def bind(self, program, chunk: None = None, step: float | None = None) -> Run:
         """Fill J (m, n) column by column; ``step`` is relative: h_j = step·max(1, |x_j|)."""
         step = self.default_step if step is None else check_step(step)
+        if step < self.min_step:
+            raise ValueError(f"{self.name}: step must be in [{self.min_step:g}, 1] (relative: "
+                             f"h_j = step·max(1, |x_j|)), got {step!r}; {self._below}")
         if self.is_complex:
             refuse_unless_complex_safe(program.shape)
 
@@ -182,7 +202,7 @@ FD_FORWARD = Numerical("fd-forward", _forward_differences, math.sqrt(EPS), check
 FD_CENTRAL = Numerical("fd-central", _central_differences, EPS ** (1 / 3), check_tol=1e-7,
                        evaluations="2n")
 COMPLEX_STEP = Numerical("complex-step", _complex_step, 1e-20, check_tol=0.0,
-                         evaluations="n complex", is_complex=True)
+                         evaluations="n complex", is_complex=True, min_step=MIN_STEP_COMPLEX)
 
 METHODS = {e.name: e for e in (FD_FORWARD, FD_CENTRAL, COMPLEX_STEP)}
 #: The steps theory says balance truncation and rounding: the finite differences' defaults.

@@ -11,9 +11,12 @@ from .. import api
 from ..engines.registry import ENGINES
 from ..model.chain import Chain, ChainShape
 from ..provenance import available_memory
+from .budgets import COMPARE_S
 from .config import ConfigError, Measure
+from .guards import MEMORY_SHARE
 from .memory import planned_bytes
 from .point import measure_chain
+from .row import Row
 
 #: Timing for an interactive answer: a few tenths of a second per mode.
 QUICK = Measure(min_sample_ms=5, min_samples=3, min_seconds=0.1, max_seconds=1.0)
@@ -35,16 +38,29 @@ def build(spec: str, n: int, seed: int = 0) -> Chain:
     return Chain.from_spec(spec, n, seed=seed)
 
 
-def compare(chain: Chain, policy: Measure = QUICK, seed: int = 0) -> pd.DataFrame:
+def compare(chain: Chain, policy: Measure = QUICK, seed: int = 0, budget_s: float = COMPARE_S,
+            announce=None) -> pd.DataFrame:
     """A row per engine (default chunk) and one for 'auto' where its chunk is not the
-    default, auto's pick and the fastest marked."""
+    default, auto's pick and the fastest marked. A mode the time model predicts slower than
+    ``budget_s`` per call, or needing more than ``MEMORY_SHARE`` of the memory available,
+    is skipped with the reason, as a sweep's guards skip a point. ``announce(message)``
+    hears of each mode as its measuring starts."""
     rows = []
     picked = api.auto_choice(chain)
     runs = [(engine, api.default_chunk(chain, engine)) for engine in ENGINES]
     if picked not in runs:
         runs.append(picked)
-    for engine, chunk in runs:
-        row = measure_chain(chain, engine, chunk, policy, seed=seed)
+    room = available_memory()
+    for k, (engine, chunk) in enumerate(runs, 1):
+        label = engine if chunk is None else f"{engine} chunk {chunk}"
+        why = _skip_reason(chain, engine, chunk, budget_s, room)
+        if announce is not None:
+            announce(f"[{k}/{len(runs)}] {label}: " + (f"skipped, {why}" if why else
+                                                       "measuring"))
+        if why:
+            row = Row(engine=engine, chunk=chunk).update(status="skipped", reason=why)
+        else:
+            row = measure_chain(chain, engine, chunk, policy, seed=seed)
         rows.append({**dataclasses.asdict(row), "mode": engine, "auto_pick": (engine, chunk)
                      == picked})
     df = pd.DataFrame(rows)
@@ -53,3 +69,15 @@ def compare(chain: Chain, policy: Measure = QUICK, seed: int = 0) -> pd.DataFram
     if ok.any():
         df.loc[df.loc[ok, "time_median_s"].idxmin(), "fastest"] = True
     return df
+
+
+def _skip_reason(chain: Chain, engine: str, chunk, budget_s: float, room) -> str | None:
+    """Why not to measure this mode here: over the time budget or the memory, else None."""
+    seconds = api.predict_time(chain, engine, chunk).seconds
+    if seconds > budget_s:
+        return f"predicted {seconds:.3g} s per call > budget {budget_s:g} s (--budget)"
+    need = planned_bytes(chain.shape, api.predict(chain, engine, chunk).bytes_held, chain.m)
+    if room is not None and need > MEMORY_SHARE * room:
+        return (f"needs about {need / 2**30:.3g} GiB, more than {MEMORY_SHARE:.0%} of the "
+                f"{room / 2**30:.3g} GiB available")
+    return None

@@ -154,19 +154,33 @@ def scan(file: Path) -> Scan:
     return out
 
 
-def os_error(what: str, path: Path, err: OSError) -> ConfigError:
-    """An OSError met while writing results as one line: the path, the cause, what to do."""
+def os_error(what: str, path: Path, err: OSError, resumable: bool = True) -> ConfigError:
+    """An OSError met while writing results as one line: the path, the cause, what to do.
+    A full disk says to continue with --resume only where a resume would find a run to
+    continue (``resumable``: the writer is a run); else to run the command again."""
+    again = ("continue with --resume" if resumable and _has_run(path)
+             else "run the command again")
     hint = {
         errno.EACCES: "make it writable (chmod u+w) or choose another folder with --out",
         errno.EPERM: "choose another folder with --out",
         errno.EROFS: "the file system is read-only: choose another folder with --out",
-        errno.ENOSPC: "the disk is full: free some space, then continue with --resume",
+        errno.ENOSPC: f"the disk is full: free some space, then {again}",
         errno.ENOTDIR: "a part of the path is a file, not a folder: choose another --out",
         errno.EEXIST: "a part of the path is a file, not a folder: choose another --out",
         errno.ENOENT: "a part of the path does not exist and cannot be created there: "
                       "choose another --out",
     }.get(err.errno, "choose another folder with --out")
     return ConfigError(f"{path}: cannot {what} ({err.strerror or err}); {hint}")
+
+
+def _has_run(path: Path) -> bool:
+    """Whether ``path`` (a results folder, or a file in one) holds what --resume continues:
+    a points.csv or a meta.json (``results.META``; a run writes it before any row)."""
+    try:
+        return any((folder / name).is_file() for folder in (path, path.parent)
+                   for name in (POINTS, "meta.json"))
+    except OSError:
+        return False
 
 
 def records(found: Scan) -> list[dict]:

@@ -129,11 +129,14 @@ class MachineProfile:
     def bandwidth_at(self, nbytes: float) -> float:
         """Streaming rate (bytes per second) at ``nbytes``, interpolated log-log in the
         measured curve and held constant beyond its ends."""
+        import math
+
         import numpy as np
 
         sizes = np.log([s for s, _ in self.stream])
         rates = np.log([r for _, r in self.stream])
-        return float(np.exp(np.interp(np.log(max(nbytes, 1.0)), sizes, rates)))
+        # math.log: a working set past 2⁶⁴ bytes is a Python int numpy's log cannot take
+        return float(np.exp(np.interp(math.log(max(nbytes, 1.0)), sizes, rates)))
 
     # --- storing ------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import TooLarge
-from ..provenance import available_memory
+from ..provenance import available_memory, require_memory
 from .chain import Chain, shape_of
 from .shape import ChainShape
 
@@ -35,11 +35,33 @@ def layer_patterns(shape: ChainShape) -> list[sp.csr_array]:
             for k, kind in enumerate(shape.layers)]
 
 
+#: Bytes per stored entry while patterns are built and multiplied: the diagonals or blocks a
+#: layer builds its pattern from, the CSR's int64 indices, the int32 copy a product takes.
+WORK_BYTES = 24
+
+
+def _fits(entries: int, shape: ChainShape, what: str) -> None:
+    """TooLarge unless ``entries`` pattern entries (``WORK_BYTES`` each) fit in half the
+    memory this process may still use (the other half is the coloring's), so that nothing
+    is allocated before the refusal."""
+    require_memory(WORK_BYTES * entries, f"the Jacobian's sparsity pattern at widths "
+                   f"{'→'.join(map(str, shape.widths))} ({what})", "choose smaller widths",
+                   share=0.5)
+
+
 @lru_cache(maxsize=64)
 def structured_pattern(shape: ChainShape) -> sp.csr_array:
+    """The pattern of a chain of structured layers, refused (``TooLarge``) before anything
+    is allocated when its layers' patterns or a product of them would not fit in memory."""
+    # one tangent lane visits each structural nonzero of a structured layer once
+    _fits(sum(kind.cost(shape.widths[k], shape.widths[k + 1]).tangent
+              for k, kind in enumerate(shape.layers)), shape, "its layers' patterns")
     product = None
     for P in layer_patterns(shape):
         step = sp.csr_array(P, dtype=np.int32)
+        if product is not None:  # the product's entries are at most Σ_j col_j(step)·row_j
+            reach = np.bincount(step.indices, minlength=step.shape[1]).astype(float)
+            _fits(int(reach @ np.diff(product.indptr)), shape, "their product")
         product = step if product is None else step @ product
         product.data[:] = 1  # count paths no further: only whether one exists (no overflow)
         product.eliminate_zeros()

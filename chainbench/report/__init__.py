@@ -55,23 +55,54 @@ def _subtitle(run: RunFacts) -> str:
     return f"{run.folder} · measured on {machine}" + (f" · {when}" if when else "")
 
 
+#: Longest default file name: file systems refuse names past 255 bytes.
+MAX_NAME = 120
+
+
 def default_out(folders) -> Path:
-    """report.html inside the one folder given; report-A-vs-B.html beside several."""
+    """report.html inside the one folder given; report-A-vs-B.html beside several (with
+    long folder names, shortened and told apart by a hash of the full ones)."""
+    import hashlib
+
     folders = [Path(f) for f in folders]
     if len(folders) == 1:
         return folders[0] / "report.html"
-    return folders[0].parent / ("report-" + "-vs-".join(f.name for f in folders) + ".html")
+    names = [f.name for f in folders]
+    name = "report-" + "-vs-".join(names) + ".html"
+    if len(name.encode()) > MAX_NAME:
+        digest = hashlib.sha256("\0".join(map(str, folders)).encode()).hexdigest()[:10]
+        short = "-vs-".join(n[:16] for n in names[:3]) + ("-vs-more" if len(names) > 3 else "")
+        name = f"report-{short}-{digest}.html"
+    return folders[0].parent / name
 
 
 def write_report(folders, out=None) -> Path:
-    """Write the report of ``folders`` to ``out`` (default ``default_out``); its path."""
+    """Write the report of ``folders`` to ``out`` (default ``default_out``); its path.
+    Refused (ConfigError) before anything is written: a folder, or an existing file that
+    is not a chainbench report (a results folder's points.csv, meta.json, …), as ``out``."""
     text = build_report(folders)
     path = Path(out) if out is not None else default_out(folders)
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a directory; give the report's file name with --out")
+    try:
+        if path.is_dir():
+            raise ConfigError(f"{path}: is a directory; give the report's file name with --out")
+        if path.exists() and not _is_report(path):
+            raise ConfigError(f"{path}: exists and is not a chainbench report, which writing "
+                              "the report would overwrite; choose another --out")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot write the report ({err.strerror or err})") from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except OSError as err:
         raise ConfigError(f"{path}: cannot write the report ({err.strerror or err})") from None
     return path
+
+
+def _is_report(path: Path) -> bool:
+    """Whether ``path`` holds a report this package wrote (its page's opening)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return head.startswith(b"<!DOCTYPE html>") and b"<title>chainbench report" in head
