@@ -62,7 +62,7 @@ def run(args) -> int:
     try:
         results = sweep(exp, out, resume=args.resume, threads=args.threads, progress=progress,
                         scheduler=args.scheduler, local_cluster=args.local_cluster,
-                        argv=sys.argv if argv_is_cli() else None)
+                        argv=sys.argv if argv_is_cli() else None, announce=progress.announce)
     except Interrupted as err:  # after the run's folder was opened: it says which
         progress.close()
         print(f"chainbench: interrupted; finished points are kept in {err.folder}; continue "

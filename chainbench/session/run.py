@@ -24,13 +24,12 @@ def check_options(threads, scheduler=None) -> None:
 
 def sweep(exp, out: Path, *, resume: bool = False, threads: int = 1, progress=None,
           scheduler: str | None = None, local_cluster: int | None = None,
-          argv: list[str] | None = None):
+          argv: list[str] | None = None, announce=None):
     """Run ``exp`` (a ``harness.config.Experiment``) into ``out`` or a fresh sibling; the
-    ``harness.results.ResultsDir`` written. ``progress`` is told of each point and, where it
-    has ``announce``, of what takes time besides them (calibration, compiles)."""
+    ``harness.results.ResultsDir`` written. ``progress`` is told of each point,
+    ``announce(text)`` of what takes time besides them (calibration, compiles)."""
     from ..harness import sweep as in_process
 
-    announce = getattr(progress, "announce", None)
     if scheduler is None and local_cluster is None:
         return in_process.run(exp, out, resume=resume, threads=threads, progress=progress,
                               announce=announce, argv=argv)
@@ -125,7 +124,8 @@ def run(experiment=None, out=None, resume: bool = False, progress: bool = True, 
     try:
         written = sweep(exp, out, resume=resume, threads=threads, progress=shown,
                         scheduler=scheduler, local_cluster=local_cluster,
-                        argv=["cb.run", exp.name])
+                        argv=["cb.run", exp.name],
+                        announce=shown.announce if shown is not None else None)
     finally:
         if shown is not None:
             shown.close()
