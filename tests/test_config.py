@@ -7,6 +7,7 @@ import pytest
 
 from chainbench.harness import config
 from chainbench.harness.config import ConfigError, hidden_widths, parse
+from chainbench.harness.threads import check_threads
 
 
 def test_grid_expands_to_every_combination():
@@ -122,17 +123,17 @@ def test_name_from_the_file_name_is_made_plain(tmp_path, stem, name):
 def test_more_threads_than_cpus_is_refused(threads, message, monkeypatch):
     monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 8)
     with pytest.raises(ConfigError) as err:
-        config.check_threads(threads, cpus=2)
+        check_threads(threads, cpus=2)
     assert message in str(err.value)
 
 
 def test_threads_within_the_cpus_pass(monkeypatch):
-    assert config.check_threads(1) == 1
+    assert check_threads(1) == 1
     monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 8)
-    assert config.check_threads(2, cpus=2) == 2
+    assert check_threads(2, cpus=2) == 2
 
 
 def test_threads_beyond_numbas_pool_are_refused(monkeypatch):
     monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 1)
     with pytest.raises(ConfigError, match=r"Numba's thread pool holds 1 \(NUMBA_NUM_THREADS\)"):
-        config.check_threads(2, cpus=4)
+        check_threads(2, cpus=4)

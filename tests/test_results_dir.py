@@ -27,7 +27,7 @@ from chainbench.harness.row import COLUMNS, Row
 
 #: Tests of what the sweep and `chainbench run` do with the folder once they use it as
 #: issue 14's note asks (ResultsDir.open_for_run(..., experiment=exp.name), `with results:`,
-#: end_run(..., interrupted=True), config.check_threads): strict, so that they say when the
+#: end_run(..., interrupted=True), threads.check_threads): strict, so that they say when the
 #: wiring is in and this mark can go.
 
 ROOT = os.geteuid() == 0 if hasattr(os, "geteuid") else False

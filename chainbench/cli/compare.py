@@ -27,13 +27,12 @@ def register(sub):
 def run(args) -> int:
     import sys
 
-    from ..harness import config
     from ..harness.compare import build, compare
-    from ..harness.threads import set_threads
+    from ..harness.threads import check_threads, set_threads
     from ..machine.current import current_profile
 
     chain_shape(args.spec, args.n)  # widths in range before anything is built
-    set_threads(config.check_threads(args.threads))  # as `run` checks them
+    set_threads(check_threads(args.threads))  # as `run` checks them
 
     def say(message: str) -> None:  # progress on stderr: the table stays clean on stdout
         print(f"compare: {message}", file=sys.stderr, flush=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -303,30 +302,6 @@ def check_name(name, what: str = "name") -> str:
             "to 100 letters, digits, '.', '_' or '-', starting with a letter or digit, "
             "e.g. name = \"my_sweep\"")
     return name
-
-
-def check_threads(threads, cpus: int | None = None) -> int:
-    """``threads`` for a sweep on this machine: an integer from 1 to the CPUs this process
-    may use (and Numba's thread pool holds), else a ConfigError. More threads than cores
-    would time the contention, not the engines, and Numba would silently use fewer than
-    recorded. Not for ``--scheduler`` runs, whose workers run elsewhere."""
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ConfigError(f"--threads must be ≥ 1 (an integer), got {threads!r}")
-    if cpus is None:
-        try:
-            cpus = len(os.sched_getaffinity(0))
-        except (AttributeError, OSError):
-            cpus = os.cpu_count() or 1
-    import numba
-
-    pool = numba.config.NUMBA_NUM_THREADS
-    if threads > min(cpus, pool):
-        why = (f"this process may use {cpus} CPUs" if cpus <= pool
-               else f"Numba's thread pool holds {pool} (NUMBA_NUM_THREADS)")
-        raise ConfigError(f"--threads {threads}: {why}; give --threads 1 to "
-                          f"{min(cpus, pool)} (more threads than cores time the contention, "
-                          "not the engines)")
-    return threads
 
 
 def parse(text: str, path: str = "<string>") -> Experiment:

@@ -3,10 +3,13 @@ AD tools run, the process's CPU affinity and PyTorch's threads), and recorded.""
 
 from __future__ import annotations
 
+import os
+
 import numba
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from .. import peers
+from ..errors import ConfigError
 
 _limits = None  # keeps the threadpoolctl limit alive for the process
 
@@ -38,3 +41,25 @@ def thread_settings() -> dict:
             for p in threadpool_info()
         ],
     }
+
+
+def check_threads(threads, cpus: int | None = None) -> int:
+    """``threads`` for a sweep on this machine: an integer from 1 to the CPUs this process
+    may use (and Numba's thread pool holds), else a ConfigError. More threads than cores
+    would time the contention, not the engines, and Numba would silently use fewer than
+    recorded. Not for ``--scheduler`` runs, whose workers run elsewhere."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ConfigError(f"--threads must be ≥ 1 (an integer), got {threads!r}")
+    if cpus is None:
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cpus = os.cpu_count() or 1
+    pool = numba.config.NUMBA_NUM_THREADS
+    if threads > min(cpus, pool):
+        why = (f"this process may use {cpus} CPUs" if cpus <= pool
+               else f"Numba's thread pool holds {pool} (NUMBA_NUM_THREADS)")
+        raise ConfigError(f"--threads {threads}: {why}; give --threads 1 to "
+                          f"{min(cpus, pool)} (more threads than cores time the contention, "
+                          "not the engines)")
+    return threads

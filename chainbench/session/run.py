@@ -14,10 +14,10 @@ from ..errors import ConfigError
 def check_options(threads, scheduler=None) -> None:
     """ConfigError unless ``threads`` suits where the points run: this machine's CPUs, or
     (with a ``scheduler``) any count ≥ 1, since a cluster's workers run elsewhere."""
-    from ..harness import config
+    from ..harness.threads import check_threads
 
     if scheduler is None:
-        config.check_threads(threads)
+        check_threads(threads)
     elif isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ConfigError(f"--threads must be ≥ 1, got {threads}")
 
