@@ -144,3 +144,40 @@ def test_r2_linear():
     x = np.arange(10.0)
     assert r2_linear(x, 2 * x + 1) == pytest.approx(1)
     assert r2_linear(x, np.random.default_rng(1).normal(size=10)) < 0.5
+
+
+def test_the_exponent_is_split_into_the_works_share_and_the_machines():
+    """A series whose time grows as n^1.5 while its counted work grows as n^2 is the
+    machine's doing (a faster rate at larger working sets): the decomposition says the
+    algorithm's exponent is 2, the machine's share −0.5, and why, with the rate measured at
+    both ends; a series whose time follows its work has no machine's share to explain."""
+    n = 256 * 2 ** np.arange(7)  # the fits keep the points ≥ 10× the smallest time
+    levels = ["L3"] * 7
+    steady = _rows("reverse", n, 1e-9 * n.astype(float) ** 2, levels)
+    wandering = _rows("forward", n, 1e-8 * n.astype(float) ** 1.5, levels)
+    df = pd.concat([steady, wandering])
+    table = analysis.exponents(df).set_index("mode")
+    rev, fwd = table.loc["reverse"], table.loc["forward"]
+    assert rev["work_exponent"] == pytest.approx(2)
+    assert rev["per_madd_exponent"] == pytest.approx(0, abs=1e-9) and rev["why"] == ""
+    assert fwd["exponent"] == pytest.approx(1.5)
+    assert fwd["work_exponent"] == pytest.approx(2)
+    assert fwd["per_madd_exponent"] == pytest.approx(-0.5)
+    grown = fwd["n_to"] / fwd["n_from"]
+    assert fwd["rate_to"] / fwd["rate_from"] == pytest.approx(grown ** 0.5)  # rate ∝ n^0.5
+    assert fwd["level_from"] == fwd["level_to"] == "L3"
+    assert f"{grown ** 0.5:.2g}× faster at n = {int(fwd['n_to'])}" in fwd["why"]
+    assert f"than at n = {int(fwd['n_from'])}" in fwd["why"]
+
+
+def test_the_terminal_shows_the_decomposition_and_why():
+    from chainbench.cli.fit import exponent_lines
+    from chainbench.cli.summary import exponent_table
+
+    n = 256 * 2 ** np.arange(7)
+    table = analysis.exponents(_rows("reverse", n, 1e-8 * n.astype(float) ** 1.5, ["L3"] * 7))
+    for lines in (exponent_lines(table), exponent_table(table)):
+        assert "work  machine" in lines[0]
+        assert "2.00    -0.50" in lines[1]
+        assert any("the machine's share -0.50" in line for line in lines[2:])
+        assert max(map(len, lines)) <= 100

@@ -96,7 +96,8 @@ def test_the_summary_tables_the_exponents_narrowly():
                           {**base, "mode": "forward", "exponent": float("nan"), "ci_low": 0,
                            "ci_high": 0, "trusted": False}])
     lines = exponent_table(table)
-    assert lines[0].split() == ["series", "exponent", "95%", "interval", "n", "range"]
-    assert "2.01   1.90 … 2.10   256–1024" in lines[1]
+    assert lines[0].split() == ["series", "exponent", "95%", "interval", "work", "machine",
+                                "n", "range"]
+    assert "2.01   1.90 … 2.10      -        -  256–1024" in lines[1]  # no decomposition given
     assert "not fitted" in lines[2]
     assert max(map(len, lines)) <= 100

@@ -72,7 +72,7 @@ def exponent_lines(table) -> list[str]:
     instead of the figures where the fit is not to be trusted."""
     rows = [(series_label(r), r) for _, r in table.iterrows()]
     w = min(max(len("series"), *(len(label) for label, _ in rows)), 34)
-    lines = [f"{'series':<{w}}  exponent  95% interval   pts  n range      regime"]
+    lines = [f"{'series':<{w}}  exponent  95% interval  work  machine  pts  n range      regime"]
     for label, r in rows:
         label = label if len(label) <= w else label[: w - 1] + "…"
         if not math.isfinite(r["exponent"]):
@@ -80,12 +80,23 @@ def exponent_lines(table) -> list[str]:
             continue
         span = f"{int(r['n_from'])}–{int(r['n_to'])}"
         line = (f"{label:<{w}}  {r['exponent']:8.2f}  {r['ci_low']:5.2f} … {r['ci_high']:<5.2f}"
-                f"  {int(r['points']):3d}  {span:<11}  {r.get('regime') or '-'}")
+                f"  {decomposition(r)}  {int(r['points']):3d}  {span:<11}  "
+                f"{r.get('regime') or '-'}")
         lines.append(line[:WIDTH])
+        if r.get("why"):
+            lines += _wrapped(f"{'':<{w}}  {r['why']}", w + 2)
         if not r.get("trusted", True):
             lines += _wrapped(f"{'':<{w}}  not trusted: {r['note']}", w + 2)
     return lines
 
+
+def decomposition(r) -> str:
+    """The exponent's two shares, 'work  machine' in 13 columns: the counted work's
+    exponent (the algorithm's, exact) and the time per multiply-add's (the machine's)."""
+    work, share = r.get("work_exponent", math.nan), r.get("per_madd_exponent", math.nan)
+    if not (isinstance(work, float | int) and math.isfinite(work)):
+        return f"{'-':>4}  {'-':>7}"
+    return f"{work:4.2f}  {round(share, 2) + 0.0:+7.2f}"
 
 def _wrapped(text: str, indent: int) -> list[str]:
     return textwrap.wrap(text, WIDTH, subsequent_indent=" " * (indent + 2)) or [text]

@@ -8,7 +8,7 @@ import math
 import textwrap
 from datetime import datetime
 
-from .fit import WIDTH, series_label
+from .fit import WIDTH, decomposition, series_label
 
 
 def print_summary(results, report=None) -> None:
@@ -47,7 +47,7 @@ def exponent_table(table) -> list[str]:
     where the points could not support a number (``chainbench fit`` says why)."""
     labels = [series_label(r) for _, r in table.iterrows()]
     w = min(max(len("series"), *map(len, labels)), 44)
-    out = [f"{'series':<{w}}  exponent  95% interval  n range"]
+    out = [f"{'series':<{w}}  exponent  95% interval  work  machine  n range"]
     for label, (_, r) in zip(labels, table.iterrows()):
         label = label if len(label) <= w else label[: w - 1] + "…"
         if not math.isfinite(r["exponent"]):
@@ -55,8 +55,12 @@ def exponent_table(table) -> list[str]:
             continue
         flag = "" if r.get("trusted", True) else "  (not trusted)"
         out.append(f"{label:<{w}}  {r['exponent']:8.2f}  {r['ci_low']:5.2f} … {r['ci_high']:<5.2f}"
-                   f"  {int(r['n_from'])}–{int(r['n_to'])}{flag}")
+                   f"  {decomposition(r)}  {int(r['n_from'])}–{int(r['n_to'])}{flag}")
+        if r.get("why"):
+            out += textwrap.wrap(f"{r['why']}", WIDTH, initial_indent=" " * (w + 2),
+                                 subsequent_indent=" " * (w + 4))
     return [line[:WIDTH] for line in out]
+
 
 
 def _duration(start, end) -> str:

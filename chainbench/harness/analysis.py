@@ -112,10 +112,68 @@ def exponents(df: pd.DataFrame) -> pd.DataFrame:
                      "points": int(len(used)),
                      "n_from": int(used["n"].min()) if len(used) else np.nan,
                      "n_to": int(used["n"].max()) if len(used) else np.nan,
-                     "work_exponent": work.slope, "regime": result.range.regime,
-                     "range": result.range.rule,
+                     "work_exponent": work.slope, **machine_share(used, fit.slope, work.slope),
+                     "regime": result.range.regime, "range": result.range.rule,
                      "trusted": result.trusted, "note": result.note})
     return pd.DataFrame(rows)
+
+
+#: The time's exponent departs from the counted work's, in the decomposition's words, when
+#: the time per multiply-add changes by more than this exponent over the fitted range.
+MACHINE_SHARE = 0.1
+
+
+def machine_share(used: pd.DataFrame, exponent: float, work_exponent: float) -> dict:
+    """Keep the algorithm apart from the machine: over the rows ``used`` for a fit (sorted
+    by n), the exponent of the time per multiply-add (the time's exponent less the counted
+    work's: least squares is linear in log y), the rate reached at both ends of the range
+    (multiply-adds per second), where each end's working set lives, and ``why``: one line
+    when the machine's share is larger than MACHINE_SHARE ('' otherwise)."""
+    share = exponent - work_exponent
+    out = {"per_madd_exponent": share, "rate_from": np.nan, "rate_to": np.nan,
+           "level_from": "", "level_to": "", "why": ""}
+    if len(used) < 2 or not np.isfinite(share):
+        return out
+    first, last = used.iloc[0], used.iloc[-1]
+    rate = (lambda r: float(r["madds_predicted"]) / float(r["time_median_s"]))
+    out.update(rate_from=rate(first), rate_to=rate(last),
+               level_from=_level(first), level_to=_level(last))
+    if abs(share) > MACHINE_SHARE:
+        out["why"] = _why(first, last, out["rate_from"], out["rate_to"], share)
+    return out
+
+
+def _level(row) -> str:
+    level = row.get("memory_level")
+    return level if isinstance(level, str) else ""
+
+
+def _why(first, last, rate_from: float, rate_to: float, share: float) -> str:
+    """One line: the machine, not the algorithm, moves the time's exponent by ``share``."""
+    faster = rate_to / rate_from
+    where = [_place(first), _place(last)]
+    change = (f"{faster:.2g}× faster" if faster >= 1 else f"{1 / faster:.2g}× slower")
+    return (f"the machine's share {share:+.2f}: this CPU runs a multiply-add {change} at "
+            f"n = {int(last['n'])}{where[1]} than at n = {int(first['n'])}{where[0]} "
+            f"({rate_from / 1e9:.3g} → {rate_to / 1e9:.3g} Gmadd/s)")
+
+
+def _place(row) -> str:
+    """' (7.0 MB, L3)': a row's working set and its level, where the row says."""
+    parts = []
+    ws = row.get("working_set_bytes")
+    if ws is not None and np.isfinite(float(ws)):
+        parts.append(_bytes(float(ws)))
+    if _level(row):
+        parts.append(_level(row))
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _bytes(b: float) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if b >= size:
+            return f"{b / size:.3g} {unit}"
+    return f"{b:.0f} B"
 
 
 def cost_fit(df: pd.DataFrame) -> pd.DataFrame:

@@ -84,12 +84,19 @@ def fits_html(tables: dict[str, pd.DataFrame]) -> str:
         rows = []
         for _, r in exps.iterrows():
             fitted = math.isfinite(r["exponent"])
+            work, share = r.get("work_exponent", math.nan), r.get("per_madd_exponent", math.nan)
+            note = "" if r.get("trusted", True) and fitted else str(r.get("note", ""))
             rows.append((series_label(r), r["exponent"] if fitted else "not fitted",
                          f"{r['ci_low']:.2f} … {r['ci_high']:.2f}" if fitted else "",
+                         f"{work:.2f}" if fitted and _finite(work) else "",
+                         f"{share:+.2f}" if fitted and _finite(share) else "",
                          int(r["points"]), _span(r), r.get("regime") or "",
-                         "" if r.get("trusted", True) and fitted else str(r.get("note", ""))))
-        parts.append(table(["series", "exponent", "95 % interval", "points", "n range",
-                            "regime", "note"], rows))
+                         "; ".join(t for t in (note, str(r.get("why") or "")) if t)))
+        parts.append(table(["series", "time exponent", "95 % interval", "work exponent",
+                            "machine's share", "points", "n range", "regime", "note"], rows))
+        parts.append('<p class="quiet">The time\'s exponent is the counted work\'s (the '
+                     "algorithm's, exact) plus the time per multiply-add's (the machine's "
+                     "share: caches, bandwidth that changes with the working set).</p>")
     else:
         parts.append('<p class="quiet">No series with three sizes of n or more.</p>')
     named = (("crossovers", "Forward/reverse crossovers (m where forward becomes faster)"),
@@ -172,3 +179,7 @@ def time_ratios(runs: list[RunFacts]) -> str:
 
 
 __all__ = ["comparison", "number", "run_sections"]
+
+
+def _finite(v) -> bool:
+    return isinstance(v, float | int) and math.isfinite(v)
