@@ -17,8 +17,9 @@ import math
 import sys
 from pathlib import Path
 
-#: Modes whose gradient (m = 1, default chunk) exponent must be fitted and trusted.
-MODES = ("forward", "reverse")
+#: Modes whose gradient (m = 1, default chunk) exponent must be fitted and trusted, with the
+#: exponent of their counted work (the algorithm's: n·Σc_k and m·Σc_k on a square chain).
+MODES = {"forward": 3, "reverse": 2}
 
 
 def problems(folder: Path) -> tuple[list[str], list[str]]:
@@ -56,6 +57,15 @@ def problems(folder: Path) -> tuple[list[str], list[str]]:
                 good.append(f"{where} exponent {value:.2f} [{r['ci_low']:.2f}, "
                             f"{r['ci_high']:.2f}] over n={int(r['n_from'])}…{int(r['n_to'])} "
                             f"in {r.get('regime') or '-'}")
+            work = r.get("work_exponent")
+            if work is None or not math.isfinite(float(work)) or \
+                    abs(float(work) - MODES[mode]) > 0.1:
+                bad.append(f"{where}: counted work's exponent {work} is not {MODES[mode]}")
+            elif r.get("per_madd_exponent") is None:
+                bad.append(f"{where}: no machine's share (per_madd_exponent) in the fit")
+            else:
+                good.append(f"{where} = work {float(work):.2f} + machine "
+                            f"{float(r['per_madd_exponent']):+.2f}")
     return bad, good
 
 
