@@ -9,7 +9,7 @@ from chain_helpers import random_chain
 
 import chainbench as cb
 from chainbench.cost.plan import KINDS, plan, pure_costs
-from chainbench.cost.predictions import engine_costs, pure_engine
+from chainbench.cost.sweeps import engine_costs, pure_engine
 
 
 def _all_totals(shape, lo, hi, allow):

@@ -19,7 +19,7 @@ def register(sub):
 
 def run(args) -> int:
     from ..cost.plan import plan, pure_costs
-    from ..cost.predictions import engine_costs, pure_engine
+    from ..cost.sweeps import engine_costs, pure_engine
 
     shape = chain_shape(args.spec, args.n)
     best = plan(shape)
