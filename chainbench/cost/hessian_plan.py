@@ -23,8 +23,8 @@ from functools import lru_cache
 
 from ..model.shape import ChainShape
 from .predictions import F64
-from .sweeps import forward_plan, reverse_plan
 from .second_order import SecondCounts, predict_second
+from .sweeps import forward_plan, reverse_plan
 
 MODE = "hessian-optimal"
 ZERO = SecondCounts(MODE, 0, 0, 0, 0, 0, 0, 0, 0)

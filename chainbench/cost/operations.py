@@ -17,8 +17,6 @@ layer-level engines do out·in multiply-adds in one matrix product.
 
 from __future__ import annotations
 
-from math import ceil
-
 from ..model.chain import Chain, ChainShape, shape_of
 from ..model.lowering import layout
 from ..model.ops import ENTRY_BYTES

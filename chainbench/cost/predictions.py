@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model.shape import ChainShape
 from ..model.counters import Counts
+from ..model.shape import ChainShape
 
 F64 = 8
 
