@@ -23,7 +23,7 @@ _HOME = {
     "record_op_tape": "api", "OpTape": "engines.oplevel.tape",
     "predict": "api", "predict_time": "api", "auto_choice": "strategies",
     "bind": "bound", "bind_value": "bound", "Bound": "bound", "BoundValue": "bound",
-    "Prediction": "cost.predictions",
+    "Prediction": "cost.predictions", "Plan": "cost.work",
     "Tape": "engines.reverse",
     "EngineStats": "model.counters",
     "sparsity": "model.sparsity", "coloring": "cost.coloring", "Coloring": "cost.coloring",

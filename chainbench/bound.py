@@ -15,7 +15,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .cost.predictions import Prediction
-from .cost.time_model import TimePrediction, price_call
+from .cost.time_model import TimePrediction, price_plan
+from .cost.work import Plan
 from .engines.contract import Engine
 from .engines.numerical import check_step
 from .engines.registry import ENGINES
@@ -46,11 +47,11 @@ class Bound:
     mode     the engine that runs (a strategy's pick where one was asked: ``asked``)
     chunk    lanes per sweep (None for an engine without lanes)
     options  the engine's options (snapshots, step, dense=False)
-    plan     what it runs, in words (``print(bound.plan)``)
+    plan     what it runs: its ``cost.work.Plan``, pass by pass (``print(bound.plan)``)
     """
 
     __slots__ = ("chain", "engine", "mode", "chunk", "options", "asked", "_run", "_xshape",
-                 "_jshape", "_plain", "_pattern")
+                 "_jshape", "_plain", "_pattern", "_plan")
 
     def __init__(self, chain: Chain, impl: Engine, chunk, options: dict, asked: str):
         self.chain, self.engine, self.mode, self.chunk = chain, impl, impl.name, chunk
@@ -60,6 +61,7 @@ class Bound:
         self._pattern = sparsity(chain) if options.get("dense") is False else None
         # a dense J small enough to allocate unchecked: the fast path's case
         self._plain = self._pattern is None and chain.m * chain.n <= CHECK_ABOVE
+        self._plan = None
 
     def __call__(self, x, out=None, return_stats: bool = False):
         # the fast path: four attribute reads and J's allocation besides the kernel, where
@@ -103,25 +105,28 @@ class Bound:
         return sp.csr_array((data, pattern.indices.copy(), pattern.indptr.copy()),
                             shape=pattern.shape)
 
+    @property
+    def plan(self) -> Plan:
+        """The passes a call runs (``cost.work.Plan``), built once from the chain's shape,
+        the chunk and the options: its counters, memory and price are read from it."""
+        if self._plan is None:
+            self._plan = plan_of(self.chain.shape, self.engine, self.chunk, self.options)
+        return self._plan
+
     def predict(self) -> Prediction:
-        """The counters a call will fill, from the layers' kinds and widths alone."""
-        return predict_of(self.chain.shape, self.engine, self.chunk, self.options)
+        """The counters a call will fill, read from its plan."""
+        return self.plan.prediction()
 
     def price(self, profile=None) -> TimePrediction:
         """Predicted seconds of a call on ``profile``'s machine (default: this one's)."""
-        return price_of(self.chain.shape, self.engine, self.chunk, self.options, profile)
+        return price_plan(self.plan, profile or current_profile())
 
-    @property
-    def plan(self) -> str:
-        """What a call runs, in words: the engine, its chunk and options, its sweeps and
-        multiply-adds as predicted."""
-        p = self.predict()
-        lines = [repr(self), f"  {self.engine.summary}",
-                 f"  {p.sweeps_forward} forward and {p.sweeps_backward} backward sweeps, "
-                 f"{p.madds} multiply-adds, {p.bytes_held} bytes held besides J"]
+    def describe(self) -> str:
+        """What a call runs, in words: the engine, why it runs, and its plan as a table."""
+        lines = [repr(self), f"  {self.engine.summary}"]
         if self.asked != self.mode:
-            lines.insert(1, f"  mode={self.asked!r} picked it (predicted fastest here)")
-        return "\n".join(lines)
+            lines.append(f"  mode={self.asked!r} picked it (predicted fastest here)")
+        return "\n".join([*lines, str(self.plan)])
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in self.options.items())
@@ -217,17 +222,19 @@ def bind_value(chain: Chain) -> BoundValue:
     return BoundValue(chain)
 
 
+def plan_of(shape, impl: Engine, chunk, options: dict) -> Plan:
+    """The plan ``impl`` runs on a chain of ``shape`` at ``chunk`` with ``options``."""
+    return impl.plan(shape, chunk, **_cost_options(options))
+
+
 def predict_of(shape, impl: Engine, chunk, options: dict) -> Prediction:
     """The counters ``impl`` fills on a chain of ``shape`` at ``chunk`` with ``options``."""
-    return impl.predict(shape, chunk, **_cost_options(options))
+    return plan_of(shape, impl, chunk, options).prediction()
 
 
 def price_of(shape, impl: Engine, chunk, options: dict, profile=None) -> TimePrediction:
     """Predicted seconds of that call on ``profile``'s machine (default: this one's)."""
-    costed = _cost_options(options)
-    held = impl.predict(shape, chunk, **costed).bytes_held
-    return price_call(shape, impl.passes(shape, chunk, **costed), held,
-                      profile or current_profile())
+    return price_plan(plan_of(shape, impl, chunk, options), profile or current_profile())
 
 
 def _cost_options(options: dict) -> dict:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .cost.choice import fastest
-from .cost.time_model import price_call
+from .cost.time_model import price_plan
 from .engines.contract import Engine
 from .engines.registry import ENGINES
 from .machine.current import current_profile
@@ -38,8 +38,7 @@ def _auto_candidates(shape, profile):
     for order, name in enumerate(AUTO_CHOICES):
         impl = ENGINES[name]
         for chunk in auto_chunks(impl.lane_count(shape), impl.chunk_for(shape)):
-            held = impl.predict(shape, chunk).bytes_held
-            seconds = price_call(shape, impl.passes(shape, chunk), held, profile).seconds
+            seconds = price_plan(impl.plan(shape, chunk), profile).seconds
             yield seconds, (order, -chunk), (name, chunk)
 
 

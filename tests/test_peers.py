@@ -17,7 +17,7 @@ from chain_helpers import KINDS, assert_same_jacobian, seeded_chains
 
 import chainbench as cb
 from chainbench import LAYERS, plots
-from chainbench.cost.predictions import predict_forward, predict_reverse
+from chainbench.cost.sweeps import forward_plan, reverse_plan
 from chainbench.errors import PeerUnavailable, Unsupported
 from chainbench.harness.config import Measure, parse
 from chainbench.harness.point import measure_chain
@@ -120,10 +120,10 @@ def test_a_layer_a_peer_cannot_express_is_unsupported():
 
 def test_peers_are_predicted_as_the_algorithm_they_run():
     chain = cb.Chain.from_spec("dense:8 tanh dense:3", n=5)
-    assert cb.predict(chain, "jax-jacfwd") == replace(predict_forward(chain, 5), mode="jax-jacfwd")
-    assert cb.predict(chain, "torch-jacrev") == replace(predict_reverse(chain, 3),
+    assert cb.predict(chain, "jax-jacfwd") == replace(forward_plan(chain, 5).prediction(), mode="jax-jacfwd")
+    assert cb.predict(chain, "torch-jacrev") == replace(reverse_plan(chain, 3).prediction(),
                                                         mode="torch-jacrev")
-    assert cb.predict(chain, "autograd") == replace(predict_reverse(chain, 1), mode="autograd")
+    assert cb.predict(chain, "autograd") == replace(reverse_plan(chain, 1).prediction(), mode="autograd")
     with pytest.raises(ValueError, match="mode 'jax-jacrev' takes no chunk"):
         cb.predict(chain, "jax-jacrev", chunk=2)
 

@@ -9,7 +9,7 @@ from chain_helpers import random_chain
 
 import chainbench as cb
 from chainbench.cost.plan import KINDS, plan, pure_costs
-from chainbench.cost.predictions import engine_costs, pure_engine
+from chainbench.cost.sweeps import engine_costs, pure_engine
 
 
 def _all_totals(shape, lo, hi, allow):
@@ -153,3 +153,21 @@ def test_plan_command(capsys):
     assert main(["plan", "dense:400 dense:400 dense:400", "--n", "400"]) == 0
     assert "mode=optimal runs mode=forward here" in capsys.readouterr().out
     assert main(["plan", "dense:4 tanhh", "--n", "4"]) == 2
+
+
+def test_plan_command_prints_a_modes_plan(capsys):
+    """--mode prints the passes the mode runs, whose counters are those the mode predicts."""
+    from chainbench.cli import main
+
+    assert main(["plan", "dense:6 tanh dense:3", "--n", "5", "--mode", "reverse",
+                 "--chunk", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    predicted = cb.predict(cb.ChainShape.from_spec("dense:6 tanh dense:3", 5), "reverse", 2)
+    assert f"{predicted.madds} multiply-adds" in out[0] and "2 backward sweeps" in out[0]
+    assert out[1].split() == ["pass", "layer", "lanes", "madds", "bytes", "count"]
+    rows = [line.split() for line in out[2:]]
+    assert [r[0] for r in rows].count("adjoint") == 4 and rows[-1][0] == "copy"
+    assert main(["plan", "dense:4", "--n", "4", "--mode", "optimal", "--chunk", "2"]) == 2
+    assert "takes no chunk; leave --chunk out" in capsys.readouterr().err
+    assert main(["plan", "dense:4", "--n", "4", "--mode", "sideways"]) == 2
+    assert main(["plan", "dense:4", "--n", "4", "--chunk", "2"]) == 2

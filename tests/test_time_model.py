@@ -14,33 +14,46 @@ from machine_helpers import synthetic_lane_rate, synthetic_profile
 
 import chainbench as cb
 from chainbench.cli import main
-from chainbench.cost import passes as P
+from chainbench.cost import work as P
+from chainbench.cost.sweeps import forward_plan
 from chainbench.cost.time_model import gemm_rate, price, product_rate
 from chainbench.engines.registry import ENGINES
+from chainbench.errors import NotComplexSafe
 from chainbench.harness.analysis import prediction_error
 
 EXACT = [name for name, e in ENGINES.items() if e.family != "peer"]
-
-
-def _pass_madds(shape, mode) -> int:
-    work = sum(p.madds * p.count for p in ENGINES[mode].passes(shape, None))
-    return work // P.COMPLEX_MADD if mode == "complex-step" else work
+COUNTING = [name for name, e in ENGINES.items() if e.counts]
+#: Every counter a plan predicts (Counts' fields).
+COUNTS = [f.name for f in dataclasses.fields(cb.Prediction)]
 
 
 @pytest.mark.parametrize("seed", range(12))
-@pytest.mark.parametrize("mode", EXACT)
-def test_passes_add_up_to_the_predicted_multiply_adds(seed, mode):
-    chain = random_chain(np.random.default_rng(seed), depth=1 + seed % 5)
-    assert _pass_madds(chain.shape, mode) == cb.predict(chain, mode).madds
+@pytest.mark.parametrize("mode", COUNTING)
+def test_the_plans_counters_are_the_kernels_counters(seed, mode):
+    """Every registered engine that counts, on random chains and chunks: the counters
+    summed over its plan's passes equal those its kernels fill, field by field."""
+    rng = np.random.default_rng(seed)
+    chain = random_chain(rng, depth=1 + seed % 5)
+    impl = ENGINES[mode]
+    chunk = None if impl.lanes is None else int(rng.integers(1, impl.lane_count(chain.shape) + 1))
+    x = rng.standard_normal(chain.n)
+    try:
+        _, stats = cb.jacobian(chain, x, mode, chunk, return_stats=True)
+    except NotComplexSafe:  # the complex step refuses a layer without a complex rule
+        return
+    planned = impl.plan(chain.shape, chunk if chunk is not None else impl.chunk_for(chain.shape))
+    fields = COUNTS if impl.lanes else [k for k in COUNTS if k != "chunk"]  # no chunk to count
+    assert {k: getattr(planned.prediction(), k) for k in fields} == \
+        {k: getattr(stats, k) for k in fields}
 
 
 def test_passes_follow_the_chunk():
     shape = cb.ChainShape.from_spec("dense:64 tanh dense:64", 48)
-    one, all_ = P.forward_passes(shape, 1), P.forward_passes(shape, 48)
-    assert P.pass_runs(one) == 48 * P.pass_runs(all_)
-    for chunk, passes in ((1, one), (48, all_)):  # the value sweep repeats per sweep
-        assert sum(p.madds * p.count for p in passes) == cb.predict(shape, "forward", chunk).madds
-    assert max(p.lanes for p in all_) == 48 and max(p.lanes for p in one) == 1
+    one, all_ = forward_plan(shape, 1), forward_plan(shape, 48)
+    assert one.runs == 48 * all_.runs  # every pass but the allocation repeats per sweep
+    for chunk, plan in ((1, one), (48, all_)):  # the value sweep repeats per sweep
+        assert plan.prediction().madds == cb.predict(shape, "forward", chunk).madds
+    assert max(p.lanes for p in all_.passes) == 48 and max(p.lanes for p in one.passes) == 1
 
 
 def test_a_matrix_vector_pass_is_priced_by_its_bytes_at_the_working_sets_bandwidth():

@@ -1,4 +1,5 @@
-"""``chainbench plan SPEC --n N``: the optimal bracketing of a chain's Jacobian."""
+"""``chainbench plan SPEC --n N``: the optimal bracketing of a chain's Jacobian; with
+``--mode MODE``, the plan that mode runs on the chain, pass by pass."""
 
 from __future__ import annotations
 
@@ -14,14 +15,20 @@ def register(sub):
                        "multiply-adds beside pure forward and pure reverse mode.")
     p.add_argument("spec", help='chain spec, e.g. "dense:1000 dense:10 dense:1000 dense:1000"')
     p.add_argument("--n", type=int, required=True, help="input width")
+    p.add_argument("--mode", default=None,
+                   help="print the plan this mode runs (its passes: rule, layer, lanes, "
+                   "multiply-adds, bytes, count) instead of the bracketing")
+    p.add_argument("--chunk", type=int, default=None, help="lanes per sweep, with --mode")
     return p
 
 
 def run(args) -> int:
     from ..cost.plan import plan, pure_costs
-    from ..cost.predictions import engine_costs, pure_engine
+    from ..cost.sweeps import engine_costs, pure_engine
 
     shape = chain_shape(args.spec, args.n)
+    if args.mode is not None or args.chunk is not None:
+        return _mode_plan(shape, args.mode, args.chunk)
     best = plan(shape)
     forward, reverse = pure_costs(shape)
     engine_fwd, engine_rev = engine_costs(shape)
@@ -44,6 +51,24 @@ def run(args) -> int:
     print("layers are numbered 1..K from the input; fwd[i..j](X) pushes X's columns through "
           "layers i..j, rev[i..j](X) pulls X's rows back through them, Jk is layer k's "
           "Jacobian written out, (A × B) a block product")
+    return 0
+
+
+def _mode_plan(shape, mode, chunk) -> int:
+    """The plan ``mode`` (a strategy: its pick here) runs on a chain of ``shape``."""
+    from ..bound import plan_of
+    from ..errors import ConfigError
+    from ..strategies import resolve
+
+    if mode is None:
+        raise ConfigError("--chunk goes with --mode; name the mode whose plan to print")
+    try:
+        impl, lanes = resolve(shape, mode, chunk)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(str(err).replace("chunk=None", "--chunk out")) from None
+    if impl.name != mode:
+        print(f"mode={mode!r} runs mode={impl.name!r} at chunk {lanes} here")
+    print(plan_of(shape, impl, lanes, {}))
     return 0
 
 

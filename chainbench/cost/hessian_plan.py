@@ -22,8 +22,9 @@ from dataclasses import fields, replace
 from functools import lru_cache
 
 from ..model.shape import ChainShape
-from .predictions import F64, predict_forward, predict_reverse
+from .predictions import F64
 from .second_order import SecondCounts, predict_second
+from .sweeps import forward_plan, reverse_plan
 
 MODE = "hessian-optimal"
 ZERO = SecondCounts(MODE, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -54,7 +55,7 @@ def jacobian_mode(shape: ChainShape) -> str:
 
 
 def _first_order(shape, mode):
-    return (predict_forward if mode == "forward" else predict_reverse)(shape)
+    return (forward_plan if mode == "forward" else reverse_plan)(shape).prediction()
 
 
 def globals_counts(shape: ChainShape) -> SecondCounts:

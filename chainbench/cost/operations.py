@@ -1,5 +1,6 @@
-"""The cost model of the operation-level engines, from layer kinds and widths alone: the
-counters ``op-reverse`` and ``op-forward`` fill, and their passes for the time model.
+"""The plans of the operation-level engines, from layer kinds and widths alone: what
+``op-reverse`` and ``op-forward`` run, the counters they fill and the passes the time model
+prices.
 
 Their unit is the primitive operation (``model.lowering.layout``: each layer's ``op_counts``).
 Evaluating one costs one (``madds_value`` counts operations); one tangent lane or adjoint
@@ -16,13 +17,11 @@ layer-level engines do out·in multiply-adds in one matrix product.
 
 from __future__ import annotations
 
-from math import ceil
-
 from ..model.chain import Chain, ChainShape, shape_of
 from ..model.lowering import layout
 from ..model.ops import ENTRY_BYTES
-from .passes import Pass, _blocks, copy_pass
-from .predictions import F64, Prediction
+from .predictions import F64
+from .work import Pass, Plan, alloc_pass, blocks, copy_pass
 
 #: The lanes of an operation-level sweep are capped so that the (widest layer × lanes)
 #: block stays within this many bytes: every operation touches a lane row of its output and
@@ -36,42 +35,6 @@ def op_default_lanes(max_width: int, limit: int) -> int:
     """All ``limit`` lanes in one sweep while the lane block fits in OP_LANE_BYTES_CAP,
     else the most that do."""
     return max(1, min(limit, OP_LANE_BYTES_CAP // (F64 * max_width)))
-
-
-def _shape(chain) -> ChainShape:
-    return shape_of(chain)
-
-
-def predict_op_reverse(chain: Chain | ChainShape, chunk: int | None = None) -> Prediction:
-    """One recording sweep (E operations, E tape entries), ⌈m/r⌉ replays (m·P)."""
-    shape = _shape(chain)
-    r = chunk or op_default_lanes(max(shape.widths), shape.m)
-    lay = layout(shape)
-    return Prediction(
-        "op-reverse", r, 1, ceil(shape.m / r),
-        madds_value=lay.total,
-        madds_tangent=0,
-        madds_adjoint=shape.m * lay.total_partials,
-        bytes_tape=ENTRY_BYTES * lay.total,
-        bytes_work=F64 * lay.slots * (1 + r),  # values, adjoint rows
-        layer_steps=shape.depth,
-    )
-
-
-def predict_op_forward(chain: Chain | ChainShape, chunk: int | None = None) -> Prediction:
-    """⌈n/c⌉ sweeps of E operations each, n·P tangent multiply-adds."""
-    shape = _shape(chain)
-    c = chunk or op_default_lanes(max(shape.widths), shape.n)
-    lay, sweeps = layout(shape), ceil(shape.n / c)
-    return Prediction(
-        "op-forward", c, sweeps, 0,
-        madds_value=sweeps * lay.total,
-        madds_tangent=shape.n * lay.total_partials,
-        madds_adjoint=0,
-        bytes_tape=0,
-        bytes_work=F64 * lay.slots * (1 + c),  # values, tangent lanes
-        layer_steps=sweeps * shape.depth,
-    )
 
 
 # --- passes: what each sweep moves, per layer, for the time model ---------------------------
@@ -92,31 +55,39 @@ def _layer_bytes(shape: ChainShape, k: int) -> int:
     return F64 * cls.parameters(shape.widths[k], shape.widths[k + 1])
 
 
-def op_reverse_passes(shape: ChainShape, chunk: int | None = None) -> list[Pass]:
-    """The recording sweep's layers, then each replay's, last layer first."""
+def op_reverse_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan:
+    """One recording sweep (E operations, E tape entries), then ⌈m/r⌉ replays (m·P), each
+    layer's operations last layer first."""
+    shape = shape_of(chain)
     r = chunk or op_default_lanes(max(shape.widths), shape.m)
     lay = layout(shape)
-    out = [Pass(lay.entries[k], _layer_bytes(shape, k)
-                + (VALUE_BYTES + ENTRY_BYTES) * lay.entries[k], 1, False)
-           for k in range(shape.depth)]
-    for rows, sweeps in _blocks(shape.m, r):
+    out = [alloc_pass(ENTRY_BYTES * lay.total, "tape"),
+           alloc_pass(F64 * lay.slots * (1 + r))]  # values, adjoint rows
+    out += [Pass(lay.entries[k], _layer_bytes(shape, k)
+                 + (VALUE_BYTES + ENTRY_BYTES) * lay.entries[k], 1, False,
+                 layer=shape.layers[k].name, rule="record") for k in range(shape.depth)]
+    for rows, sweeps in blocks(shape.m, r):
         for k in reversed(range(shape.depth)):
             moved = ENTRY_BYTES * lay.entries[k] + 2 * F64 * rows * (lay.entries[k] + lay.partials[k])
-            out.append(Pass(rows * lay.partials[k], moved, rows, False, sweeps))
+            out.append(Pass(rows * lay.partials[k], moved, rows, False, sweeps,
+                            layer=shape.layers[k].name, rule="adjoint"))
         out.append(copy_pass(rows * (shape.n + lay.slots), sweeps))  # seeds cleared, J's rows
-    return out
+    return Plan("op-reverse", r, tuple(out), 1, -(-shape.m // r), shape=shape)
 
 
-def op_forward_passes(shape: ChainShape, chunk: int | None = None) -> list[Pass]:
-    """Per sweep and layer: its operations' values, and their c lanes."""
+def op_forward_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan:
+    """⌈n/c⌉ sweeps, per layer its operations' values and their c lanes (n·P in all)."""
+    shape = shape_of(chain)
     c = chunk or op_default_lanes(max(shape.widths), shape.n)
     lay = layout(shape)
-    out = []
-    for lanes, sweeps in _blocks(shape.n, c):
+    out = [alloc_pass(F64 * lay.slots * (1 + c))]  # values, tangent lanes
+    for lanes, sweeps in blocks(shape.n, c):
         for k in range(shape.depth):
+            name = shape.layers[k].name
             out.append(Pass(lay.entries[k], _layer_bytes(shape, k) + VALUE_BYTES * lay.entries[k],
-                            1, False, sweeps))
+                            1, False, sweeps, layer=name, rule="value"))
             moved = F64 * lanes * (lay.entries[k] + lay.partials[k])
-            out.append(Pass(lanes * lay.partials[k], moved, lanes, False, sweeps))
+            out.append(Pass(lanes * lay.partials[k], moved, lanes, False, sweeps, layer=name,
+                            rule="tangent"))
         out.append(copy_pass(lanes * (shape.m + lay.slots), sweeps))  # lanes cleared, J's columns
-    return out
+    return Plan("op-forward", c, tuple(out), -(-shape.n // c), shape=shape)

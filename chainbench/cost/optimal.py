@@ -4,17 +4,18 @@ and the pure engines, made by predicted time too. What mode='optimal' runs.
 
 A step's price is the sum of its passes' prices (``time_model.pass_seconds``) at the
 bandwidth of the chain's parameters' level; the choice then prices the whole call (the
-recording sweep, the steps, the copies) against pure forward and pure reverse mode.
+recording sweep, the steps, the copies, the buffers: ``sweeps.optimal_plan``) against pure forward and pure reverse mode.
 """
 
 from __future__ import annotations
 
 from ..model.shape import ChainShape
-from .passes import F64, Pass, lane_pass, optimal_passes, product_pass, write_pass
-from .plan import plan
-from .predictions import parameter_floats, predict_optimal
 from .choice import fastest
-from .time_model import cached_overheads, pass_seconds, price_call
+from .plan import plan
+from .predictions import F64, parameter_floats
+from .sweeps import optimal_plan
+from .time_model import cached_overheads, pass_seconds, price_plan
+from .work import Pass, explicit_pass, lane_pass, product_pass
 
 #: A plan is taken over a pure mode only when predicted this many times faster: the model
 #: prices a plan's block copies and skinny products low, by 1.3-1.7x in the bracketing runs
@@ -43,7 +44,7 @@ class TimeCosts:
                    for k in range(lo, last))
 
     def explicit(self, k: int) -> float:
-        return self._seconds(write_pass(self.w[k + 1] * self.w[k]))
+        return self._seconds(explicit_pass(self.w[k + 1] * self.w[k]))
 
     def product(self, lo: int, mid: int, hi: int) -> float:
         return self._seconds(product_pass(self.w[hi], self.w[mid], self.w[lo]))
@@ -64,7 +65,6 @@ def _candidates(shape: ChainShape, profile):
     by_time, by_madds = plan(shape, costs=TimeCosts(shape, profile)), plan(shape)
     candidates = ("forward", "reverse", by_time, by_madds)
     for order, choice in enumerate(candidates):
-        seconds = price_call(shape, optimal_passes(shape, choice=choice),
-                             predict_optimal(shape, choice=choice).bytes_held, profile).seconds
+        seconds = price_plan(optimal_plan(shape, choice=choice), profile).seconds
         # a plan must beat the pure modes by a clear margin
         yield seconds * (1 if isinstance(choice, str) else PLAN_MARGIN), (order,), choice

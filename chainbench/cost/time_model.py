@@ -1,11 +1,12 @@
-"""Predicted seconds of a Jacobian on this machine, from its passes and the machine profile.
+"""Predicted seconds of a Jacobian on this machine, from its plan and the machine profile.
 
-Each pass (``passes``) is priced by what bounds it: a matrix product of several lanes by
+Each pass of the plan (``work.Pass``) is priced by what bounds it: a matrix product of several lanes by
 its multiply-adds at the rate measured for its shape (its matrix's side and its lanes), or
 by the bytes it moves at
 the streaming rate of the level the whole working set lives in, whichever is slower; a
 matrix-vector product or a streaming pass by its bytes alone (the profile's streaming rate
-is that of y = W x). Fixed costs come from ``Overheads``: chainbench's own per-call and
+is that of y = W x); a block copy, a fill and a fresh buffer (its pages faulted in when
+first written) by their bytes at the streaming rate. Fixed costs come from ``Overheads``: chainbench's own per-call and
 per-pass costs, measured on tiny chains (``harness.overheads``) and cached beside the
 machine profile; until they are measured, the profile's bare call overhead stands in. Every
 sweep re-reads every layer's parameters, so the level is that of the parameters and the
@@ -21,8 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .passes import F64, Pass, pass_runs
-from .predictions import parameter_floats
+from .predictions import F64, parameter_floats
+from .work import Pass, Plan
 
 if TYPE_CHECKING:
     from ..machine.profile import MachineProfile
@@ -215,7 +216,7 @@ def _priced(p: Pass, profile, bandwidth: float,
     computing = 0.0
     if p.product and min(p.dims) > 1:
         computing = p.madds / product_rate(profile, p.dims)
-    elif p.rule and overheads is not None:
+    elif p.per_madd and overheads is not None:
         computing = p.madds * overheads.per_madd(p.layer, p.rule)
     return (computing, "compute") if computing >= moving else (moving, "memory")
 
@@ -227,26 +228,29 @@ def pass_seconds(p: Pass, profile, bandwidth: float,
     return p.count * _priced(p, profile, bandwidth, overheads)[0]
 
 
-def price(passes: list[Pass], profile, working_set_bytes: int,
+def price(passes, profile, working_set_bytes: int,
           overheads: Overheads | None = None) -> TimePrediction:
     """The seconds ``passes`` take on ``profile``'s machine with that working set, with
     ``overheads`` (default: ``cached_overheads(profile)``)."""
     overheads = cached_overheads(profile) if overheads is None else overheads
     bandwidth = profile.bandwidth_at(working_set_bytes)
     compute = memory = 0.0
+    runs = 0
     for p in passes:
+        runs += p.count if p.rule != "alloc" else 0
         seconds, bound = _priced(p, profile, bandwidth, overheads)
         if bound == "compute":
             compute += p.count * seconds
         else:
             memory += p.count * seconds
-    overhead = overheads.call_s + overheads.pass_s * pass_runs(passes)
+    overhead = overheads.call_s + overheads.pass_s * runs
     return TimePrediction(compute + memory + overhead, compute, memory, overhead,
                           profile.regime(working_set_bytes), int(working_set_bytes))
 
 
-def price_call(shape, passes: list[Pass], bytes_held: int, profile) -> TimePrediction:
-    """One Jacobian call of a chain of ``shape`` whose engine holds ``bytes_held`` besides:
-    its working set is the parameters, those buffers and J."""
-    working = F64 * (parameter_floats(shape) + shape.m * shape.n) + bytes_held
-    return price(passes, profile, working)
+def price_plan(plan: Plan, profile) -> TimePrediction:
+    """One Jacobian call running ``plan``: its working set is the chain's parameters, the
+    buffers the plan holds and J."""
+    shape = plan.shape
+    working = F64 * (parameter_floats(shape) + shape.m * shape.n) + plan.bytes_held
+    return price(plan.passes, profile, working)

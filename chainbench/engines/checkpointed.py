@@ -10,8 +10,8 @@ import numpy as np
 
 from .._jit import kernel
 from ..cost.checkpoint import ADVANCE, Schedule, schedule
-from ..cost.passes import checkpointed_passes
-from ..cost.predictions import default_lanes, predict_checkpointed
+from ..cost.predictions import default_lanes
+from ..cost.sweeps import checkpointed_plan
 from ..model.counters import (
     BYTES_SNAPSHOTS,
     BYTES_TAPE,
@@ -87,8 +87,7 @@ def bind(kind: str, program, chunk: int, snapshots: int | None = None) -> Run:
 def _engine(name: str, kind: str, summary: str) -> Engine:
     return Engine(
         name, summary, bind=partial(bind, kind),
-        predict=partial(predict_checkpointed, kind=kind),
-        passes=partial(checkpointed_passes, kind=kind), lanes="m",
+        plan=partial(checkpointed_plan, kind=kind), lanes="m",
         default_chunk=default_lanes, options=("snapshots",), algorithm="reverse",
         snapshots=lambda program, snapshots: schedule(kind, program.table.shape[0],
                                                       snapshots).snapshots,

@@ -2,7 +2,7 @@
 
 The API, the harness and the figures read these fields and never branch on a mode's name:
 how to bind the engine to a compiled chain, what its chunk counts, which options it takes,
-how the cost model predicts it, how closely to check it, and whether the memory
+the plan it runs (what its counters, memory and time are read from), how closely to check it, and whether the memory
 measurement can see its buffers.
 """
 
@@ -36,10 +36,9 @@ class Engine:
     bind           (program, chunk, **options) -> Run; raises ``Unsupported`` when it
                    cannot differentiate that chain here (a missing peer, a layer the
                    complex step cannot see through)
-    predict        (shape, chunk=None, **options) -> ``cost.predictions.Prediction``, the
-                   counters it should fill (for a peer: the work of the algorithm it runs)
-    passes         (shape, chunk=None, **options) -> the ``cost.passes.Pass`` list the time
-                   model prices
+    plan           (shape, chunk=None, **options) -> ``cost.work.Plan``, the passes it runs
+                   (for a peer: those of the algorithm it runs): its counters
+                   (``Plan.prediction``), its memory and its predicted time are read from it
     lanes          what its chunk counts: 'n' input directions, 'm' output rows, or None
                    when it takes no chunk
     default_chunk  (widest layer, lanes there are) -> the chunk it takes by default
@@ -71,8 +70,7 @@ class Engine:
     name: str
     summary: str
     bind: Callable[..., Run]
-    predict: Callable
-    passes: Callable
+    plan: Callable
     lanes: Literal["n", "m"] | None = None
     default_chunk: Callable[[int, int], int] = all_lanes
     options: tuple[str, ...] = ()

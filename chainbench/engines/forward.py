@@ -8,8 +8,8 @@ from functools import partial
 import numpy as np
 
 from .._jit import kernel
-from ..cost.passes import forward_passes
-from ..cost.predictions import default_lanes, predict_forward
+from ..cost.predictions import default_lanes
+from ..cost.sweeps import forward_plan
 from ..model.counters import (
     BYTES_WORK,
     LAYER_STEPS,
@@ -87,6 +87,6 @@ def bind(program, chunk: int) -> Run:
 
 ENGINE = Engine(
     "forward", "dual numbers: a value vector and c tangent lanes pushed together; ⌈n/c⌉ sweeps",
-    bind=bind, predict=predict_forward, passes=forward_passes, lanes="n",
+    bind=bind, plan=forward_plan, lanes="n",
     default_chunk=default_lanes, algorithm="forward", jvp=jvp,
 )

@@ -10,9 +10,9 @@ import numpy as np
 
 from .._jit import kernel
 from ..cost.optimal import time_choice
-from ..cost.passes import optimal_passes
 from ..cost.plan import Step
-from ..cost.predictions import default_lanes, madds_choice, predict_optimal
+from ..cost.predictions import default_lanes
+from ..cost.sweeps import madds_choice, optimal_plan
 from ..model.counters import (
     BYTES_WORK,
     MADDS_ACCUMULATE,
@@ -121,13 +121,10 @@ def _run_plan(program, root: Step, x: np.ndarray, J: np.ndarray, counts: np.ndar
 
 
 def _engine(name: str, choose, summary: str) -> Engine:
-    def predict(shape, chunk=None):
-        return predict_optimal(shape, chunk, choice=choose(shape), mode=name)
+    def plan(shape, chunk=None):
+        return optimal_plan(shape, chunk, choice=choose(shape), mode=name)
 
-    def passes(shape, chunk=None):
-        return optimal_passes(shape, chunk, choice=choose(shape))
-
-    return Engine(name, summary, bind=partial(bind, choose), predict=predict, passes=passes)
+    return Engine(name, summary, bind=partial(bind, choose), plan=plan)
 
 
 ENGINE = _engine("optimal", time_choice,

@@ -21,8 +21,7 @@ from functools import partial
 import numpy as np
 
 from .._jit import kernel
-from ..cost.passes import numerical_passes
-from ..cost.predictions import predict_numerical
+from ..cost.sweeps import numerical_plan
 from ..errors import NotComplexSafe
 from ..model.counters import BYTES_WORK, EVALUATIONS, LAYER_STEPS, MADDS_VALUE, SWEEPS_FORWARD
 from ..model.layers.dispatch import W_OUT, layer_value_complex
@@ -163,8 +162,7 @@ class Numerical:
         self.default_step, self.check_tol, self.is_complex = default_step, check_tol, is_complex
         self.engine = Engine(
             name, f"numerical: {evaluations} evaluations of f, J column by column",
-            bind=self.bind, predict=partial(predict_numerical, method=name),
-            passes=partial(numerical_passes, method=name),
+            bind=self.bind, plan=partial(numerical_plan, method=name),
             default_chunk=one_lane, options=("step",), family="numerical",
             check_tol=check_tol,
         )

@@ -9,8 +9,8 @@ from functools import partial
 import numpy as np
 
 from .._jit import inlined, kernel
-from ..cost.passes import reverse_passes
-from ..cost.predictions import default_lanes, predict_reverse
+from ..cost.predictions import default_lanes
+from ..cost.sweeps import reverse_plan
 from ..model.counters import (
     BYTES_TAPE,
     BYTES_WORK,
@@ -126,6 +126,6 @@ def record(chain, x: np.ndarray, counts: np.ndarray) -> Tape:
 
 ENGINE = Engine(
     "reverse", "one forward sweep records a tape; ⌈m/c⌉ backward sweeps pull c rows each",
-    bind=bind, predict=predict_reverse, passes=reverse_passes, lanes="m",
+    bind=bind, plan=reverse_plan, lanes="m",
     default_chunk=default_lanes, algorithm="reverse", vjp=vjp,
 )

@@ -22,14 +22,7 @@ import numpy as np
 from .._jit import inlined, kernel
 from ..cost.coloring import chain_coloring
 from ..cost.predictions import default_lanes
-from ..cost.sparse import (
-    column_colors,
-    predict_sparse_forward,
-    predict_sparse_reverse,
-    row_colors,
-    sparse_forward_passes,
-    sparse_reverse_passes,
-)
+from ..cost.sparse import column_colors, row_colors, sparse_forward_plan, sparse_reverse_plan
 from ..model.counters import BYTES_TAPE, BYTES_WORK, SWEEPS_BACKWARD, SWEEPS_FORWARD
 from ..model.sparsity import is_full, structured_pattern
 from ._sweeps import pull_range, record_range
@@ -158,12 +151,12 @@ def bind_reverse(program, chunk: int, dense: bool = True) -> Run:
 FORWARD = Engine(
     "sparse-forward", "compressed forward mode: one tangent lane per color of J's columns "
     "(structurally orthogonal columns share a seed), J decompressed from J·S",
-    bind=bind_forward, predict=predict_sparse_forward, passes=sparse_forward_passes,
+    bind=bind_forward, plan=sparse_forward_plan,
     lanes="n", default_chunk=default_lanes, options=("dense",), lane_total=column_colors,
 )
 REVERSE = Engine(
     "sparse-reverse", "compressed reverse mode: a tape, then one cotangent row per color of "
     "J's rows (rows sharing no column share a seed), J decompressed from S·J",
-    bind=bind_reverse, predict=predict_sparse_reverse, passes=sparse_reverse_passes,
+    bind=bind_reverse, plan=sparse_reverse_plan,
     lanes="m", default_chunk=default_lanes, options=("dense",), lane_total=row_colors,
 )

@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from ..api import jacobian, jvp, vjp
-from ..cost.passes import pass_runs, reverse_passes
+from ..cost.sweeps import reverse_plan
 from ..cost.time_model import RULES, Overheads, cached_overheads, save_overheads
 from ..model.chain import Chain
 from ..model.layers import LAYERS
@@ -46,7 +46,7 @@ def measure_overheads() -> Overheads:
     shallow = Chain.from_spec("dense:2", 2)
     deep = Chain.from_spec(" ".join(["dense:2"] * DEEP), 2)
     t1, t2 = _best_call_s(shallow), _best_call_s(deep)
-    p1, p2 = pass_runs(reverse_passes(shallow.shape)), pass_runs(reverse_passes(deep.shape))
+    p1, p2 = reverse_plan(shallow.shape).runs, reverse_plan(deep.shape).runs
     per_pass = max(0.0, (t2 - t1) / (p2 - p1))
     return Overheads(max(0.0, t1 - p1 * per_pass), per_pass, madd_s=measure_madd_costs())
 

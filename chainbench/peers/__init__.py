@@ -30,9 +30,8 @@ import sys
 from functools import partial
 from importlib import metadata
 
-from ..cost.passes import mirror_passes
-from ..cost.predictions import predict_mirror
-from ..cost.sparse import column_colors, predict_sparse_mirror, row_colors, sparse_mirror_passes
+from ..cost.sparse import column_colors, row_colors, sparse_mirror_plan
+from ..cost.sweeps import mirror_plan
 from ..engines.contract import Engine
 from ..errors import PeerUnavailable
 
@@ -46,17 +45,15 @@ class Peer:
                  mirror_chunk: str, memory_visible: bool, how: str = ""):
         self.name, self.module, self.package, self.transform = name, module, package, transform
         if mirror_chunk == "colors":  # compressed sweeps: the work of chainbench's sparse mode
-            predict = partial(predict_sparse_mirror, mode=name, algorithm=mirrors)
-            passes = partial(sparse_mirror_passes, algorithm=mirrors)
+            plan = partial(sparse_mirror_plan, mode=name, algorithm=mirrors)
             lanes = column_colors if mirrors == "forward" else row_colors
         else:
             lanes = None
-            predict = partial(predict_mirror, mode=name, algorithm=mirrors,
-                              all_lanes=mirror_chunk == "all")
-            passes = partial(mirror_passes, algorithm=mirrors, all_lanes=mirror_chunk == "all")
+            plan = partial(mirror_plan, mode=name, algorithm=mirrors,
+                           all_lanes=mirror_chunk == "all")
         self.engine = Engine(
             name, f"{package} {how or transform}, the chain rebuilt in {package} (optional peer)",
-            bind=self.bind, predict=predict, passes=passes,
+            bind=self.bind, plan=plan,
             algorithm=mirrors, family="peer", counts=False,
             # whether tracemalloc sees its buffers (numpy's, yes; XLA's and libtorch's, no)
             memory_visible=memory_visible, prepare=self.prepare, lane_total=lanes,

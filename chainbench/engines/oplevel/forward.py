@@ -11,7 +11,7 @@ import functools
 import numpy as np
 
 from ..._jit import kernel
-from ...cost.operations import op_default_lanes, op_forward_passes, predict_op_forward
+from ...cost.operations import op_default_lanes, op_forward_plan
 from ...model.counters import (
     BYTES_WORK,
     LAYER_STEPS,
@@ -61,6 +61,6 @@ def bind(program, chunk: int) -> Run:
 ENGINE = Engine(
     "op-forward", "dual numbers per scalar: each primitive operation pushes c tangent lanes; "
     "⌈n/c⌉ sweeps",
-    bind=bind, predict=predict_op_forward, passes=op_forward_passes, lanes="n",
+    bind=bind, plan=op_forward_plan, lanes="n",
     default_chunk=op_default_lanes, algorithm="forward", level="operation",
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..._jit import kernel
-from ...cost.operations import op_default_lanes, op_reverse_passes, predict_op_reverse
+from ...cost.operations import op_default_lanes, op_reverse_plan
 from ...model.counters import (
     BYTES_TAPE,
     BYTES_WORK,
@@ -90,6 +90,6 @@ def bind(program, chunk: int) -> Run:
 ENGINE = Engine(
     "op-reverse", "a Wengert list of primitive operations recorded once; ⌈m/c⌉ replays pull "
     "c rows each",
-    bind=bind, predict=predict_op_reverse, passes=op_reverse_passes, lanes="m",
+    bind=bind, plan=op_reverse_plan, lanes="m",
     default_chunk=op_default_lanes, algorithm="reverse", level="operation",
 )

@@ -1,0 +1,183 @@
+"""A mode's work as one description: a ``Plan``, the ordered passes an engine runs on a chain
+of a given shape, chunk and options, and the buffers it allocates.
+
+A pass is one step of a kernel, run ``count`` times: a layer's value, record, tangent or
+adjoint rule on a block of lanes, an explicit Jacobian block written (a sweep's seed), a
+block product, a block copied (into J, or out of a kernel's buffer), a block filled with a
+constant, or a buffer allocated. Everything else is read from the plan: the counters an
+engine fills (``Plan.prediction``: multiply-adds by kind, sweeps, bytes held), the memory
+guard's estimate (``Plan.bytes_held``) and the time model's price (``time_model``, pass by
+pass). The plan builders live one module per engine family (``sweeps``, ``sparse``,
+``operations``); the property tests prove the derived counters equal the kernels'.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from ..model.shape import ChainShape
+from .predictions import F64, Prediction
+
+#: The counter each rule's multiply-adds go to (rules absent here count none).
+MADDS_OF = {"value": "madds_value", "record": "madds_value", "tangent": "madds_tangent",
+            "adjoint": "madds_adjoint", "explicit": "madds_accumulate",
+            "product": "madds_accumulate"}
+
+#: Rules that evaluate a layer: each run is one layer step (``Counts.layer_steps``).
+LAYER_STEPS = ("value", "record")
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One step of a kernel, ``count`` times: ``madds`` multiply-adds and ``bytes`` moved per
+    run, on ``lanes`` vectors at once.
+
+    product   whether it is a matrix product (a dense layer's rule, a block product):
+              priced at the GEMM rate for its ``dims`` (M, K, N) = (M×K) @ (K×N)
+    layer     the layer's name, for a layer's rule ('' for the other passes)
+    rule      'value', 'record', 'tangent', 'adjoint' (a layer's rules), 'explicit' (a
+              Jacobian block written), 'product', 'copy', 'fill' or 'alloc'
+    per_madd  whether the time model may price its rule per multiply-add (layer-level
+              rules of layers without a parameter matrix, ``Overheads.madd_s``)
+    holds     for 'alloc': which counter its bytes are held in ('tape', 'work', 'snapshots')
+    """
+
+    madds: int
+    bytes: int
+    lanes: int
+    product: bool
+    count: int = 1
+    dims: tuple[int, int, int] = (1, 1, 1)
+    layer: str = ""
+    rule: str = ""
+    per_madd: bool = False
+    holds: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The passes one engine runs for one Jacobian, in order, and its sweeps (a forward
+    sweep: through the chain from input to output; a backward one: from output to input)
+    and evaluations of f alone."""
+
+    mode: str
+    chunk: int
+    passes: tuple[Pass, ...]
+    sweeps_forward: int
+    sweeps_backward: int = 0
+    evaluations: int = 0
+    shape: ChainShape | None = field(default=None, compare=False, repr=False)
+
+    def renamed(self, mode: str, chunk: int | None = None) -> Plan:
+        """The same work under another mode's name (a peer, a strategy's pure choice)."""
+        return replace(self, mode=mode, chunk=self.chunk if chunk is None else chunk)
+
+    def held(self, what: str) -> int:
+        """Bytes of the buffers allocated into ``what`` ('tape', 'work', 'snapshots')."""
+        return sum(p.bytes * p.count for p in self.passes if p.rule == "alloc" and p.holds == what)
+
+    @property
+    def bytes_held(self) -> int:
+        """Bytes of every buffer the engine allocates besides J: the memory guard's need."""
+        return sum(p.bytes * p.count for p in self.passes if p.rule == "alloc")
+
+    @property
+    def runs(self) -> int:
+        """How many passes run in all (each pass times its count), allocations aside: the
+        time model's per-pass overhead multiplies this."""
+        return sum(p.count for p in self.passes if p.rule != "alloc")
+
+    def prediction(self) -> Prediction:
+        """The counters the engine's kernels fill, summed over the passes."""
+        madds = dict.fromkeys(set(MADDS_OF.values()), 0)
+        steps = 0
+        for p in self.passes:
+            if p.rule in MADDS_OF:
+                madds[MADDS_OF[p.rule]] += p.madds * p.count
+            if p.rule in LAYER_STEPS:
+                steps += p.count
+        return Prediction(
+            self.mode, self.chunk, self.sweeps_forward, self.sweeps_backward,
+            bytes_tape=self.held("tape"), bytes_work=self.held("work"),
+            bytes_snapshots=self.held("snapshots"), layer_steps=steps,
+            evaluations=self.evaluations, **madds,
+        )
+
+    def __str__(self) -> str:
+        p = self.prediction()
+        head = (f"plan of {self.mode!r}, chunk {self.chunk}: {p.sweeps_forward} forward and "
+                f"{p.sweeps_backward} backward sweeps, {p.madds} multiply-adds, "
+                f"{p.bytes_held} bytes held besides J")
+        rows = [("pass", "layer", "lanes", "madds", "bytes", "count")]
+        rows += [(p.rule + (f" ({p.holds})" if p.holds else ""), p.layer or "-", str(p.lanes),
+                  str(p.madds), str(p.bytes), str(p.count)) for p in self.passes]
+        widths = [max(len(r[i]) for r in rows) for i in range(6)]
+        lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                           for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+        return "\n".join([head, *lines])
+
+
+# --- the passes every family builds from ------------------------------------------------------
+
+
+def _layer(shape: ChainShape, k: int):
+    w_in, w_out = shape.widths[k], shape.widths[k + 1]
+    cls = shape.layers[k]
+    return cls, cls.cost(w_in, w_out), w_in, w_out, cls.parameters(w_in, w_out)
+
+
+def value_pass(shape: ChainShape, k: int, count: int = 1, record: bool = False) -> Pass:
+    """Layer k evaluated once (and, ``record``, its tape slot written)."""
+    cls, c, w_in, w_out, params = _layer(shape, k)
+    moved = params + w_in + w_out + (c.saved if record else 0)
+    return Pass(c.value, F64 * moved, 1, cls.matrix_product, count, layer=cls.name,
+                rule="record" if record else "value", per_madd=True)
+
+
+def lane_pass(shape: ChainShape, k: int, lanes: int, kind: str, count: int = 1) -> Pass:
+    """Layer k's JVP ('tangent') or VJP ('adjoint') on ``lanes`` lanes (or rows): the lane
+    blocks are read and written again at every layer."""
+    cls, c, w_in, w_out, params = _layer(shape, k)
+    per_lane = c.tangent if kind == "tangent" else c.adjoint
+    moved = params + (w_in + w_out) * lanes + c.saved
+    if not cls.matrix_product:
+        return Pass(per_lane * lanes, F64 * moved, lanes, False, count, layer=cls.name,
+                    rule=kind, per_madd=True)
+    # tangents: W (w_out × w_in) @ X (w_in × lanes); adjoints: Y (lanes × w_out) @ W
+    dims = (w_out, w_in, lanes) if kind == "tangent" else (lanes, w_out, w_in)
+    return Pass(per_lane * lanes, F64 * moved, lanes, True, count, dims, cls.name, kind)
+
+
+def explicit_pass(entries: int, count: int = 1, layer: str = "") -> Pass:
+    """Entries of an explicit Jacobian block written out (a sweep's seed columns or rows),
+    one multiply-add counted each."""
+    return Pass(entries, F64 * entries, 1, False, count, layer=layer, rule="explicit")
+
+
+def copy_pass(entries: int, count: int = 1) -> Pass:
+    """A block copied (into J, or out of a kernel's buffer): read and written, no arithmetic."""
+    return Pass(0, 2 * F64 * entries, 1, False, count, rule="copy")
+
+
+def fill_pass(entries: int, count: int = 1) -> Pass:
+    """Entries set to a constant (a seed block's zeros and ones, a dense J's zeros)."""
+    return Pass(0, F64 * entries, 1, False, count, rule="fill")
+
+
+def product_pass(hi: int, mid: int, lo: int) -> Pass:
+    """(hi × mid) @ (mid × lo), a block product (a GEMM)."""
+    moved = hi * mid + mid * lo + hi * lo
+    return Pass(hi * mid * lo, F64 * moved, min(hi, mid, lo), True, dims=(hi, mid, lo),
+                rule="product")
+
+
+def alloc_pass(nbytes: int, holds: str = "work", count: int = 1) -> Pass:
+    """A fresh buffer of ``nbytes`` the engine holds (as ``holds``) while it runs: its pages
+    are touched (faulted in) the first time it is written."""
+    return Pass(0, nbytes, 1, False, count, rule="alloc", holds=holds)
+
+
+def blocks(total: int, chunk: int) -> list[tuple[int, int]]:
+    """(lanes, how many sweeps) covering ``total`` lanes ``chunk`` at a time."""
+    full, rest = divmod(total, chunk)
+    return [(chunk, full)] * bool(full) + ([(rest, 1)] if rest else [])
