@@ -160,7 +160,22 @@ def bind(chain: Chain, mode: str = "auto", chunk: int | None = None, *,
     resolved here on this machine) at ``chunk`` lanes per sweep (default: the engine's, or
     the strategy's pick), with the engine's options (see ``api.jacobian``). Bound once per
     chain and arguments (kept in ``chain.bound_calls``): binding again returns the same
-    object, so a checkpointed mode's schedule is built once."""
+    object, so a checkpointed mode's schedule is built once.
+
+    Parameters
+    ----------
+    chain : Chain
+    mode : str, one of ``chainbench.MODES``
+    chunk : int, optional
+        Lanes per sweep (see ``jacobian``).
+    snapshots, step, dense
+        The engine's options, as ``jacobian`` takes them.
+
+    Returns
+    -------
+    Bound
+        Call it with x for J; ``.mode``, ``.chunk``, ``.plan``, ``.predict()``, ``.price()``.
+    """
     if not isinstance(chain, Chain):
         raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
     bound = cached(chain, mode, chunk, snapshots, step, dense)
@@ -211,7 +226,16 @@ class BoundValue:
 
 
 def bind_value(chain: Chain) -> BoundValue:
-    """f of ``chain`` alone, bound once: a callable x -> f(x)."""
+    """f of ``chain`` alone, bound once: a callable x -> f(x).
+
+    Parameters
+    ----------
+    chain : Chain
+
+    Returns
+    -------
+    BoundValue
+    """
     if not isinstance(chain, Chain):
         raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
     return BoundValue(chain)
