@@ -123,6 +123,19 @@ class Bound:
             lines.insert(1, f"  mode={self.asked!r} picked it (predicted fastest here)")
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:  # Jupyter: the plan as a table, then Prediction's
+        from html import escape
+
+        p, t = self.predict(), self.price()
+        picked = "" if self.asked == self.mode else f" ({self.asked!r} picked it)"
+        rows = [("mode", self.mode + picked), ("chunk", self.chunk), *self.options.items(),
+                ("multiply-adds", p.madds), ("predicted time", f"{t.seconds:.3g} s, "
+                                                               f"{t.describe()}")]
+        head = "".join(f"<tr><th style='text-align:left'>{escape(str(k))}</th>"
+                       f"<td>{escape(str(v))}</td></tr>" for k, v in rows)
+        return (f"<p><b>{escape(repr(self.chain))}</b></p><table>{head}</table>"
+                + p._repr_html_())
+
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in self.options.items())
         return f"Bound({self.chain!r}, mode={self.mode!r}, chunk={self.chunk!r}{extra})"
