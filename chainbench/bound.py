@@ -168,7 +168,8 @@ class Bound:
 
 
 def bind(chain: Chain, mode: str = "auto", chunk: int | None = None, *,
-         snapshots: int | None = None, step: float | None = None, dense: bool = True) -> Bound:
+         snapshots: int | None = None, step: float | None = None, dense: bool = True,
+         order: int = 1) -> Bound:
     """``chain``'s Jacobian bound to ``mode`` (an engine, or a strategy such as 'auto',
     resolved here on this machine) at ``chunk`` lanes per sweep (default: the engine's, or
     the strategy's pick), with the engine's options (see ``api.jacobian``). Bound once per
@@ -183,12 +184,18 @@ def bind(chain: Chain, mode: str = "auto", chunk: int | None = None, *,
         Lanes per sweep (see ``jacobian``).
     snapshots, step, dense
         The engine's options, as ``jacobian`` takes them.
+    order : int
+        1: the Jacobian; 2: the Hessian of u·f, a ``second_order.BoundHessian`` (``mode`` one
+        of ``HESSIAN_MODES``; see docs/second-order.md).
 
     Returns
     -------
     Bound
         Call it with x for J; ``.mode``, ``.chunk``, ``.plan``, ``.predict()``, ``.price()``.
     """
+    if order != 1 or type(order) is not int:
+        return _bind_second(chain, mode, chunk, order, snapshots=snapshots, step=step,
+                            dense=dense)
     if not isinstance(chain, Chain):
         raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
     bound = cached(chain, mode, chunk, snapshots, step, dense)
@@ -199,6 +206,15 @@ def bind(chain: Chain, mode: str = "auto", chunk: int | None = None, *,
                   mode if is_strategy(mode) else impl.name)
     chain.bound_calls[_key(mode, chunk, snapshots, step, dense)] = bound
     return bound
+
+
+def _bind_second(chain, mode, chunk, order, **options):
+    """``bind`` at ``order`` 2 (second_order, loaded on first use), or a clear error."""
+    if order != 2 or type(order) is not int:
+        raise ValueError(f"order must be 1 (the Jacobian) or 2 (the Hessian), got {order!r}")
+    from .second_order import bind_hessian
+
+    return bind_hessian(chain, mode, chunk, **options)
 
 
 def cached(chain: Chain, mode, chunk=None, snapshots=None, step=None, dense=True) -> Bound | None:
