@@ -129,8 +129,8 @@ class Bound:
         p, t = self.predict(), self.price()
         picked = "" if self.asked == self.mode else f" ({self.asked!r} picked it)"
         rows = [("mode", self.mode + picked), ("chunk", self.chunk), *self.options.items(),
-                ("multiply-adds", p.madds), ("predicted time", f"{t.seconds:.3g} s, "
-                                                               f"{t.describe()}")]
+                ("multiply-adds", p.madds),
+                ("predicted time", f"{t.seconds:.3g} s, {t.describe()}")]
         head = "".join(f"<tr><th style='text-align:left'>{escape(str(k))}</th>"
                        f"<td>{escape(str(v))}</td></tr>" for k, v in rows)
         return (f"<p><b>{escape(repr(self.chain))}</b></p><table>{head}</table>"
