@@ -31,7 +31,7 @@ _HOME = {
     "Experiment": "session.experiment", "run": "session.run",
     "load": "session.results", "Results": "session.results", "Fit": "session.fit",
     "hessian": "second_order", "hvp": "second_order", "HESSIAN_MODES": "second_order",
-    "predict_hessian": "second_order",
+    "predict_hessian": "second_order", "BoundHessian": "second_order",
 }
 
 __all__ = [*_HOME]

@@ -30,20 +30,46 @@ def _chain(chain) -> Chain:
 
 
 def resolve_mode(chain, mode: str) -> str:
-    """The engine name ``mode`` runs on ``chain`` (a Chain or ChainShape)."""
+    """The engine name ``mode`` runs on ``chain`` (a Chain or ChainShape).
+
+    Parameters
+    ----------
+    chain : Chain or ChainShape
+    mode : str, one of ``chainbench.MODES``
+    """
     return resolve(shape_of(chain), mode)[0].name
 
 
 def default_chunk(chain, mode: str) -> int | None:
-    """Lanes per sweep ``mode`` takes by default on ``chain``; None for modes without."""
+    """Lanes per sweep ``mode`` takes by default on ``chain``; None for modes without.
+
+    Parameters
+    ----------
+    chain : Chain or ChainShape
+    mode : str, one of ``chainbench.MODES``
+    """
     return resolve(shape_of(chain), mode)[1]
 
 
 def predict(chain, mode: str, chunk: int | None = None,
             snapshots: int | None = None) -> Prediction:
-    """The counters ``mode`` should fill on ``chain`` (a Chain or ChainShape), from layer
-    kinds and widths alone (a strategy such as 'auto': its pick, at its chunk unless
-    ``chunk`` is given)."""
+    """The counters ``mode`` should fill on ``chain``, from layer kinds and widths alone.
+
+    Parameters
+    ----------
+    chain : Chain or ChainShape
+    mode : str, one of ``chainbench.MODES``
+        A strategy such as 'auto' is resolved first: its pick, at its chunk.
+    chunk : int, optional
+        Lanes per sweep (default: the mode's, or the strategy's pick).
+    snapshots : int, optional
+        Checkpointed reverse modes only (see ``jacobian``).
+
+    Returns
+    -------
+    Prediction
+        Sweeps, multiply-adds and bytes held besides J.
+    """
     shape = shape_of(chain)
     impl, chunk = resolve(shape, mode, chunk)
     return predict_of(shape, impl, chunk, engine_options(impl, snapshots))
@@ -51,10 +77,27 @@ def predict(chain, mode: str, chunk: int | None = None,
 
 def predict_time(chain, mode: str, chunk: int | None = None, snapshots: int | None = None,
                  profile=None, dense: bool = True) -> TimePrediction:
-    """Predicted seconds of ``mode``'s Jacobian of ``chain`` on this machine (``profile``:
-    the machine profile to price with, and to resolve a strategy on; default this machine's,
-    measured on first use and cached), each pass priced by its compute or its memory
-    traffic, whichever bounds it."""
+    """Predicted seconds of ``mode``'s Jacobian of ``chain`` on this machine, each pass
+    priced by its compute or its memory traffic, whichever bounds it.
+
+    Parameters
+    ----------
+    chain : Chain or ChainShape
+    mode : str, one of ``chainbench.MODES``
+    chunk : int, optional
+        Lanes per sweep (default: the mode's, or the strategy's pick).
+    snapshots : int, optional
+        Checkpointed reverse modes only (see ``jacobian``).
+    profile : MachineProfile, optional
+        The machine to price on, and to resolve a strategy on; default this machine's,
+        measured on first use and cached.
+    dense : bool
+        False: price the sparse modes' compressed J (see ``jacobian``).
+
+    Returns
+    -------
+    TimePrediction
+    """
     shape = shape_of(chain)
     profile = profile or current_profile()
     impl, chunk = resolve(shape, mode, chunk, profile)
@@ -116,7 +159,20 @@ def jacobian(chain: Chain, x, mode: str = "auto", chunk: int | None = None,
 def jvp(chain: Chain, x, v, return_stats: bool = False):
     """Forward mode: (f(x), J v) in one dual-number sweep.
 
-    ``v`` has shape (n,), or (n, k) for k directions at once (then J v is (m, k)).
+    Parameters
+    ----------
+    chain : Chain
+    x : array_like, shape (n,)
+    v : array_like, shape (n,) or (n, k)
+        The direction, or k directions at once (then J v is (m, k)).
+    return_stats : bool
+        Also return an ``EngineStats`` with the engine's counters.
+
+    Returns
+    -------
+    y : ndarray, shape (m,)
+    Jv : ndarray, shape (m,) or (m, k)
+    stats : EngineStats, only if ``return_stats``
     """
     return bind(chain, "forward").jvp(x, v, return_stats)
 
@@ -124,17 +180,50 @@ def jvp(chain: Chain, x, v, return_stats: bool = False):
 def vjp(chain: Chain, x, u, return_stats: bool = False):
     """Reverse mode: (f(x), uᵀ J) from one recorded sweep and one backward sweep.
 
-    ``u`` has shape (m,), or (k, m) for k rows at once (then uᵀ J is (k, n)).
+    Parameters
+    ----------
+    chain : Chain
+    x : array_like, shape (n,)
+    u : array_like, shape (m,) or (k, m)
+        The cotangent, or k of them at once (then uᵀ J is (k, n)).
+    return_stats : bool
+        Also return an ``EngineStats`` with the engine's counters.
+
+    Returns
+    -------
+    y : ndarray, shape (m,)
+    uJ : ndarray, shape (n,) or (k, n)
+    stats : EngineStats, only if ``return_stats``
     """
     return bind(chain, "reverse").vjp(x, u, return_stats)
 
 
 def record_tape(chain: Chain, x) -> reverse.Tape:
-    """The tape reverse mode records at ``x``: per layer, what its VJP needs."""
+    """The tape reverse mode records at ``x``: per layer, what its VJP needs.
+
+    Parameters
+    ----------
+    chain : Chain
+    x : array_like, shape (n,)
+
+    Returns
+    -------
+    Tape
+    """
     return reverse.record(_chain(chain), check_input(x, chain.n), new_counters())
 
 
 def record_op_tape(chain: Chain, x) -> OpTape:
     """The Wengert list ``op-reverse`` records at ``x``: one entry per primitive operation
-    of every layer's lowering (``len``, ``nbytes``, ``dump()``)."""
+    of every layer's lowering (``len``, ``nbytes``, ``dump()``).
+
+    Parameters
+    ----------
+    chain : Chain
+    x : array_like, shape (n,)
+
+    Returns
+    -------
+    OpTape
+    """
     return _record_op_tape(_chain(chain), check_input(x, chain.n), new_counters())

@@ -128,6 +128,19 @@ class Bound:
             lines.append(f"  mode={self.asked!r} picked it (predicted fastest here)")
         return "\n".join([*lines, str(self.plan)])
 
+    def _repr_html_(self) -> str:  # Jupyter: the plan as a table, then Prediction's
+        from html import escape
+
+        p, t = self.predict(), self.price()
+        picked = "" if self.asked == self.mode else f" ({self.asked!r} picked it)"
+        rows = [("mode", self.mode + picked), ("chunk", self.chunk), *self.options.items(),
+                ("multiply-adds", p.madds),
+                ("predicted time", f"{t.seconds:.3g} s, {t.describe()}")]
+        head = "".join(f"<tr><th style='text-align:left'>{escape(str(k))}</th>"
+                       f"<td>{escape(str(v))}</td></tr>" for k, v in rows)
+        return (f"<p><b>{escape(repr(self.chain))}</b></p><table>{head}</table>"
+                + p._repr_html_())
+
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v!r}" for k, v in self.options.items())
         return f"Bound({self.chain!r}, mode={self.mode!r}, chunk={self.chunk!r}{extra})"
@@ -160,12 +173,34 @@ class Bound:
 
 
 def bind(chain: Chain, mode: str = "auto", chunk: int | None = None, *,
-         snapshots: int | None = None, step: float | None = None, dense: bool = True) -> Bound:
+         snapshots: int | None = None, step: float | None = None, dense: bool = True,
+         order: int = 1) -> Bound:
     """``chain``'s Jacobian bound to ``mode`` (an engine, or a strategy such as 'auto',
     resolved here on this machine) at ``chunk`` lanes per sweep (default: the engine's, or
     the strategy's pick), with the engine's options (see ``api.jacobian``). Bound once per
     chain and arguments (kept in ``chain.bound_calls``): binding again returns the same
-    object, so a checkpointed mode's schedule is built once."""
+    object, so a checkpointed mode's schedule is built once.
+
+    Parameters
+    ----------
+    chain : Chain
+    mode : str, one of ``chainbench.MODES``
+    chunk : int, optional
+        Lanes per sweep (see ``jacobian``).
+    snapshots, step, dense
+        The engine's options, as ``jacobian`` takes them.
+    order : int
+        1: the Jacobian; 2: the Hessian of u·f, a ``second_order.BoundHessian`` (``mode`` one
+        of ``HESSIAN_MODES``; see docs/second-order.md).
+
+    Returns
+    -------
+    Bound
+        Call it with x for J; ``.mode``, ``.chunk``, ``.plan``, ``.predict()``, ``.price()``.
+    """
+    if order != 1 or type(order) is not int:
+        return _bind_second(chain, mode, chunk, order, snapshots=snapshots, step=step,
+                            dense=dense)
     if not isinstance(chain, Chain):
         raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
     bound = cached(chain, mode, chunk, snapshots, step, dense)
@@ -176,6 +211,15 @@ def bind(chain: Chain, mode: str = "auto", chunk: int | None = None, *,
                   mode if is_strategy(mode) else impl.name)
     chain.bound_calls[_key(mode, chunk, snapshots, step, dense)] = bound
     return bound
+
+
+def _bind_second(chain, mode, chunk, order, **options):
+    """``bind`` at ``order`` 2 (second_order, loaded on first use), or a clear error."""
+    if order != 2 or type(order) is not int:
+        raise ValueError(f"order must be 1 (the Jacobian) or 2 (the Hessian), got {order!r}")
+    from .second_order import bind_hessian
+
+    return bind_hessian(chain, mode, chunk, **options)
 
 
 def cached(chain: Chain, mode, chunk=None, snapshots=None, step=None, dense=True) -> Bound | None:
@@ -216,7 +260,16 @@ class BoundValue:
 
 
 def bind_value(chain: Chain) -> BoundValue:
-    """f of ``chain`` alone, bound once: a callable x -> f(x)."""
+    """f of ``chain`` alone, bound once: a callable x -> f(x).
+
+    Parameters
+    ----------
+    chain : Chain
+
+    Returns
+    -------
+    BoundValue
+    """
     if not isinstance(chain, Chain):
         raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
     return BoundValue(chain)

@@ -1,6 +1,7 @@
 """Second order: ``hessian`` and ``hvp`` of a chain's weighted output u·f (u all ones by
 default; for m = 1 the Hessian of f itself), by the modes of ``HESSIAN_MODES``, and
-``predict_second``, the counters a mode should fill (see docs/second-order.md).
+``predict_second``, the counters a mode should fill (see docs/second-order.md); and
+``BoundHessian``, what ``bind(chain, mode, order=2)`` returns: the mode resolved once.
 
 Validates at the edge and hands flat arrays to the engines in ``engines.second_order``.
 """
@@ -16,6 +17,7 @@ from .engines.second_order import compute, hessian_optimal, new_counters
 from .model.chain import Chain, check_input, check_not_masked
 from .model.counters import EngineStats
 from .model.shape import ChainShape
+from .strategies import is_strategy
 
 OPTIMAL = "hessian-optimal"
 #: Every mode ``hessian`` takes; 'auto' picks the one with the fewest predicted multiply-adds.
@@ -65,10 +67,14 @@ def auto_second(chain) -> str:
     return min(HESSIAN_MODES[:-1], key=lambda mode: _predict(shape, mode, None).madds)
 
 
+def _no_chunk(mode: str, chunk) -> None:
+    if mode == OPTIMAL and chunk is not None:
+        raise ValueError(f"mode {OPTIMAL!r} takes no chunk; leave chunk=None")
+
+
 def _predict(shape, mode: str, chunk) -> SecondCounts:
     if mode == OPTIMAL:
-        if chunk is not None:
-            raise ValueError(f"mode {OPTIMAL!r} takes no chunk; leave chunk=None")
+        _no_chunk(mode, chunk)
         return plan_hessian(shape)[1]
     return predict_second(shape, mode, chunk)
 
@@ -93,7 +99,7 @@ def predict_hessian(chain, mode: str = "auto", chunk: int | None = None) -> Seco
         raise TypeError(f"chain must be a chainbench.Chain or ChainShape, got "
                         f"{type(chain).__name__}")
     mode = _check_mode(mode)
-    mode = auto_second(shape) if mode == "auto" else mode
+    mode = auto_second(shape) if is_strategy(mode) else mode
     return _predict(shape, mode, _check_chunk(chunk, shape.n))
 
 
@@ -103,7 +109,8 @@ def hessian(chain: Chain, x, mode: str = "auto", weights=None, chunk: int | None
 
     Parameters
     ----------
-    chain : Chain
+    chain : Chain or BoundHessian
+        A bound Hessian (``bind(chain, mode, order=2)``) runs its own mode and chunk.
     x : array_like, shape (n,)
     mode : str, one of ``HESSIAN_MODES``
         'forward-over-reverse' (tangent lanes through the recorded sweep's derivative: n
@@ -124,11 +131,13 @@ def hessian(chain: Chain, x, mode: str = "auto", weights=None, chunk: int | None
     H : ndarray, shape (n, n)
     stats : SecondCounts, only if ``return_stats``
     """
+    if isinstance(chain, BoundHessian):
+        chain, mode, chunk = chain.chain, *chain.own(mode, chunk, strategy_ok=True)
     chain = _check_chain(chain)
     x = check_input(x, chain.n)
     u = _weights(weights, chain.m)
     mode = _check_mode(mode)
-    mode = auto_second(chain) if mode == "auto" else mode
+    mode = auto_second(chain) if is_strategy(mode) else mode
     chunk = _check_chunk(chunk, chain.n)
     counts = new_counters()
     if mode == OPTIMAL:
@@ -140,19 +149,20 @@ def hessian(chain: Chain, x, mode: str = "auto", weights=None, chunk: int | None
     return (H, _stats(mode, chunk, counts)) if return_stats else H
 
 
-def hvp(chain: Chain, x, v, mode: str = "forward-over-reverse", weights=None,
+def hvp(chain: Chain, x, v, mode: str | None = None, weights=None,
         return_stats: bool = False):
     """The Hessian of weights·f at x times v (a Hessian-vector product).
 
     Parameters
     ----------
-    chain : Chain
+    chain : Chain or BoundHessian
+        A bound Hessian (``bind(chain, mode, order=2)``) runs its own mode.
     x : array_like, shape (n,)
     v : array_like, shape (n,) or (n, k)
         The direction, or k directions pushed in one sweep.
-    mode : str
-        'forward-over-reverse', 'reverse-over-forward' or 'forward-over-forward' (see
-        ``hessian``).
+    mode : str, optional
+        'forward-over-reverse' (the default), 'reverse-over-forward' or
+        'forward-over-forward' (see ``hessian``).
     weights : array_like, shape (m,), optional
         u in u·f; default all ones.
     return_stats : bool
@@ -163,10 +173,12 @@ def hvp(chain: Chain, x, v, mode: str = "forward-over-reverse", weights=None,
     Hv : ndarray, shape (n,) or (n, k), as v
     stats : SecondCounts, only if ``return_stats``
     """
+    if isinstance(chain, BoundHessian):
+        chain, mode = chain.chain, chain.own(mode, None, product=True)[0]
     chain = _check_chain(chain)
     x = check_input(x, chain.n)
     u = _weights(weights, chain.m)
-    mode = _check_mode(mode, _ENGINE_MODES)
+    mode = _check_mode("forward-over-reverse" if mode is None else mode, _ENGINE_MODES)
     V, flat = _directions(v, chain.n)
     counts = new_counters()
     rows = compute(chain.program, mode, V.shape[1], x, u, V, counts)
@@ -198,3 +210,57 @@ def _stats(mode: str, chunk: int, counts) -> SecondCounts:
     """The kernels' counters: the first-order slots, then the curvature's."""
     first = EngineStats.from_counters(mode, chunk, counts[:-1])
     return SecondCounts(**first.__dict__, madds_curvature=int(counts[-1]))
+
+
+class BoundHessian:
+    """The Hessian of one chain by one mode at one chunk (``bind(chain, mode, order=2)``):
+    ``bound(x)`` returns H at x, ``bound.hvp(x, v)`` H v (``weights=``, ``return_stats=``
+    as ``hessian`` and ``hvp`` take them).
+
+    mode     the mode that runs ('auto''s pick where it was asked: ``asked``)
+    chunk    directions per sweep (None for 'hessian-optimal', which has no lanes)
+    """
+
+    __slots__ = ("chain", "mode", "chunk", "asked")
+
+    def __init__(self, chain: Chain, mode: str = "auto", chunk: int | None = None):
+        self.chain, self.asked = _check_chain(chain), _check_mode(mode)
+        self.mode = auto_second(chain) if is_strategy(mode) else mode
+        chunk = _check_chunk(chunk, chain.n)
+        _no_chunk(self.mode, chunk)
+        self.chunk = None if self.mode == OPTIMAL else chunk or default_chunk(chain.shape, mode)
+
+    def __call__(self, x, weights=None, return_stats: bool = False):
+        return hessian(self, x, weights=weights, return_stats=return_stats)
+
+    def hvp(self, x, v, weights=None, return_stats: bool = False):
+        """H v at x by this mode (one sweep for k directions: the chunk is v's)."""
+        return hvp(self, x, v, weights=weights, return_stats=return_stats)
+
+    def predict(self) -> SecondCounts:
+        """The counters a call will fill, from the layers' kinds and widths alone."""
+        return _predict(self.chain.shape, self.mode, self.chunk)
+
+    def own(self, mode, chunk, strategy_ok=False, product=False) -> tuple[str, int | None]:
+        """(mode, chunk) this bound runs; a different mode or chunk asked is a ValueError
+        (``strategy_ok``: 'auto', ``hessian``'s default, asks for what was bound)."""
+        if mode not in (None, self.mode, self.asked) and not (strategy_ok and is_strategy(mode)) \
+                or chunk not in (None, self.chunk):
+            raise ValueError(f"this bound Hessian runs mode={self.mode!r}, chunk={self.chunk!r}; "
+                             "leave mode and chunk unset, or bind another")
+        if product and self.mode == OPTIMAL:
+            raise ValueError(f"mode {OPTIMAL!r} has no hvp; bind one of "
+                             f"{', '.join(_ENGINE_MODES)} for Hessian-vector products")
+        return self.mode, self.chunk
+
+    def __repr__(self) -> str:
+        return f"BoundHessian({self.chain!r}, mode={self.mode!r}, chunk={self.chunk!r})"
+
+
+def bind_hessian(chain: Chain, mode: str = "auto", chunk: int | None = None, **options):
+    """``bind(chain, mode, chunk, order=2)``: a ``BoundHessian`` (first order's options,
+    snapshots, step and dense, do not apply)."""
+    given = [k for k, v in options.items() if v is not (True if k == "dense" else None)]
+    if given:
+        raise ValueError(f"order=2 takes no {', '.join(given)}; leave it unset")
+    return BoundHessian(chain, mode, chunk)

@@ -29,7 +29,18 @@ def auto_chunks(lanes: int, default: int) -> list[int]:
 def auto_choice(chain, profile=None) -> tuple[str, int]:
     """(mode, chunk) that 'auto' runs on ``chain``: of AUTO_CHOICES at each of its
     ``auto_chunks``, the one the time model predicts fastest on ``profile``'s machine
-    (default: this machine's); on a tie, forward (no tape) and the larger chunk."""
+    (default: this machine's); on a tie, forward (no tape) and the larger chunk.
+
+    Parameters
+    ----------
+    chain : Chain or ChainShape
+    profile : MachineProfile, optional
+        The machine to price on; default this machine's, measured on first use and cached.
+
+    Returns
+    -------
+    (mode, chunk) : tuple of str and int
+    """
     shape = shape_of(chain)
     return fastest("auto", shape, profile or current_profile(), _auto_candidates)
 

@@ -67,6 +67,18 @@ def test_predict_and_price_are_the_bound_calls(chain, x):
         assert f"{predicted.madds} multiply-adds" in str(bound.plan)
 
 
+def test_a_bound_jacobian_renders_its_plan_as_html(chain):
+    bound = cb.bind(chain)  # 'auto': the pick, the strategy that picked it, and the work
+    text = bound._repr_html_()
+    assert text.count("<table") == 2 and f"<td>{bound.mode} (&#x27;auto&#x27; picked it)" in text
+    assert f"<td>{bound.chunk}</td>" in text
+    assert f"multiply-adds</th><td>{bound.predict().madds}</td>" in text
+    assert "sweeps_forward</th>" in text  # the counters' breakdown: Prediction's own table
+    assert f"<td>{bound.price().seconds:.3g} s, " in text
+    text = cb.bind(chain, "revolve", snapshots=2)._repr_html_()
+    assert "<td>revolve</td>" in text and "snapshots</th><td>2</td>" in text
+
+
 def test_bind_value_is_f_alone(chain, x):
     f = cb.bind_value(chain)
     np.testing.assert_array_equal(f(x), chain(x))

@@ -9,6 +9,7 @@ from experiment_helpers import TINY
 
 from chainbench.cli import main
 from chainbench.harness.row import COLUMNS
+from chainbench.model.shape import ChainShape
 
 
 def _points(folder):
@@ -270,6 +271,38 @@ def test_bad_experiment_is_one_line_exit_2(case, tmp_path, capsys):
 def test_bad_arguments_exit_2(argv, message, capsys):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_predict_order_2_ranks_the_hessian_modes_by_madds_and_marks_auto(capsys):
+    from chainbench.second_order import HESSIAN_MODES, auto_second, predict_hessian
+
+    spec, n = "dense:8 tanh dense:64 tanh dense:64 sigmoid", 64  # narrow, then wide
+    assert main(["predict", spec, "--n", str(n), "--m", "1", "--order", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "multiply-adds" in lines[0] and lines[1].split() == ["mode", "chunk", "madds",
+                                                                   "memory"]
+    shape = ChainShape.from_spec(f"{spec} dense:1", n)
+    rows = [line.split() for line in lines[2:-1]]
+    assert sorted(r[0] for r in rows) == sorted(HESSIAN_MODES[:-1])
+    madds = [predict_hessian(shape, r[0]).madds for r in rows]
+    assert madds == sorted(madds)  # ranked, fewest first
+    assert [r[0] for r in rows if r[-1] == "auto"] == [auto_second(shape)] == ["hessian-optimal"]
+    assert lines[-1] == "mode='auto' runs hessian-optimal: the fewest predicted multiply-adds"
+    assert not any(unit in line for line in lines for unit in (" s ", "ms", "µs"))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--order", "3"], "--order must be 1 (the Jacobian's modes) or 2 (the Hessian's), got 3"),
+    (["--order", "2", "--n", "0"], "--n must be ≥ 1"),
+    (["--order", "2", "--m", "0"], "layer 'dense:0': width must be ≥ 1, got 0"),
+])
+def test_predict_order_2_bad_input_is_one_line_exit_2(argv, message, capsys):
+    assert main(["predict", "dense:4 tanh", "--n", "4", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    with pytest.raises(SystemExit) as exited:  # argparse's own one line, exit 2
+        main(["predict", "dense:4 tanh", "--n", "4", "--order", "two"])
+    assert exited.value.code == 2 and "invalid int value: 'two'" in capsys.readouterr().err
 
 
 def test_fit_on_folder_that_is_not_results(tmp_path, capsys):

@@ -172,6 +172,44 @@ def test_bad_input_says_what_to_pass(call, error, match):
         call(cb.Chain.from_spec(CHAIN, n=2))
 
 
+def test_bind_order_2_is_a_bound_hessian_resolved_once():
+    chain = cb.Chain.from_spec("dense:6 tanh dense:6 softmax dense:1", n=6, seed=1)
+    x, v = np.random.default_rng(1).standard_normal((2, 6))
+    bound = cb.bind(chain, order=2)  # 'auto': resolved here, to the fewest predicted madds
+    assert isinstance(bound, cb.BoundHessian) and bound.asked == "auto"
+    assert bound.mode == auto_second(chain) and bound.chunk == bound.predict().chunk
+    H, stats = bound(x, return_stats=True)
+    assert stats == bound.predict() == predict_hessian(chain)
+    _same(H, cb.hessian(chain, x, mode="reverse-over-forward"), "bound")
+    np.testing.assert_allclose(bound.hvp(x, v), H @ v, rtol=1e-12, atol=1e-14)
+    assert np.array_equal(cb.hessian(bound, x), H) and np.array_equal(cb.hvp(bound, x, v),
+                                                                       bound.hvp(x, v))
+    fof = cb.bind(chain, "forward-over-forward", 2, order=2)
+    _, stats = fof(x, return_stats=True)
+    assert (fof.mode, fof.chunk, stats.chunk) == ("forward-over-forward", 2, 2)
+    assert cb.bind(chain, OPTIMAL, order=2).chunk is None
+    assert isinstance(cb.bind(chain, "reverse", order=1), cb.Bound)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda c: cb.bind(c, order=3), ValueError, r"order must be 1 \(the Jacobian\) or 2"),
+    (lambda c: cb.bind(c, order=2.0), ValueError, "order must be 1"),
+    (lambda c: cb.bind(c, "reverse", order=2), ValueError, "unknown second-order mode 'reverse'"),
+    (lambda c: cb.bind(c, order=2, snapshots=2), ValueError, "order=2 takes no snapshots"),
+    (lambda c: cb.bind(c, OPTIMAL, 1, order=2), ValueError, "takes no chunk"),
+    (lambda c: cb.bind(c, OPTIMAL, order=2).hvp(np.ones(2), np.ones(2)), ValueError,
+     "'hessian-optimal' has no hvp; bind one of forward-over-reverse"),
+    (lambda c: cb.hessian(cb.bind(c, order=2), np.ones(2), mode="forward-over-forward"),
+     ValueError, "this bound Hessian runs mode='forward-over-reverse'"),
+    (lambda c: cb.hessian(cb.bind(c, order=2), np.ones(2), chunk=1), ValueError,
+     "leave mode and chunk unset"),
+    (lambda c: cb.bind("dense:3", order=2), TypeError, "chain must be a chainbench.Chain"),
+])
+def test_bind_order_2_refuses_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
+        call(cb.Chain.from_spec(CHAIN, n=2))
+
+
 def test_public_names():
     assert cb.HESSIAN_MODES == (*MODES, "auto")
     assert {"hessian", "hvp", "HESSIAN_MODES"} <= set(dir(cb))

@@ -1,10 +1,12 @@
-"""``chainbench predict SPEC --n N [--m M]``: every mode's predicted time and memory for one
-chain on this machine, and the mode to use."""
+"""``chainbench predict SPEC --n N [--m M] [--order 2]``: every mode's predicted time and
+memory for one chain on this machine, and the mode to use; with ``--order 2`` the Hessian
+modes ranked by predicted multiply-adds (second order is not priced in seconds yet)."""
 
 from __future__ import annotations
 
 import sys
 
+from ..errors import ConfigError
 from ._format import chain_shape, nbytes, seconds
 
 
@@ -17,6 +19,8 @@ def register(sub):
     p.add_argument("--n", type=int, required=True, help="input width")
     p.add_argument("--m", type=int, default=None,
                    help="output width: appends a dense:M output layer to the spec")
+    p.add_argument("--order", type=int, default=1,
+                   help="1: the Jacobian's modes (default); 2: the Hessian's, by multiply-adds")
     return p
 
 
@@ -28,6 +32,12 @@ def run(args) -> int:
 
     spec = args.spec if args.m is None else f"{args.spec} dense:{args.m}"
     shape = chain_shape(spec, args.n)
+    if args.order not in (1, 2):
+        raise ConfigError(f"--order must be 1 (the Jacobian's modes) or 2 (the Hessian's), "
+                          f"got {args.order}")
+    if args.order == 2:
+        return _second_order(shape)
+
     def say(message: str) -> None:
         print(message, file=sys.stderr)
 
@@ -54,4 +64,23 @@ def run(args) -> int:
     at = "" if chunk is None else f", chunk={chunk}"
     print(f"recommended: mode={name!r}{at}, {seconds(t.seconds)} predicted, {t.describe()} "
           f"(working set {nbytes(t.working_set_bytes)})")
+    return 0
+
+
+def _second_order(shape) -> int:
+    """The Hessian modes of u·f ranked by predicted multiply-adds, 'auto''s pick marked."""
+    from ..second_order import HESSIAN_MODES, auto_second, predict_hessian
+
+    picked = auto_second(shape)
+    rows = sorted(((predict_hessian(shape, mode), mode) for mode in HESSIAN_MODES[:-1]),
+                  key=lambda r: (r[0].madds, HESSIAN_MODES.index(r[1])))
+    print(f"widths {'→'.join(map(str, shape.widths))}; Hessian of u·f (u all ones), ranked "
+          "by predicted multiply-adds (second order is not priced in seconds yet)")
+    print(f"{'mode':22s} {'chunk':>6s} {'madds':>10s} {'memory':>10s}")
+    for counts, mode in rows:
+        chunk = "" if counts.chunk is None or mode == "hessian-optimal" else str(counts.chunk)
+        mark = "  ← auto" if mode == picked else ""
+        print(f"{mode:22s} {chunk:>6s} {counts.madds:10.3g} {nbytes(counts.bytes_held):>10s}"
+              f"{mark}")
+    print(f"mode='auto' runs {picked}: the fewest predicted multiply-adds")
     return 0
