@@ -22,14 +22,15 @@ def fit_argv(c: Chooser) -> list[str]:
 
 
 def plot_argv(c: Chooser) -> list[str]:
-    argv = ["plot", v.results_dir(c)] + _maybe(c, 0.3, "--why")
+    argv = ["plot", v.results_dir(c)] + _maybe(c, 0.3, "--why")  # --out: a folder of figures
     argv += _maybe(c, 0.3, "--format", c.pick(["png", "svg", "pdf", "jpg", ""]))
     return argv + _maybe(c, 0.4, "--out", v.path(c))
 
 
 def report_argv(c: Chooser) -> list[str]:
     folders = [v.results_dir(c) for _ in range(c.integer(1, 3))]
-    return ["report", *folders] + _maybe(c, 0.4, "--out", v.path(c) + c.pick(["", ".html"]))
+    out = v.out_path(c) + c.pick(["", ".html"])
+    return ["report", *folders] + _maybe(c, 0.4, "--out", out)
 
 
 def _chain(c: Chooser, command: str) -> list[str]:
@@ -58,7 +59,7 @@ def accuracy_argv(c: Chooser) -> list[str]:
     argv = ["accuracy"] + _maybe(c, 0.7, v.spec(c))
     argv += _maybe(c, 0.6, "--n", v.integer(c))
     argv += _maybe(c, 0.2, "--seed", v.integer(c))
-    argv += _maybe(c, 0.6, "--out", v.path(c))
+    argv += _maybe(c, 0.6, "--out", v.out_path(c))
     return argv + _maybe(c, 0.2, "--format", c.pick(["png", "svg", "pdf", "gif"]))
 
 

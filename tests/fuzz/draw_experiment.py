@@ -65,7 +65,7 @@ def mutate(c: Chooser, doc: dict) -> None:
         doc[key] = c.pick([v.path(c), "quick", "tiny", "x" * 300, 5, [], ""])
     else:
         change = c.pick(["unknown_key", "no_grid", "no_measure", "two_grids", "syntax",
-                         "sparse_huge"])
+                         "sparse_huge", "big_point", "big_point"])
         if change == "unknown_key":
             (doc.setdefault("measure", {}) if c.chance(0.5) else grid)["bogus"] = 1
         elif change in ("no_grid", "no_measure"):
@@ -74,8 +74,10 @@ def mutate(c: Chooser, doc: dict) -> None:
             doc["grid"] = [grid, dict(grid, n=[2])]
         elif change == "syntax":
             grid["n"] = Raw("[1, ")
-        else:  # issue 23: coloring n = 3037000500 before any guard
+        elif change == "sparse_huge":  # issue 23: coloring n = 3037000500 before any guard
             grid.update(n=[3037000500], modes=[c.pick(["sparse-forward", "auto"])])
+        else:  # tens of seconds a call: only the budget (2 s, or a hostile one) stands between
+            grid.update(n=[4096], depth=[4], modes=["forward"])
 
 
 def toml(doc: dict) -> str:
@@ -113,6 +115,9 @@ def experiment_case(c: Chooser) -> Case:
     doc = skeleton()
     for _ in range(c.integer(0 if c.chance(0.1) else 1, 3)):
         mutate(c, doc)
+    grids = doc.get("grid") if isinstance(doc.get("grid"), list) else [doc.get("grid")]
+    if "measure" not in doc and any(isinstance(g, dict) and g.get("n") == [4096] for g in grids):
+        doc["measure"] = skeleton()["measure"]  # the default budget (30 s) would let it run
     argv = ["run", "exp.toml", "--quiet"]
     if c.chance(0.5):
         argv += ["--out", c.pick(["out", "out", "results/tiny", "quick", v.path(c)])]

@@ -19,7 +19,9 @@ POINTS_DAMAGE = ["duplicate", "duplicate_some", "keep_rows", "shuffle", "drop_co
 
 def points_damage(c: Chooser) -> Damage:
     how = c.pick(POINTS_DAMAGE)
-    arg = c.pick(damage.POINTS_COLUMNS) if how in ("drop_column", "set_column") else ""
+    # the time columns most of all: every reader fits them
+    columns = damage.POINTS_COLUMNS + ["time_median_s"] * 4
+    arg = c.pick(columns) if how in ("drop_column", "set_column") else ""
     k = c.integer(0, 999) if how in ("truncate", "garbage", "shuffle") else c.integer(0, 12)
     return Damage(f"{FOLDER}/points.csv", "points", how, arg, k)
 

@@ -41,11 +41,11 @@ PATHS = ["new", "new/deep/er", "../sibling", "", ".", "afile", "afile/x", "/dev/
          "quick/points.csv", "quick/meta.json", "results/tiny/points.csv", "nonexistent"]
 
 
-def integer(c: Chooser, hostile: float = 0.5) -> str:
+def integer(c: Chooser, hostile: float = 0.3) -> str:
     return c.pick(HOSTILE_INTS) if c.chance(hostile) else c.pick(SMALL_INTS)
 
 
-def token(c: Chooser, hostile: float = 0.25) -> str:
+def token(c: Chooser, hostile: float = 0.12) -> str:
     if c.chance(hostile):
         return c.pick(BAD_TOKENS)
     kind = c.pick(["dense", "act", "other"])
@@ -56,7 +56,7 @@ def token(c: Chooser, hostile: float = 0.25) -> str:
 
 def spec(c: Chooser) -> str:
     """A chain spec: 1 to 4 tokens, now and then a wholly odd one."""
-    if c.chance(0.08):
+    if c.chance(0.04):
         return c.pick(ODD_SPECS)
     tokens = [token(c) for _ in range(c.integer(1, 4))]
     if c.chance(0.5):  # most chains end in a dense output layer, as the README's do
@@ -70,4 +70,14 @@ def path(c: Chooser) -> str:
 
 def results_dir(c: Chooser) -> str:
     """A folder to read results from: mostly a real one, sometimes not one at all."""
-    return c.pick(RESULTS_DIRS + LONG_DIRS) if c.chance(0.7) else path(c)
+    return c.pick(RESULTS_DIRS + LONG_DIRS) if c.chance(0.8) else path(c)
+
+
+#: Paths that hold another command's data: a writer must refuse them.
+DATA_PATHS = ["quick", "results/tiny", "quick/points.csv", "quick/meta.json",
+              "results/tiny/points.csv", "results/accuracy/accuracy.csv"]
+
+
+def out_path(c: Chooser) -> str:
+    """Where a writing command is told to write: often onto another command's data."""
+    return c.pick(DATA_PATHS) if c.chance(0.4) else path(c)
