@@ -23,16 +23,14 @@ def register(sub):
 def run(args) -> int:
     from .. import api
     from ..engines.registry import ENGINES
-    from ..harness.overheads import ensure_overheads
-    from ..machine.current import current_profile
+    from ..machine.own_costs import ensure_overheads
 
     spec = args.spec if args.m is None else f"{args.spec} dense:{args.m}"
     shape = chain_shape(spec, args.n)
     def say(message: str) -> None:
         print(message, file=sys.stderr)
 
-    profile = current_profile(announce=say)
-    ensure_overheads(profile, say)
+    profile = ensure_overheads(say)
     rows = []
     for name, engine in ENGINES.items():
         if engine.family == "peer":

@@ -14,7 +14,7 @@ from .passes import F64, Pass, lane_pass, optimal_passes, product_pass, write_pa
 from .plan import plan
 from .predictions import parameter_floats, predict_optimal
 from .choice import fastest
-from .time_model import cached_overheads, pass_seconds, price_call
+from .time_model import pass_seconds, price_call
 
 #: A plan is taken over a pure mode only when predicted this many times faster: the model
 #: prices a plan's block copies and skinny products low, by 1.3-1.7x in the bracketing runs
@@ -28,7 +28,7 @@ class TimeCosts:
     def __init__(self, shape: ChainShape, profile):
         self.shape, self.profile, self.w = shape, profile, shape.widths
         self.bandwidth = profile.bandwidth_at(F64 * parameter_floats(shape))
-        self.overheads = cached_overheads(profile)
+        self.overheads = profile.own_costs
 
     def _seconds(self, p: Pass) -> float:
         return (pass_seconds(p, self.profile, self.bandwidth, self.overheads)
