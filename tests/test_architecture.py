@@ -21,7 +21,15 @@ LAYERS = [
     {"strategies", "bound", "api", "second_order"},
     # chainbench's own costs are timed through its API, and stored into the profile below
     {"machine.own_costs"},
-    {"harness"},
+    # the harness, cut by responsibility: an experiment's points, a results folder's
+    # storage, the analysis of one, running points (in this process or on a cluster), and
+    # the side tools over all of them
+    {"harness", "harness.experiment"},
+    {"harness.storage"},
+    {"harness.analysis"},
+    {"harness.run"},
+    {"harness.cluster"},
+    {"harness.tools"},
     {"plots"},
     {"report"},
     {"gate"},
@@ -114,6 +122,15 @@ def test_the_cost_model_loads_no_engine():
                 if t.startswith(("chainbench.engines", "chainbench.peers"))}
 
 
+def test_the_harness_has_no_module_outside_its_subpackages():
+    """harness/ is cut by responsibility: a new module goes into one of its subpackages (or
+    a new one, placed in LAYERS), where the layering above sees it."""
+    named = {name for layer in LAYERS for name in layer if name.startswith("harness.")}
+    loose = [m for m in MODULES if m.startswith("chainbench.harness.")
+             and ".".join(m.split(".")[1:3]) not in named]
+    assert not loose, f"harness modules outside its subpackages: {sorted(loose)}"
+
+
 def test_the_checker_sees_imports():  # the tests above could pass on an empty graph
     assert "chainbench.model.layers" in GRAPH["chainbench.model.chain"]
     assert "chainbench.engines.contract" in GRAPH["chainbench.engines.forward"]
@@ -121,6 +138,9 @@ def test_the_checker_sees_imports():  # the tests above could pass on an empty g
     # a module placed apart from its package is layered by its own name
     assert _layer("chainbench.machine.own_costs") > _layer("chainbench.api") \
         > _layer("chainbench.machine.profile")
+    assert _layer("chainbench.harness.tools.compare") > _layer("chainbench.harness.run.point") \
+        > _layer("chainbench.harness.storage.row") > _layer("chainbench.harness.experiment.config")
+    assert "chainbench.harness.storage.results" in GRAPH["chainbench.harness.run.loop"]
 
 
 def _function_lines(node: ast.AST) -> int:

@@ -5,8 +5,8 @@ import json
 import numba
 import pytest
 
-from chainbench.harness import config
-from chainbench.harness.config import ConfigError, hidden_widths, parse
+from chainbench.harness.experiment import config
+from chainbench.harness.experiment.config import ConfigError, hidden_widths, parse
 
 
 def test_grid_expands_to_every_combination():

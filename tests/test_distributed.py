@@ -16,12 +16,13 @@ import pandas as pd
 import pytest
 
 from chainbench.cli import main
-from chainbench.harness import analysis, config
 from chainbench.harness import cluster as dist
+from chainbench.harness.analysis import tables as analysis
 from chainbench.harness.cluster import client as cluster_client
-from chainbench.harness.config import ConfigError
-from chainbench.harness.point import measure_point
-from chainbench.harness.row import COLUMNS, KEY_COLUMNS
+from chainbench.harness.experiment import config
+from chainbench.harness.experiment.config import ConfigError
+from chainbench.harness.run.point import measure_point
+from chainbench.harness.storage.row import COLUMNS, KEY_COLUMNS
 
 
 @pytest.fixture(scope="module")

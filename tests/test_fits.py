@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from machine_helpers import synthetic_profile
 
-from chainbench.harness import analysis
-from chainbench.harness.fits import (
+from chainbench.harness.analysis import tables as analysis
+from chainbench.harness.analysis.fits import (
     MIN_POINTS,
     crossover,
     fit_range,
@@ -118,7 +118,7 @@ def test_compute_bound_points_share_one_regime_across_memory_levels():
     """Forward mode multiplies n×n blocks: its time is set by multiply-adds (n³), not by the
     cache its working set sits in, so its points form one 'compute' regime; reverse mode's
     matrix-vector products stay in their memory levels."""
-    from chainbench.harness.fits import compute_bound
+    from chainbench.harness.analysis.fits import compute_bound
 
     profile = synthetic_profile()  # peak 2e10 multiply-adds/s; L1 1.2e11 … DRAM 1.5e10 B/s
     n = np.array([16, 64, 128, 256, 512, 1024, 2048], dtype=float)

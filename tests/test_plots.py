@@ -1,6 +1,6 @@
 """Figures drawn from the committed quick results (tests/fixtures/quick, written by
 `chainbench run --out tests/fixtures/quick`): no benchmarking here. Every figure renders,
-shows the series and labels it should, agrees with the fitted figures of harness.analysis,
+shows the series and labels it should, agrees with the fitted figures of harness.analysis.tables,
 and is skipped, with a message saying why, when the results lack what it needs."""
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from matplotlib.collections import QuadMesh
 
 from chainbench import plots
 from chainbench.cli import main
-from chainbench.harness import analysis, sweep
-from chainbench.harness.points_csv import load_points
-from chainbench.harness.results import ResultsDir
+from chainbench.harness.analysis import tables as analysis
+from chainbench.harness.run import sweep
+from chainbench.harness.storage.points_csv import load_points
+from chainbench.harness.storage.results import ResultsDir
 
 QUICK = Path(__file__).parent / "fixtures" / "quick"
 NAMES = ["time_vs_n", "j_over_f_vs_n", "time_vs_madds", "memory_vs_depth",
@@ -340,7 +341,7 @@ def test_no_pyplot_and_no_matplotlib_at_import(tmp_path):
     code = ("import sys, chainbench, chainbench.cli\n"
             "assert 'matplotlib' not in sys.modules, 'chainbench imports matplotlib'\n"
             "from chainbench import plots\n"
-            "from chainbench.harness.points_csv import load_points\n"
+            "from chainbench.harness.storage.points_csv import load_points\n"
             f"plots.render_all(load_points({str(QUICK)!r}), {str(tmp_path)!r})\n"
             "assert 'matplotlib.pyplot' not in sys.modules, 'the figures use pyplot'\n")
     subprocess.run([sys.executable, "-c", code], check=True)

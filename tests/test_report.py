@@ -15,7 +15,7 @@ import pytest
 
 from chainbench import plots
 from chainbench.cli import main
-from chainbench.harness import analysis
+from chainbench.harness.analysis import tables as analysis
 from chainbench.report import build_report, gather, write_report
 from chainbench.report.facts import inline_svg
 

@@ -17,7 +17,7 @@ from chainbench.cli import main
 from chainbench.cost import passes as P
 from chainbench.cost.time_model import gemm_rate, price, product_rate
 from chainbench.engines.registry import ENGINES
-from chainbench.harness.analysis import prediction_error
+from chainbench.harness.analysis.tables import prediction_error
 
 EXACT = [name for name, e in ENGINES.items() if e.family != "peer"]
 
@@ -264,7 +264,7 @@ def test_a_rule_is_priced_per_multiply_add_where_that_costs_more_than_its_bytes(
 
 
 def test_auto_regret_compares_the_predicted_pick_with_the_measured_fastest():
-    from chainbench.harness.analysis import auto_regret, regrets
+    from chainbench.harness.analysis.tables import auto_regret, regrets
 
     rows = []
     for n, (tf, tr, pf, pr) in {8: (1.0, 2.0, 1.0, 3.0), 16: (1.0, 1.5, 2.0, 1.0),

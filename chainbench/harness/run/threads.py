@@ -6,7 +6,7 @@ from __future__ import annotations
 import numba
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from .. import peers
+from ... import peers
 
 _limits = None  # keeps the threadpoolctl limit alive for the process
 

@@ -14,18 +14,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..engines.registry import ENGINES
-from ..machine.current import current_profile
-from ..machine.own_costs import ensure_overheads
-from ..peers import versions as peer_versions
-from ..provenance import machine
+from ...engines.registry import ENGINES
+from ...machine.current import current_profile
+from ...machine.own_costs import ensure_overheads
+from ...peers import versions as peer_versions
+from ...provenance import machine
+from ..experiment.config import Experiment, Point
+from ..storage.results import ResultsDir
+from ..storage.row import Row
 from . import timing
-from .config import Experiment, Point
 from .guards import Guards
 from .loop import sweep
 from .point import measure_point, resolve, warm_up
-from .results import ResultsDir
-from .row import Row
 from .threads import set_threads
 
 
