@@ -156,11 +156,11 @@ def test_fit_and_plot_read_the_profile_the_run_recorded(tiny, tmp_path, monkeypa
     """The fit rule needs the machine profile (call overhead, compute-bound regime): both
     `chainbench fit` and `chainbench plot` take it from meta.json."""
     from chainbench import plots
-    from chainbench.harness.analysis import tables as analysis
+    from chainbench.harness.analysis import tables
     out = tmp_path / "res"
     assert main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0
     recorded = json.loads((out / "meta.json").read_text())["runs"][-1]["profile"]
-    assert analysis.load(out).attrs["profile"] == recorded
+    assert tables.load(out).attrs["profile"] == recorded
     seen = []
     monkeypatch.setattr(plots, "render_all", lambda df, *a: seen.append(df.attrs) or [])
     assert main(["plot", str(out)]) == 0

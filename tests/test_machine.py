@@ -457,12 +457,16 @@ def test_calibration_restores_thread_settings(calibrated):
 def test_cli_shows_the_cached_profile(profile_dir, capsys):
     machine.save(synthetic_profile())
     assert main(["calibrate"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "300 ns per call" in out
     assert "k=512: 20 Gmadd/s" in out
     assert re.search(r"L2 +up to 1 MiB +70 GB/s", out) and re.search(r"DRAM +beyond +15 GB/s", out)
     assert "L1d 48 KiB  L2 1 MiB  L3 32 MiB" in out
     assert str(machine.cache_path()) in out and "cached, measured 2000-01-01" in out
+    # chainbench's own costs, from the same cached profile: nothing measured now
+    assert "2 µs per Jacobian call, 50 ns per layer pass" in out
+    assert "measuring" not in captured.err
 
 
 def test_cli_says_when_the_machine_was_busy(profile_dir, capsys):

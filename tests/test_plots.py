@@ -18,7 +18,7 @@ from matplotlib.collections import QuadMesh
 
 from chainbench import plots
 from chainbench.cli import main
-from chainbench.harness.analysis import tables as analysis
+from chainbench.harness.analysis import tables
 from chainbench.harness.run import sweep
 from chainbench.harness.storage.points_csv import load_points
 from chainbench.harness.storage.results import ResultsDir
@@ -108,7 +108,7 @@ def test_time_vs_n_legend_carries_the_fitted_exponents(quick):
     labels = _labels(fig)
     guides = [label for label in labels if "(guide, under " in label]
     assert guides and all(label[:4] in ("∝ n²", "∝ n³") for label in guides)
-    exps = analysis.exponents(quick)
+    exps = tables.exponents(quick)
     for mode in ("forward", "reverse"):
         slope = exps.loc[(exps["mode"] == mode) & (exps["chunk_spec"].astype(str) == "default"),
                          "exponent"].item()
@@ -160,7 +160,7 @@ def test_time_vs_madds_draws_each_engines_rate_and_no_linear_fit(quick):
     (loglog,) = fig.axes  # no time_predicted_s in these rows: the log-log panel alone
     assert loglog.get_xscale() == loglog.get_yscale() == "log"
     labels = _labels(fig)
-    for _, row in analysis.cost_fit(quick).iterrows():
+    for _, row in tables.cost_fit(quick).iterrows():
         assert f"{row['engine']}: {row['points']} points, " \
                f"{row['seconds_per_gmadd']:.3g} ns per madd" in labels, labels
     assert not any("−" in label or "R²" in label for label in labels)  # no intercepts
@@ -202,7 +202,7 @@ def test_a_sparse_grid_draws_the_ratio_as_lines_over_m_over_n(quick):
     assert "predicted crossover m = n" in labels
     n64 = next(line for line in ax.get_lines() if line.get_label() == "n = 64")
     assert sorted(n64.get_xdata() * 64) == [1, 8, 64, 256]
-    found = analysis.crossovers(quick).dropna(subset=["crossover_m"])
+    found = tables.crossovers(quick).dropna(subset=["crossover_m"])
     if len(found):
         diamond = next(line for line in ax.get_lines() if line.get_marker() == "D")
         assert math.isclose(diamond.get_xdata()[0], found["crossover_m_over_n"].iloc[0])
