@@ -26,7 +26,7 @@ def problems(folder: Path) -> tuple[list[str], list[str]]:
     """(problems, what was fine) of a results folder, one line each."""
     import pandas as pd
 
-    from chainbench.harness.analysis import exponents, load, tally
+    from chainbench.harness.analysis.tables import exponents, load, tally
 
     df = load(folder)
     bad, good = [], []

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from chainbench._cache import fingerprint
+from chainbench.machine.overheads import Overheads
 from chainbench.machine.profile import MachineProfile, MemoryLevel, machine_key
 
 KiB, MiB = 2**10, 2**20
@@ -62,8 +64,9 @@ def synthetic_profile(key: dict | None = None) -> MachineProfile:
                      for i, (cap, bw) in enumerate(SYNTHETIC_LEVELS)),
         sysfs_caches={"L1d": 48 * KiB, "L2": 1 * MiB, "L3": 32 * MiB},
         calibration_s=0.0,
-        # chainbench's fixed costs for the time model, so no test times them by accident
-        extra={"synthetic": True, "overheads": {"call_s": 2e-6, "pass_s": 5e-8}},
+        extra={"synthetic": True},
         lanes=tuple((side, k, c, synthetic_lane_rate(side, k, c)) for side in "MKN"
                     for k in (64, 256, 1024) for c in (2, 4, 8, 16, 64, 256)),
+        # chainbench's fixed costs for the time model, so no test times them by accident
+        overheads=Overheads(2e-6, 5e-8, code=fingerprint()),
     )

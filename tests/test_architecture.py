@@ -11,6 +11,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "chainbench"
 
 #: Layers from the bottom up: a module may import its own layer and those below it only.
+#: A name is a top-level package or module, or a module inside one placed apart from it.
 LAYERS = [
     {"errors", "_jit", "_cache", "provenance"},
     {"machine"},
@@ -18,7 +19,17 @@ LAYERS = [
     {"cost"},
     {"engines", "peers"},
     {"strategies", "bound", "api", "second_order"},
-    {"harness"},
+    # chainbench's own costs are timed through its API, and stored into the profile below
+    {"machine.own_costs"},
+    # the harness, cut by responsibility: an experiment's points, a results folder's
+    # storage, the analysis of one, running points (in this process or on a cluster), and
+    # the side tools over all of them
+    {"harness", "harness.experiment"},
+    {"harness.storage"},
+    {"harness.analysis"},
+    {"harness.run"},
+    {"harness.cluster"},
+    {"harness.tools"},
     {"plots"},
     {"report"},
     {"gate"},
@@ -72,10 +83,12 @@ GRAPH = {module: imports(module) for module in MODULES}
 
 
 def _layer(module: str) -> int:
-    top = module.split(".")[1] if "." in module else "__init__"
-    for k, names in enumerate(LAYERS):
-        if top in names:
-            return k
+    """The layer of ``module``: that of the longest name in LAYERS it is or lies in."""
+    parts = module.split(".")[1:] or ["__init__"]
+    for depth in range(len(parts), 0, -1):
+        for k, names in enumerate(LAYERS):
+            if ".".join(parts[:depth]) in names:
+                return k
     raise AssertionError(f"{module}: add its top-level package to LAYERS in this test")
 
 
@@ -109,10 +122,25 @@ def test_the_cost_model_loads_no_engine():
                 if t.startswith(("chainbench.engines", "chainbench.peers"))}
 
 
+def test_the_harness_has_no_module_outside_its_subpackages():
+    """harness/ is cut by responsibility: a new module goes into one of its subpackages (or
+    a new one, placed in LAYERS), where the layering above sees it."""
+    named = {name for layer in LAYERS for name in layer if name.startswith("harness.")}
+    loose = [m for m in MODULES if m.startswith("chainbench.harness.")
+             and ".".join(m.split(".")[1:3]) not in named]
+    assert not loose, f"harness modules outside its subpackages: {sorted(loose)}"
+
+
 def test_the_checker_sees_imports():  # the tests above could pass on an empty graph
     assert "chainbench.model.layers" in GRAPH["chainbench.model.chain"]
     assert "chainbench.engines.contract" in GRAPH["chainbench.engines.forward"]
     assert "chainbench.cost.predictions" in GRAPH["chainbench.api"]
+    # a module placed apart from its package is layered by its own name
+    assert _layer("chainbench.machine.own_costs") > _layer("chainbench.api") \
+        > _layer("chainbench.machine.profile")
+    assert _layer("chainbench.harness.tools.compare") > _layer("chainbench.harness.run.point") \
+        > _layer("chainbench.harness.storage.row") > _layer("chainbench.harness.experiment.config")
+    assert "chainbench.harness.storage.results" in GRAPH["chainbench.harness.run.loop"]
 
 
 def _function_lines(node: ast.AST) -> int:

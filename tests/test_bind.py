@@ -112,8 +112,8 @@ def test_a_point_resolves_its_mode_once_and_binds_its_jacobian_once(monkeypatch)
     """The harness's trip from a point to a kernel: 'auto' chosen once, one Bound made,
     whose call is timed and whose predictions fill the row."""
     from chainbench import bound, strategies
-    from chainbench.harness.config import Measure, Point
-    from chainbench.harness.point import measure_point
+    from chainbench.harness.experiment.config import Measure, Point
+    from chainbench.harness.run.point import measure_point
 
     picks, binds = [], []
     auto = strategies.STRATEGIES["auto"]

@@ -8,7 +8,7 @@ import pytest
 from experiment_helpers import TINY
 
 from chainbench.cli import main
-from chainbench.harness.row import COLUMNS
+from chainbench.harness.storage.row import COLUMNS
 from chainbench.model.shape import ChainShape
 
 
@@ -58,8 +58,7 @@ def test_resume_continues_after_interruption(tiny, tmp_path):
 
 
 def test_interrupt_keeps_finished_rows(tiny, tmp_path, monkeypatch):
-    from chainbench.harness import sweep
-
+    from chainbench.harness.run import sweep
     real, calls = sweep.measure_point, []
 
     def flaky(point, policy):
@@ -88,8 +87,7 @@ def test_budget_guard_skips_with_reason(tmp_path):
 
 
 def test_timeout_skips_larger_sizes_of_series(tiny, tmp_path, monkeypatch):
-    from chainbench.harness import sweep
-
+    from chainbench.harness.run import sweep
     real = sweep.measure_point
 
     def slow(point, policy):
@@ -107,8 +105,7 @@ def test_timeout_skips_larger_sizes_of_series(tiny, tmp_path, monkeypatch):
 
 
 def test_run_ends_with_the_tally_and_records_it(tiny, tmp_path, monkeypatch, capsys):
-    from chainbench.harness import sweep
-
+    from chainbench.harness.run import sweep
     real = sweep.measure_point
 
     def slow(point, policy):
@@ -160,12 +157,11 @@ def test_fit_and_plot_read_the_profile_the_run_recorded(tiny, tmp_path, monkeypa
     """The fit rule needs the machine profile (call overhead, compute-bound regime): both
     `chainbench fit` and `chainbench plot` take it from meta.json."""
     from chainbench import plots
-    from chainbench.harness import analysis
-
+    from chainbench.harness.analysis import tables
     out = tmp_path / "res"
     assert main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0
     recorded = json.loads((out / "meta.json").read_text())["runs"][-1]["profile"]
-    assert analysis.load(out).attrs["profile"] == recorded
+    assert tables.load(out).attrs["profile"] == recorded
     seen = []
     monkeypatch.setattr(plots, "render_all", lambda df, *a: seen.append(df.attrs) or [])
     assert main(["plot", str(out)]) == 0
@@ -333,8 +329,7 @@ def test_run_with_fit_prints_and_saves_the_fits(tiny, tmp_path, capsys):
 
 def test_ctrl_c_names_the_folder_the_run_wrote_to_and_how_to_resume_it(tiny, tmp_path,
                                                                       monkeypatch, capsys):
-    from chainbench.harness import sweep
-
+    from chainbench.harness.run import sweep
     out = tmp_path / "res"
     assert main(["run", str(tiny), "--out", str(out), "--quiet"]) == 0  # res is taken now
     real, calls = sweep.measure_point, []

@@ -253,8 +253,7 @@ def test_compare_refuses_threads_as_run_does(capsys):
 
 
 def test_compare_skips_modes_predicted_over_its_budget_and_shows_progress(monkeypatch, capsys):
-    from chainbench.harness import compare
-
+    from chainbench.harness.tools import compare
     real_predict, real_measure, measured = compare.api.predict_time, compare.measure_chain, []
 
     def slow_op_forward(chain, mode, *args, **kwargs):
@@ -277,8 +276,7 @@ def test_compare_skips_modes_predicted_over_its_budget_and_shows_progress(monkey
 
 
 def test_compare_with_a_tiny_budget_measures_nothing(monkeypatch, capsys):
-    from chainbench.harness import compare
-
+    from chainbench.harness.tools import compare
     monkeypatch.setattr(compare, "measure_chain", lambda *a, **k: pytest.fail("measured"))
     assert main(["compare", "dense:8 tanh dense:1", "--n", "8", "--budget", "1e-15"]) == 0
     assert "> budget 1e-15 s (--budget)" in capsys.readouterr().out
@@ -288,7 +286,7 @@ def test_compare_with_a_tiny_budget_measures_nothing(monkeypatch, capsys):
 
 
 def test_a_full_disk_says_resume_only_where_there_is_a_run_to_resume(tmp_path):
-    from chainbench.harness.points_csv import os_error
+    from chainbench.harness.storage.points_csv import os_error
 
     full = OSError(errno.ENOSPC, "No space left on device")
     fresh = tmp_path / "fresh"
@@ -302,8 +300,7 @@ def test_a_full_disk_says_resume_only_where_there_is_a_run_to_resume(tmp_path):
 
 def test_a_disk_full_before_the_first_row_says_what_then_works(tiny, tmp_path, monkeypatch,
                                                                 capsys):
-    from chainbench.harness import results
-
+    from chainbench.harness.storage import results
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 

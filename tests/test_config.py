@@ -5,9 +5,9 @@ import json
 import numba
 import pytest
 
-from chainbench.harness import config
-from chainbench.harness.config import ConfigError, hidden_widths, parse
-from chainbench.harness.threads import check_threads
+from chainbench.harness.experiment import config
+from chainbench.harness.experiment.config import ConfigError, hidden_widths, parse
+from chainbench.harness.run.threads import check_threads
 
 
 def test_grid_expands_to_every_combination():

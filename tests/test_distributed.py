@@ -16,12 +16,13 @@ import pandas as pd
 import pytest
 
 from chainbench.cli import main
-from chainbench.harness import analysis, config
 from chainbench.harness import cluster as dist
+from chainbench.harness.analysis import tables
 from chainbench.harness.cluster import client as cluster_client
-from chainbench.harness.config import ConfigError
-from chainbench.harness.point import measure_point
-from chainbench.harness.row import COLUMNS, KEY_COLUMNS
+from chainbench.harness.experiment import config
+from chainbench.harness.experiment.config import ConfigError
+from chainbench.harness.run.point import measure_point
+from chainbench.harness.storage.row import COLUMNS, KEY_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -137,12 +138,12 @@ def test_workers_that_would_share_cores_are_refused():
 
 def test_fit_groups_by_cpu_model_when_workers_differ():
     quick = pd.read_csv(Path(__file__).parent / "fixtures" / "quick" / "points.csv")
-    assert "cpu_model" not in analysis.exponents(quick).columns  # one CPU model: as before
+    assert "cpu_model" not in tables.exponents(quick).columns  # one CPU model: as before
     two = pd.concat([quick.assign(cpu_model="cpu A"), quick.assign(cpu_model="cpu B")])
-    for table in analysis.summary(two).values():
+    for table in tables.summary(two).values():
         if len(table):
             assert set(table["cpu_model"]) == {"cpu A", "cpu B"}
-    assert len(analysis.exponents(two)) == 2 * len(analysis.exponents(quick))
+    assert len(tables.exponents(two)) == 2 * len(tables.exponents(quick))
 
 
 # --- on a LocalCluster -----------------------------------------------------------------------

@@ -18,7 +18,7 @@ from experiment_helpers import TINY
 from machine_helpers import synthetic_profile
 
 from chainbench.cli import main
-from chainbench.harness import sweep, timing
+from chainbench.harness.run import sweep, timing
 from chainbench.machine import current as machine_current
 from chainbench.machine import profile as machine_profile
 

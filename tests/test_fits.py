@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from machine_helpers import synthetic_profile
 
-from chainbench.harness import analysis
-from chainbench.harness.fits import (
+from chainbench.harness.analysis import tables
+from chainbench.harness.analysis.fits import (
     MIN_POINTS,
     crossover,
     fit_range,
@@ -105,7 +105,7 @@ def test_exponents_fit_inside_one_measured_regime_and_say_when_they_cannot():
     few = _rows("forward", n[:4], 1e-12 * n[:4].astype(float) ** 3, levels[:4])
     df = pd.concat([_rows("reverse", n, t, levels), few])
     df.attrs["profile"] = synthetic_profile().to_dict()  # call overhead 0.3 µs
-    table = analysis.exponents(df).set_index("mode")
+    table = tables.exponents(df).set_index("mode")
     rev, fwd = table.loc["reverse"], table.loc["forward"]
     assert rev["regime"] == "L3" and rev["points"] == 3
     assert (rev["n_from"], rev["n_to"]) == (512, 2048)
@@ -118,7 +118,7 @@ def test_compute_bound_points_share_one_regime_across_memory_levels():
     """Forward mode multiplies n×n blocks: its time is set by multiply-adds (n³), not by the
     cache its working set sits in, so its points form one 'compute' regime; reverse mode's
     matrix-vector products stay in their memory levels."""
-    from chainbench.harness.fits import compute_bound
+    from chainbench.harness.analysis.fits import compute_bound
 
     profile = synthetic_profile()  # peak 2e10 multiply-adds/s; L1 1.2e11 … DRAM 1.5e10 B/s
     n = np.array([16, 64, 128, 256, 512, 1024, 2048], dtype=float)
@@ -128,7 +128,7 @@ def test_compute_bound_points_share_one_regime_across_memory_levels():
     assert len({lv for lv in levels if "→" not in lv}) >= 2  # they span memory levels
     df = _rows("forward", n, n**3 / 2e10 + 1e-6, levels, madds=n**3, working_set=32 * n**2)
     df.attrs["profile"] = profile.to_dict()
-    fwd = analysis.exponents(df).iloc[0]
+    fwd = tables.exponents(df).iloc[0]
     assert fwd["regime"] == "compute" and fwd["trusted"] and fwd["n_to"] == 2048
     assert fwd["exponent"] == pytest.approx(3, abs=0.05)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import chainbench as cb
-from chainbench.harness.handwritten import numpy_forward, numpy_reverse, standard_chain
+from chainbench.harness.tools.handwritten import numpy_forward, numpy_reverse, standard_chain
 
 
 @pytest.mark.parametrize("n, m, depth", [(5, 1, 4), (7, 7, 2), (3, 9, 1), (6, 2, 0)])

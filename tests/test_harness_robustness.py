@@ -7,8 +7,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from chainbench.harness import config, timing
-from chainbench.harness.config import ConfigError, Measure, parse
+from chainbench.harness.experiment import config
+from chainbench.harness.experiment.config import ConfigError, Measure, parse
+from chainbench.harness.run import timing
 
 
 @pytest.mark.parametrize("key", ["budget_s", "check_tol", "min_seconds", "max_seconds",
@@ -76,8 +77,7 @@ def test_measure_loop_ends_whatever_its_policy(monkeypatch):
 @pytest.mark.parametrize("out", ["", "  "])
 def test_run_refuses_an_empty_out(tmp_path, monkeypatch, capsys, out):
     from chainbench.cli import main
-    from chainbench.harness import sweep
-
+    from chainbench.harness.run import sweep
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sweep, "run", lambda *a, **k: pytest.fail("ran into the current folder"))
     with pytest.raises(SystemExit) as exit_:
@@ -97,8 +97,7 @@ def test_a_point_too_large_to_color_is_skipped_and_the_run_goes_on(tmp_path, mon
     from chainbench.cli import main
     from chainbench.cost import sparse as cost_sparse
     from chainbench.engines import sparse as engine_sparse
-    from chainbench.harness import guards
-
+    from chainbench.harness.run import guards
     big = 2**25
     colored = []
 
@@ -128,8 +127,8 @@ def test_a_point_too_large_to_color_is_skipped_and_the_run_goes_on(tmp_path, mon
 def test_floor_bytes_is_a_lower_bound_of_the_planned_bytes():
     """The guard before prediction never skips a point the full guard would admit."""
     from chainbench import api
-    from chainbench.harness.guards import floor_bytes, planned_bytes
-    from chainbench.harness.point import resolve
+    from chainbench.harness.run.guards import floor_bytes, planned_bytes
+    from chainbench.harness.run.point import resolve
 
     exp = parse('[[grid]]\nn = [4, 64, 300]\nm = [1, "n"]\ndepth = [1, 3]\nwidth = ["square", 2]\n'
                 'modes = ["forward", "reverse", "sparse-forward", "sparse-reverse", "auto"]\n'

@@ -4,6 +4,7 @@ calibrate`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -26,6 +27,7 @@ from chainbench.machine import calibrate as calibration
 from chainbench.machine import current as machine_current
 from chainbench.machine import profile as machine
 from chainbench.machine.levels import detect_levels, name_after_caches
+from chainbench.machine.overheads import Overheads
 from chainbench.machine.profile import MachineProfile, MemoryLevel
 from chainbench.provenance import cache_sizes
 
@@ -187,7 +189,7 @@ def test_profile_of_schema_1_reads_without_its_lanes_grid():
     del doc["lanes"]
     old = MachineProfile.from_dict(doc)
     assert old.lanes == () and old.gemm == synthetic_profile().gemm
-    assert machine.machine_key()["schema"] == 2  # and a new cache file: measured anew
+    assert machine.machine_key()["schema"] == machine.SCHEMA != 1  # a new cache file: measured anew
 
 
 def test_regime_and_bands_of_a_synthetic_profile():
@@ -302,28 +304,57 @@ def test_a_missing_profile_cache_is_measured_without_a_notice(profile_dir, monke
     assert capsys.readouterr().err == ""
 
 
-@pytest.mark.parametrize("doc", [{"call_s": -1e-6, "pass_s": 0.0},
-                                 {"call_s": float("nan"), "pass_s": 0.0},
-                                 {"call_s": 1e-6, "pass_s": 0.0, "madd_s": [["tanh", 1.0]]},
-                                 ["not", "an", "object"]])
-def test_a_damaged_overheads_cache_is_said_once_and_not_used(profile_dir, capsys, doc):
-    import dataclasses
-
-    from chainbench.cost import time_model
-
-    # a profile whose overheads come from the cache file (a synthetic one carries its own)
-    profile = dataclasses.replace(synthetic_profile(machine.machine_key()), extra={})
-    path = time_model.overheads_path(profile)
-    path.parent.mkdir(parents=True)
-    body = {**doc, "code": time_model._code()} if isinstance(doc, dict) else doc
-    path.write_text(json.dumps(body))
-    time_model._READ.pop(path, None)
-    time_model._DAMAGED.discard(path)
-    for _ in range(2):
-        got = time_model.cached_overheads(profile)
-        assert not got.measured and got.call_s == profile.call_overhead_s
+@pytest.mark.parametrize("overheads", [{"call_s": -1e-6, "pass_s": 0.0},
+                                       {"call_s": float("nan"), "pass_s": 0.0},
+                                       {"call_s": 1e-6, "pass_s": 0.0, "madd_s": [["tanh", 1.0]]},
+                                       ["not", "an", "object"]])
+def test_damaged_overheads_damage_the_profile(profile_dir, monkeypatch, capsys, overheads):
+    monkeypatch.setattr(calibration, "calibrate",
+                        lambda key=None, quick=False: synthetic_profile(key))
+    path = machine.save(synthetic_profile())
+    doc = json.loads(path.read_text())
+    doc["overheads"] = overheads
+    path.write_text(json.dumps(doc))
+    assert machine.read_cached()[0] is None and machine.read_cached()[1]
+    machine_current.current_profile()
     err = capsys.readouterr().err
-    assert err.count("damaged overheads cache") == 1 and "measured again" in err
+    assert err.count("\n") == 1 and "damaged machine profile" in err
+
+
+def test_overheads_of_other_code_are_left_out_and_measured_again(profile_dir):
+    stale = dataclasses.replace(synthetic_profile(), overheads=Overheads(1e-6, 1e-8, code="old"))
+    machine.save(stale)
+    cached = machine.load_cached()
+    assert cached.overheads is None and not cached.own_costs.measured
+    assert cached.own_costs.call_s == stale.call_overhead_s  # the stand-in
+    assert cached == dataclasses.replace(stale, overheads=None)  # the rest is kept
+
+
+def test_caches_of_an_older_chainbench_are_measured_again_with_a_notice(profile_dir,
+                                                                        monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(calibration, "calibrate",
+                        lambda key=None, quick=False: calls.append(key) or synthetic_profile(key))
+    key = machine.machine_key()
+    old_key = {**key, "schema": 2}
+    old = synthetic_profile(old_key).to_dict() | {"schema": 2, "overheads": None}
+    profile_dir.mkdir()
+    old_profile = machine.cache_path(old_key)
+    old_profile.write_text(json.dumps(old))
+    old_overheads = old_profile.with_name(old_profile.name.replace("profile-", "overheads-"))
+    old_overheads.write_text(json.dumps({"call_s": 1e-6, "pass_s": 1e-8, "code": "x"}))
+    assert machine.older_caches(key) == [old_profile, old_overheads]
+    fresh = machine_current.current_profile()
+    err = capsys.readouterr().err
+    assert len(calls) == 1 and err.count("\n") == 1
+    assert "older chainbench" in err and "measuring this machine again" in err
+    assert machine.load_cached() == fresh and machine.older_caches(key) == []
+    machine_current._CURRENT = None
+    machine_current.current_profile()  # said once: the old files are gone
+    assert len(calls) == 1 and capsys.readouterr().err == ""
+    # the same file, of an older schema, is measured again too
+    machine.cache_path(key).write_text(json.dumps(fresh.to_dict() | {"schema": 2}))
+    assert machine.read_cached(key)[0] is None and "schema 2" in machine.read_cached(key)[1]
 
 
 def test_machine_key_does_not_depend_on_what_was_loaded():
@@ -426,12 +457,16 @@ def test_calibration_restores_thread_settings(calibrated):
 def test_cli_shows_the_cached_profile(profile_dir, capsys):
     machine.save(synthetic_profile())
     assert main(["calibrate"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "300 ns per call" in out
     assert "k=512: 20 Gmadd/s" in out
     assert re.search(r"L2 +up to 1 MiB +70 GB/s", out) and re.search(r"DRAM +beyond +15 GB/s", out)
     assert "L1d 48 KiB  L2 1 MiB  L3 32 MiB" in out
     assert str(machine.cache_path()) in out and "cached, measured 2000-01-01" in out
+    # chainbench's own costs, from the same cached profile: nothing measured now
+    assert "2 µs per Jacobian call, 50 ns per layer pass" in out
+    assert "measuring" not in captured.err
 
 
 def test_cli_says_when_the_machine_was_busy(profile_dir, capsys):
@@ -455,7 +490,11 @@ def test_cli_force_measures_and_caches(profile_dir, measured, monkeypatch, capsy
     assert main(["calibrate", "--force"]) == 0
     captured = capsys.readouterr()
     assert "calibrating" in captured.err and "measured now" in captured.out
-    assert machine.load_cached() == measured
+    # the machine and chainbench's own costs on it, measured again into the one cache file
+    assert "overheads" in captured.err and "per Jacobian call" in captured.out
+    cached = machine.load_cached()
+    assert dataclasses.replace(cached, overheads=None) == measured
+    assert cached.overheads.measured and cached.overheads != synthetic_profile().overheads
 
 
 def _fake_clocks(monkeypatch, steps):

@@ -6,9 +6,9 @@ import pytest
 from numba import njit
 
 import chainbench as cb
-from chainbench.harness.config import Measure
-from chainbench.harness.memory import peak_bytes
-from chainbench.harness.timing import measure
+from chainbench.harness.experiment.config import Measure
+from chainbench.harness.run.memory import peak_bytes
+from chainbench.harness.run.timing import measure
 
 
 @njit(cache=True)
@@ -62,12 +62,12 @@ def test_measure_stops_at_max_seconds():
 
 def test_set_threads_covers_the_blas_numba_calls():
     """numba's np.dot goes through scipy's BLAS, not numpy's; both must be pinned."""
-    from chainbench.harness.threads import set_threads
+    from chainbench.harness.run.threads import set_threads
 
     settings = set_threads(1)
     chain = cb.Chain.from_spec("dense:4 tanh dense:2", n=4)
     cb.jacobian(chain, np.ones(4))
-    from chainbench.harness.threads import thread_settings
+    from chainbench.harness.run.threads import thread_settings
 
     after = thread_settings()
     assert settings["numba_threads"] == 1
@@ -79,7 +79,7 @@ def test_memory_level_is_the_measured_regime_of_the_working_set(tmp_path, monkey
     """Rows name the regime the machine profile measured (not sysfs cache sizes)."""
     from machine_helpers import synthetic_profile
 
-    from chainbench.harness.point import measure_chain
+    from chainbench.harness.run.point import measure_chain
     from chainbench.machine import current
 
     monkeypatch.setattr(current, "_CURRENT", synthetic_profile())
@@ -92,7 +92,7 @@ def test_memory_level_is_the_measured_regime_of_the_working_set(tmp_path, monkey
 
 
 def test_compile_times_are_recorded_beside_the_profile(tmp_path, monkeypatch):
-    from chainbench.harness import timing
+    from chainbench.harness.run import timing
     from chainbench.machine import profile
 
     monkeypatch.setenv(profile.PROFILE_DIR_ENV, str(tmp_path))

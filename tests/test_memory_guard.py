@@ -13,8 +13,8 @@ import textwrap
 import pytest
 
 from chainbench import provenance
-from chainbench.harness import point as point_mod
-from chainbench.harness.memory import parameter_bytes, planned_bytes
+from chainbench.harness.run import point as point_mod
+from chainbench.harness.run.memory import parameter_bytes, planned_bytes
 from chainbench.model.chain import ChainShape
 
 #: A fresh process measures one point and reports its peak RSS (VmHWM, reset through
@@ -22,8 +22,8 @@ from chainbench.model.chain import ChainShape
 #: same kind) above the RSS it had then.
 PEAK_RSS = textwrap.dedent("""
     import json, sys
-    from chainbench.harness.config import parse
-    from chainbench.harness.point import measure_point
+    from chainbench.harness.experiment.config import parse
+    from chainbench.harness.run.point import measure_point
 
     n, mode = int(sys.argv[1]), sys.argv[2]
 
@@ -114,8 +114,8 @@ def test_rlimit_as_counts_against_the_address_space_in_use():
 
 def test_a_point_out_of_memory_is_failed_and_the_sweep_goes_on(tiny, tmp_path, monkeypatch):
     from chainbench.cli import main
-    from chainbench.harness import sweep
-    from chainbench.harness.points_csv import load_points
+    from chainbench.harness.run import sweep
+    from chainbench.harness.storage.points_csv import load_points
 
     real = point_mod.measure_chain
 

@@ -17,10 +17,10 @@ from chainbench import LAYERS, plots
 from chainbench.cli import main
 from chainbench.engines.numerical import EPS, METHODS
 from chainbench.errors import NotComplexSafe, Unsupported
-from chainbench.harness import accuracy
-from chainbench.harness.config import Measure, parse
-from chainbench.harness.point import measure_chain
-from chainbench.harness.sweep import run
+from chainbench.harness.experiment.config import Measure, parse
+from chainbench.harness.run.point import measure_chain
+from chainbench.harness.run.sweep import run
+from chainbench.harness.tools import accuracy
 
 CHAINS = seeded_chains(42)
 SAFE = [c for c in CHAINS if all(type(layer).complex_safe for layer in c.layers)]

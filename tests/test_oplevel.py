@@ -23,7 +23,7 @@ import chainbench as cb
 from chainbench import LAYERS
 from chainbench.api import resolve_mode
 from chainbench.errors import Unsupported
-from chainbench.harness.memory import peak_bytes
+from chainbench.harness.run.memory import peak_bytes
 from chainbench.model import lowering
 from chainbench.model.lowering import NotLowered, layout, lowered
 from chainbench.model.ops import ENTRY_BYTES
@@ -256,7 +256,7 @@ def test_the_figures_draw_from_the_reference_results_and_refuse_layer_only_ones(
     from pathlib import Path
 
     from chainbench import plots
-    from chainbench.harness.points_csv import load_points
+    from chainbench.harness.storage.points_csv import load_points
 
     root = Path(__file__).resolve().parents[1]
     df = load_points(root / "results" / "operation_vs_layer")

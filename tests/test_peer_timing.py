@@ -17,9 +17,9 @@ from chain_helpers import assert_same_jacobian
 
 import chainbench as cb
 from chainbench.engines.registry import ENGINES
-from chainbench.harness import point
-from chainbench.harness.config import Measure
-from chainbench.harness.point import measure_chain
+from chainbench.harness.experiment.config import Measure
+from chainbench.harness.run import point
+from chainbench.harness.run.point import measure_chain
 from chainbench.peers import INSTALL, PEERS
 
 QUICK = Measure(min_sample_ms=0.5, min_samples=2, min_seconds=0.001, max_seconds=0.01,

@@ -19,9 +19,9 @@ import chainbench as cb
 from chainbench import LAYERS, plots
 from chainbench.cost.sweeps import forward_plan, reverse_plan
 from chainbench.errors import PeerUnavailable, Unsupported
-from chainbench.harness.config import Measure, parse
-from chainbench.harness.point import measure_chain
-from chainbench.harness.sweep import run
+from chainbench.harness.experiment.config import Measure, parse
+from chainbench.harness.run.point import measure_chain
+from chainbench.harness.run.sweep import run
 from chainbench.peers import INSTALL, PEERS
 from chainbench.peers._common import rule_for, unpack
 
@@ -148,7 +148,7 @@ def restore_affinity():
 def test_threads_pin_the_process_affinity_for_peers(restore_affinity):
     import os
 
-    from chainbench.harness.threads import set_threads
+    from chainbench.harness.run.threads import set_threads
 
     settings = set_threads(1, pin_affinity=True)
     assert settings["cpu_affinity"] == sorted(os.sched_getaffinity(0))

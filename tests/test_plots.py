@@ -1,6 +1,6 @@
 """Figures drawn from the committed quick results (tests/fixtures/quick, written by
 `chainbench run --out tests/fixtures/quick`): no benchmarking here. Every figure renders,
-shows the series and labels it should, agrees with the fitted figures of harness.analysis,
+shows the series and labels it should, agrees with the fitted figures of harness.analysis.tables,
 and is skipped, with a message saying why, when the results lack what it needs."""
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from matplotlib.collections import QuadMesh
 
 from chainbench import plots
 from chainbench.cli import main
-from chainbench.harness import analysis, sweep
-from chainbench.harness.points_csv import load_points
-from chainbench.harness.results import ResultsDir
+from chainbench.harness.analysis import tables
+from chainbench.harness.run import sweep
+from chainbench.harness.storage.points_csv import load_points
+from chainbench.harness.storage.results import ResultsDir
 
 QUICK = Path(__file__).parent / "fixtures" / "quick"
 NAMES = ["time_vs_n", "j_over_f_vs_n", "time_vs_madds", "memory_vs_depth",
@@ -107,7 +108,7 @@ def test_time_vs_n_legend_carries_the_fitted_exponents(quick):
     labels = _labels(fig)
     guides = [label for label in labels if "(guide, under " in label]
     assert guides and all(label[:4] in ("∝ n²", "∝ n³") for label in guides)
-    exps = analysis.exponents(quick)
+    exps = tables.exponents(quick)
     for mode in ("forward", "reverse"):
         slope = exps.loc[(exps["mode"] == mode) & (exps["chunk_spec"].astype(str) == "default"),
                          "exponent"].item()
@@ -159,7 +160,7 @@ def test_time_vs_madds_draws_each_engines_rate_and_no_linear_fit(quick):
     (loglog,) = fig.axes  # no time_predicted_s in these rows: the log-log panel alone
     assert loglog.get_xscale() == loglog.get_yscale() == "log"
     labels = _labels(fig)
-    for _, row in analysis.cost_fit(quick).iterrows():
+    for _, row in tables.cost_fit(quick).iterrows():
         assert f"{row['engine']}: {row['points']} points, " \
                f"{row['seconds_per_gmadd']:.3g} ns per madd" in labels, labels
     assert not any("−" in label or "R²" in label for label in labels)  # no intercepts
@@ -201,7 +202,7 @@ def test_a_sparse_grid_draws_the_ratio_as_lines_over_m_over_n(quick):
     assert "predicted crossover m = n" in labels
     n64 = next(line for line in ax.get_lines() if line.get_label() == "n = 64")
     assert sorted(n64.get_xdata() * 64) == [1, 8, 64, 256]
-    found = analysis.crossovers(quick).dropna(subset=["crossover_m"])
+    found = tables.crossovers(quick).dropna(subset=["crossover_m"])
     if len(found):
         diamond = next(line for line in ax.get_lines() if line.get_marker() == "D")
         assert math.isclose(diamond.get_xdata()[0], found["crossover_m_over_n"].iloc[0])
@@ -340,7 +341,7 @@ def test_no_pyplot_and_no_matplotlib_at_import(tmp_path):
     code = ("import sys, chainbench, chainbench.cli\n"
             "assert 'matplotlib' not in sys.modules, 'chainbench imports matplotlib'\n"
             "from chainbench import plots\n"
-            "from chainbench.harness.points_csv import load_points\n"
+            "from chainbench.harness.storage.points_csv import load_points\n"
             f"plots.render_all(load_points({str(QUICK)!r}), {str(tmp_path)!r})\n"
             "assert 'matplotlib.pyplot' not in sys.modules, 'the figures use pyplot'\n")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -87,7 +87,7 @@ def _with_predictions(quick: pd.DataFrame, wrong: bool) -> pd.DataFrame:
 
 @pytest.mark.parametrize("wrong", [False, True])
 def test_auto_regret_is_the_pick_over_the_fastest(wrong):
-    from chainbench.harness.analysis import regrets
+    from chainbench.harness.analysis.tables import regrets
 
     quick = pd.read_csv(QUICK / "points.csv")
     rows = _with_predictions(quick, wrong)

@@ -12,9 +12,9 @@ import pytest
 
 from chainbench.cli import main, progress
 from chainbench.cli.progress import Progress
-from chainbench.harness import config
-from chainbench.harness.row import Row
-from chainbench.harness.sweep import describe
+from chainbench.harness.experiment import config
+from chainbench.harness.run.sweep import describe
+from chainbench.harness.storage.row import Row
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 
 from chainbench import plots
 from chainbench.cli import main
-from chainbench.harness import analysis
+from chainbench.harness.analysis import tables
 from chainbench.report import build_report, gather, write_report
 from chainbench.report.facts import inline_svg
 
@@ -47,8 +47,8 @@ def test_the_report_says_what_ran_where_and_what_was_found(folder, report):
     latest = meta["runs"][-1]
     assert meta["description"] in text
     assert latest["machine"]["cpu_model"] in text and latest["versions"]["numba"] in text
-    df = analysis.load(folder)
-    for _, row in analysis.exponents(df).iterrows():  # each fitted exponent, and its interval
+    df = tables.load(folder)
+    for _, row in tables.exponents(df).iterrows():  # each fitted exponent, and its interval
         if row["exponent"] == row["exponent"]:
             assert f"{row['ci_low']:.2f} … {row['ci_high']:.2f}" in text
     assert "2 timeout" in text and "the point took 3.2 s &gt; budget 1 s" in text

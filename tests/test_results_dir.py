@@ -20,10 +20,10 @@ import pytest
 from experiment_helpers import TINY
 
 from chainbench.cli import main
-from chainbench.harness.config import ConfigError
-from chainbench.harness.points_csv import DAMAGED, load_points, scan
-from chainbench.harness.results import ResultsDir
-from chainbench.harness.row import COLUMNS, Row
+from chainbench.harness.experiment.config import ConfigError
+from chainbench.harness.storage.points_csv import DAMAGED, load_points, scan
+from chainbench.harness.storage.results import ResultsDir
+from chainbench.harness.storage.row import COLUMNS, Row
 
 #: Tests of what the sweep and `chainbench run` do with the folder once they use it as
 #: issue 14's note asks (ResultsDir.open_for_run(..., experiment=exp.name), `with results:`,
@@ -267,7 +267,7 @@ def test_changed_experiment_file_still_warns(folder):
 
 _CLAIM = textwrap.dedent("""
     import sys, time
-    from chainbench.harness.results import ResultsDir
+    from chainbench.harness.storage.results import ResultsDir
     start, out, resume = float(sys.argv[1]), sys.argv[2], sys.argv[3] == "resume"
     time.sleep(max(0.0, start - time.time()))
     try:
@@ -394,8 +394,7 @@ def test_lock_released_by_release_with_and_garbage_collection(tmp_path):
 
 
 def test_interrupted_run_leaves_the_folder_free(tiny, tmp_path, monkeypatch):
-    from chainbench.harness import sweep
-
+    from chainbench.harness.run import sweep
     calls = []
 
     def interrupt(point, policy):
@@ -409,8 +408,7 @@ def test_interrupted_run_leaves_the_folder_free(tiny, tmp_path, monkeypatch):
 
 
 def test_interrupted_run_is_marked_in_meta(tiny, tmp_path, monkeypatch):
-    from chainbench.harness import sweep
-
+    from chainbench.harness.run import sweep
     def interrupt(point, policy):
         raise KeyboardInterrupt
 

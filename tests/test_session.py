@@ -11,7 +11,8 @@ import pytest
 import chainbench as cb
 from chainbench.cli import main
 from chainbench.errors import ConfigError
-from chainbench.harness import config, sweep
+from chainbench.harness.experiment import config
+from chainbench.harness.run import sweep
 
 QUICK = {"min_sample_ms": 0.5, "min_samples": 2, "min_seconds": 0.001, "max_seconds": 0.02}
 

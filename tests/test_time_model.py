@@ -19,7 +19,7 @@ from chainbench.cost.sweeps import forward_plan
 from chainbench.cost.time_model import gemm_rate, price, product_rate
 from chainbench.engines.registry import ENGINES
 from chainbench.errors import NotComplexSafe
-from chainbench.harness.analysis import prediction_error
+from chainbench.harness.analysis.tables import prediction_error
 
 EXACT = [name for name, e in ENGINES.items() if e.family != "peer"]
 COUNTING = [name for name, e in ENGINES.items() if e.counts]
@@ -223,21 +223,31 @@ def test_both_optima_compute_the_same_jacobian_and_count_what_they_predict():
         assert stats.madds == cb.predict(chain, mode).madds
 
 
-def test_overheads_come_from_the_profile_or_the_cache_file(tmp_path, monkeypatch):
-    from chainbench.cost import time_model
+def test_overheads_come_from_the_profile_and_are_stored_in_its_one_cache_file(
+        tmp_path, monkeypatch):
+    from chainbench.machine import current, own_costs
+    from chainbench.machine import profile as machine
+    from chainbench.machine.overheads import Overheads
 
     profile = synthetic_profile()
-    assert time_model.cached_overheads(profile) == time_model.Overheads(2e-6, 5e-8)
-    bare = type(profile)(**{**profile.__dict__, "extra": {}})
+    assert profile.own_costs == Overheads(2e-6, 5e-8, code=profile.overheads.code)
+    bare = dataclasses.replace(profile, overheads=None)
+    assert not bare.own_costs.measured and bare.own_costs.call_s == bare.call_overhead_s
+    assert price([], bare, 1).overhead_s == bare.call_overhead_s  # the stand-in is priced
     monkeypatch.setenv("CHAINBENCH_PROFILE_DIR", str(tmp_path))
-    stand_in = time_model.cached_overheads(bare)
-    assert not stand_in.measured and stand_in.call_s == bare.call_overhead_s
-    time_model.save_overheads(bare, time_model.Overheads(3e-6, 1e-7))
-    assert time_model.cached_overheads(bare) == time_model.Overheads(3e-6, 1e-7)
+    machine.save(bare)
+    measured = Overheads(3e-6, 1e-7, code=profile.overheads.code)
+    monkeypatch.setattr(own_costs, "measure_overheads", lambda: measured)
+    told = []
+    got = own_costs.ensure_overheads(told.append)
+    assert got.overheads == measured and told and current.current_profile() is got
+    assert machine.load_cached() == got and list(tmp_path.iterdir()) == [machine.cache_path()]
+    assert own_costs.ensure_overheads(told.append) is got and len(told) == 1  # not again
+    assert price([], got, 1).overhead_s == pytest.approx(3e-6)
 
 
 def test_measured_overheads_are_positive_and_small():
-    from chainbench.harness.overheads import measure_overheads
+    from chainbench.machine.own_costs import measure_overheads
 
     o = measure_overheads()
     assert 0 < o.call_s < 1e-3 and 0 <= o.pass_s < 1e-5
@@ -250,7 +260,7 @@ def test_measured_overheads_are_positive_and_small():
 
 
 def test_a_rule_is_priced_per_multiply_add_where_that_costs_more_than_its_bytes():
-    from chainbench.cost.time_model import Overheads
+    from chainbench.machine.overheads import Overheads
 
     shape = cb.ChainShape.from_spec("dense:4096 tanh conv:5 dense:1", 4096)
     record, lanes = P.value_pass(shape, 1, record=True), P.lane_pass(shape, 2, 8, "tangent")
@@ -267,7 +277,7 @@ def test_a_rule_is_priced_per_multiply_add_where_that_costs_more_than_its_bytes(
 
 
 def test_auto_regret_compares_the_predicted_pick_with_the_measured_fastest():
-    from chainbench.harness.analysis import auto_regret, regrets
+    from chainbench.harness.analysis.tables import auto_regret, regrets
 
     rows = []
     for n, (tf, tr, pf, pr) in {8: (1.0, 2.0, 1.0, 3.0), 16: (1.0, 1.5, 2.0, 1.0),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ._format import chain_shape, out_path, nonnegative_int, positive_seconds
+from ._format import chain_shape, nonnegative_int, out_path, positive_seconds
 
 
 def register(sub):
-    from ..harness.budgets import ACCURACY_S as BUDGET_S
+    from ..harness.tools.budgets import ACCURACY_S as BUDGET_S
 
     p = sub.add_parser("accuracy", help="error of numerical differentiation vs the step h",
                        description="Sweep the step h of forward and central differences "
@@ -34,7 +34,7 @@ def register(sub):
 def run(args) -> int:
     import sys
 
-    from ..harness import accuracy
+    from ..harness.tools import accuracy
     from ..machine.current import current_profile
     from ..plots.accuracy import error_vs_step  # matplotlib only where figures are drawn
 

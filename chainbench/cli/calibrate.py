@@ -1,6 +1,7 @@
 """``chainbench calibrate [--force] [--json]``: this machine's measured profile (call
-overhead, GEMM rate by size, memory levels from the streaming rate), from the cache or
-measured now; see docs/machine-profile.md."""
+overhead, GEMM rate by size, memory levels from the streaming rate, and chainbench's own
+per-call, per-pass and per-rule costs), from the cache or measured now; see
+docs/machine-profile.md."""
 
 from __future__ import annotations
 
@@ -20,31 +21,21 @@ def register(sub):
 
 
 def run(args) -> int:
-    from ..cost.time_model import save_overheads
-    from ..harness.overheads import ensure_overheads, measure_overheads
     from ..machine.current import current_profile
+    from ..machine.own_costs import ensure_overheads
     from ..machine.profile import cache_path, load_cached
-    from ._format import seconds
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr)
 
     measured = args.force or load_cached() is None
-    profile = current_profile(
-        force=args.force, announce=lambda message: print(message, file=sys.stderr))
+    current_profile(force=args.force, announce=say)
+    profile = ensure_overheads(say, force=args.force)  # chainbench's own costs, same file
     if args.json:
         print(json.dumps(profile.to_dict(), indent=1))
         return 0
     for line in describe(profile, cache_path(profile.key), measured):
         print(line)
-    if args.force:
-        overheads = measure_overheads()
-        save_overheads(profile, overheads)
-    else:
-        overheads = ensure_overheads(profile, lambda message: print(message, file=sys.stderr))
-    print(f"chainbench     {seconds(overheads.call_s)} per Jacobian call, "
-          f"{seconds(overheads.pass_s)} per layer pass (the time model's fixed costs)")
-    if overheads.madd_s:
-        print("per madd, ns   value / record / tangent / adjoint rule (layers without a matrix)")
-        for name, *costs in overheads.madd_s:
-            print(f"  {name:9s}" + " / ".join(f"{c * 1e9:.2g}" for c in costs))
     return 0
 
 
@@ -57,6 +48,21 @@ def _lanes_lines(profile) -> list[str]:
     for side, k in keys:
         row = sorted((c, r) for s, kk, c, r in profile.lanes if (s, kk) == (side, k))
         lines.append(f"  {side} k={k:<5d}" + " ".join(f"c={c}: {r / 1e9:.3g}" for c, r in row))
+    return lines
+
+
+def _own_costs_lines(overheads) -> list[str]:
+    """chainbench's own costs on this machine, as the time model prices them."""
+    from ._format import seconds
+
+    lines = [f"chainbench     {seconds(overheads.call_s)} per Jacobian call, "
+             f"{seconds(overheads.pass_s)} per layer pass (the time model's fixed costs"
+             f"{'' if overheads.measured else '; not measured yet: the call overhead'})"]
+    if overheads.madd_s:
+        lines.append("per madd, ns   value / record / tangent / adjoint rule "
+                     "(layers without a matrix)")
+        lines += [f"  {name:9s}" + " / ".join(f"{c * 1e9:.2g}" for c in costs)
+                  for name, *costs in overheads.madd_s]
     return lines
 
 
@@ -85,6 +91,7 @@ def describe(profile, path, measured: bool) -> list[str]:
                   if load and None not in load else "")
         lines.append(f"busy machine   other processes interrupted {busy:.0%} of the samples"
                      f"{during}; those were left out")
+    lines += _own_costs_lines(profile.own_costs)
     how = "measured now" if measured else f"cached, measured {profile.created}"
     lines.append(f"profile        {path} ({how} in {seconds(profile.calibration_s)}; "
                  "--force measures again)")

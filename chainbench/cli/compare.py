@@ -8,7 +8,7 @@ from ._format import chain_shape, nbytes, nonnegative_int, positive_seconds, sec
 
 
 def register(sub):
-    from ..harness.budgets import COMPARE_S as BUDGET_S
+    from ..harness.tools.budgets import COMPARE_S as BUDGET_S
 
     p = sub.add_parser("compare", help="one chain, every mode, side by side",
                        description="Time one chain in every mode and mark the fastest; a "
@@ -27,8 +27,8 @@ def register(sub):
 def run(args) -> int:
     import sys
 
-    from ..harness.compare import build, compare
-    from ..harness.threads import check_threads, set_threads
+    from ..harness.run.threads import check_threads, set_threads
+    from ..harness.tools.compare import build, compare
     from ..machine.current import current_profile
 
     chain_shape(args.spec, args.n)  # widths in range before anything is built

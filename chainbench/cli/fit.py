@@ -31,8 +31,8 @@ def run(args) -> int:
 def fit_and_print(folder) -> None:
     """Print the fitted figures of a results folder and save them as fits.json."""
     from ..errors import ConfigError
-    from ..harness.analysis import load, summary
-    from ..harness.points_csv import damaged_warning
+    from ..harness.analysis.tables import load, summary
+    from ..harness.storage.points_csv import damaged_warning
     from ..session.fit import Fit
 
     df = load(folder)

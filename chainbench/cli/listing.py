@@ -19,8 +19,7 @@ def run(args) -> int:
 
 
 def _experiments() -> int:
-    from ..harness import config
-
+    from ..harness.experiment import config
     for name, path in config.shipped().items():
         exp = config.load(path)
         print(f"{name:18s} {len(exp.points()):4d} points  {exp.description}")

@@ -29,8 +29,8 @@ def run(args) -> int:
 def draw(results_dir: Path, out: Path, fmt: str, why: bool = False) -> None:
     """Draw the figures of ``results_dir`` into ``out``: one line per figure saved, then one
     line naming those the results cannot support (``why``: one line each, with the reason)."""
-    from ..harness.analysis import load  # load_points, plus the profile the fits read
-    from ..harness.points_csv import damaged_warning
+    from ..harness.analysis.tables import load  # load_points, plus the profile the fits read
+    from ..harness.storage.points_csv import damaged_warning
     from ..plots import FIGURES
     from ..session.results import save_figures
 

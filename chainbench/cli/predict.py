@@ -27,8 +27,7 @@ def register(sub):
 def run(args) -> int:
     from .. import api
     from ..engines.registry import ENGINES
-    from ..harness.overheads import ensure_overheads
-    from ..machine.current import current_profile
+    from ..machine.own_costs import ensure_overheads
 
     spec = args.spec if args.m is None else f"{args.spec} dense:{args.m}"
     shape = chain_shape(spec, args.n)
@@ -41,8 +40,7 @@ def run(args) -> int:
     def say(message: str) -> None:
         print(message, file=sys.stderr)
 
-    profile = current_profile(announce=say)
-    ensure_overheads(profile, say)
+    profile = ensure_overheads(say)
     rows = []
     for name, engine in ENGINES.items():
         if engine.family == "peer":

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 
-from ..harness.reporter import Reporter
+from ..harness.run.reporter import Reporter
 from ._format import seconds
 
 #: Columns the bar takes before its postfix (percentage, bar, count, clock).
@@ -26,7 +26,7 @@ TICK_S = 1.0
 
 class Progress(Reporter):
     """``progress(done, total, point, row)`` after each point, ``started(point)`` as one is
-    sent, ``announce(text)`` for what takes time outside the points (see harness.loop)."""
+    sent, ``announce(text)`` for what takes time outside the points (see harness.run.loop)."""
 
     def __init__(self, quiet: bool, points=(), policy=None, stream=None, notebook=False):
         self.quiet, self.stream, self.notebook = quiet, stream or sys.stderr, notebook
@@ -53,14 +53,14 @@ class Progress(Reporter):
             print(text, flush=True)
 
     def started(self, point) -> None:
-        from ..harness.sweep import describe
+        from ..harness.run.sweep import describe
 
         self._estimate()
         self.point, self.task, self.current = (describe(point), time.monotonic()), None, point.key
         self._redraw()
 
     def __call__(self, done, total, point, row):
-        from ..harness.sweep import describe
+        from ..harness.run.sweep import describe
 
         self._estimate()
         expected = self.left.pop(point.key, None)
@@ -143,9 +143,9 @@ def expected_wall(point, policy) -> float:
     """Predicted wall seconds of measuring ``point``: the time model's seconds per call,
     through ``timing.expected_wall_s``; the sampling floor where the model cannot say."""
     from .. import api
-    from ..harness.config import Measure
-    from ..harness.point import resolve
-    from ..harness.timing import expected_wall_s
+    from ..harness.experiment.config import Measure
+    from ..harness.run.point import resolve
+    from ..harness.run.timing import expected_wall_s
 
     policy = policy or Measure()
     try:

@@ -50,8 +50,8 @@ def _folder(text: str) -> Path:
 
 
 def run(args) -> int:
-    from ..harness import config
-    from ..harness.runs import Interrupted
+    from ..harness.experiment import config
+    from ..harness.run.runs import Interrupted
     from ..session.run import check_options, sweep
 
     check_options(args.threads, args.scheduler)

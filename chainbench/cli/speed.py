@@ -15,7 +15,7 @@ def register(sub):
 
 
 def run(args) -> int:
-    from ..harness.speed import report
+    from ..harness.tools.speed import report
 
     report(startup_too=not args.no_startup)
     return 0

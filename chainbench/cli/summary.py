@@ -18,7 +18,7 @@ def print_summary(results, report=None) -> None:
 
 
 def summary_lines(results, report=None) -> list[str]:
-    from ..harness.analysis import exponents, load, tally_lines
+    from ..harness.analysis.tables import exponents, load, tally_lines
 
     runs = results.read_meta().get("runs") or [{}]
     last = runs[-1]

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Callable, Hashable, Iterable
 
-from .time_model import cached_overheads
-
 #: Prices a shape's candidates on a profile: (seconds, tie-break, candidate) triples; the
 #: least seconds wins, then the least tie-break.
 Pricer = Callable[..., Iterable[tuple[float, tuple, object]]]
@@ -20,7 +18,7 @@ Pricer = Callable[..., Iterable[tuple[float, tuple, object]]]
 def fastest(kind: Hashable, shape, profile, candidates: Pricer):
     """The candidate of ``candidates(shape, profile)`` predicted fastest; computed once per
     (kind, shape, profile, its overheads): predictions and binds ask on every call."""
-    key = (kind, shape, profile.created, cached_overheads(profile))
+    key = (kind, shape, profile.created, profile.own_costs)
     if key not in _CHOSEN:
         _CHOSEN[key] = min(candidates(shape, profile), key=lambda c: c[:2])[2]
     return _CHOSEN[key]

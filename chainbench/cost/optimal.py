@@ -14,7 +14,7 @@ from .choice import fastest
 from .plan import plan
 from .predictions import F64, parameter_floats
 from .sweeps import optimal_plan
-from .time_model import cached_overheads, pass_seconds, price_plan
+from .time_model import pass_seconds, price_plan
 from .work import Pass, explicit_pass, lane_pass, product_pass
 
 #: A plan is taken over a pure mode only when predicted this many times faster: the model
@@ -29,7 +29,7 @@ class TimeCosts:
     def __init__(self, shape: ChainShape, profile):
         self.shape, self.profile, self.w = shape, profile, shape.widths
         self.bandwidth = profile.bandwidth_at(F64 * parameter_floats(shape))
-        self.overheads = cached_overheads(profile)
+        self.overheads = profile.own_costs
 
     def _seconds(self, p: Pass) -> float:
         return (pass_seconds(p, self.profile, self.bandwidth, self.overheads)

@@ -6,27 +6,25 @@ by the bytes it moves at
 the streaming rate of the level the whole working set lives in, whichever is slower; a
 matrix-vector product or a streaming pass by its bytes alone (the profile's streaming rate
 is that of y = W x); a block copy, a fill and a fresh buffer (its pages faulted in when
-first written) by their bytes at the streaming rate. Fixed costs come from ``Overheads``: chainbench's own per-call and
-per-pass costs, measured on tiny chains (``harness.overheads``) and cached beside the
-machine profile; until they are measured, the profile's bare call overhead stands in. Every
-sweep re-reads every layer's parameters, so the level is that of the parameters and the
-buffers together.
+first written) by their bytes at the streaming rate. Fixed costs come from the profile's
+``own_costs``: chainbench's own per-call and per-pass costs, measured on tiny chains
+(``machine.own_costs``) and kept in the profile; until they are measured, the profile's
+bare call overhead stands in. Every sweep re-reads every layer's parameters, so the level
+is that of the parameters and the buffers together. This module only prices: the profile
+and its cache are ``machine``'s.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import sys
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .predictions import F64, parameter_floats
 from .work import Pass, Plan
 
 if TYPE_CHECKING:
-    from ..machine.profile import MachineProfile
+    from ..machine.overheads import Overheads
 
 #: GEMM rates below this inner size are read at it (the profile measures k ≥ 16).
 SMALLEST_K = 16
@@ -61,105 +59,6 @@ class TimePrediction:
         if self.bound == "compute":
             return "compute-bound"
         return "overhead-bound (per-call cost)"
-
-
-@dataclass(frozen=True)
-class Overheads:
-    """What a Jacobian call costs beyond its passes' work: ``call_s`` once per call (the
-    Python API, the kernel call, allocating J), ``pass_s`` per layer pass (dispatch and loop
-    bookkeeping); ``measured``: False for the stand-in taken from the machine profile.
-    ``madd_s``: (layer name, seconds per multiply-add of its value, record, tangent and
-    adjoint rules) for the layers without a parameter matrix, whose rules may cost more
-    than the bytes they move (an activation's libm call, a convolution's short loops):
-    measured, not counted."""
-
-    call_s: float
-    pass_s: float
-    measured: bool = True
-    madd_s: tuple[tuple[str, float, float, float, float], ...] = ()
-
-    def per_madd(self, layer: str, rule: str) -> float:
-        """Seconds per multiply-add of ``layer``'s 'value', 'record', 'tangent' or 'adjoint'
-        rule (0: not measured)."""
-        for name, *costs in self.madd_s:
-            if name == layer:
-                return costs[RULES.index(rule)]
-        return 0.0
-
-
-#: The rules ``Overheads.madd_s`` prices, in its order.
-RULES = ("value", "record", "tangent", "adjoint")
-
-
-def overheads_path(profile: MachineProfile) -> Path:
-    """overheads-<machine digest>.json beside the profile cache."""
-    from ..machine.profile import cache_path
-
-    path = cache_path(profile.key)
-    return path.with_name(path.name.replace("profile-", "overheads-", 1))
-
-
-def _code() -> str:
-    from .._cache import fingerprint
-
-    return fingerprint()
-
-
-#: Overheads read from (or saved to) their cache file in this process, by its path: every
-#: prediction prices them, and reading the file each time would be I/O per prediction.
-_READ: dict[Path, Overheads] = {}
-
-
-def cached_overheads(profile: MachineProfile) -> Overheads:
-    """The overheads measured on this machine for this code (``profile.extra`` may give them,
-    as a synthetic profile does), else the profile's call overhead and no per-pass cost."""
-    given = profile.extra.get("overheads")
-    if given:
-        return _overheads_of(given)
-    path = overheads_path(profile)
-    if path not in _READ and path not in _DAMAGED:
-        try:
-            doc = json.loads(path.read_text())
-            if doc.get("code") == _code():
-                _READ[path] = _overheads_of(doc)
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
-            # measured again where a run or `predict` needs them (harness.ensure_overheads)
-            _DAMAGED.add(path)
-            print(f"chainbench: warning: {path}: damaged overheads cache "
-                  f"({str(err).splitlines()[0] if str(err) else type(err).__name__}); "
-                  "they are measured again", file=sys.stderr)
-    return _READ.get(path) or Overheads(profile.call_overhead_s, 0.0, measured=False)
-
-
-#: Overheads files found damaged in this process: said once, not read again.
-_DAMAGED: set[Path] = set()
-
-
-def _overheads_of(doc: dict) -> Overheads:
-    """The overheads a cache file (or a profile's ``extra``) holds; a ValueError where one
-    is not a finite number ≥ 0."""
-    out = Overheads(float(doc["call_s"]), float(doc["pass_s"]),
-                    madd_s=tuple((str(n), *map(float, costs))
-                                 for n, *costs in doc.get("madd_s", ())))
-    values = (out.call_s, out.pass_s, *(c for _, *costs in out.madd_s for c in costs))
-    if any(not (math.isfinite(v) and v >= 0) for v in values) or \
-            any(len(costs) != len(RULES) for _, *costs in out.madd_s):
-        raise ValueError("a cost that is not a finite number ≥ 0")
-    return out
-
-
-def save_overheads(profile: MachineProfile, overheads: Overheads) -> Path:
-    path = overheads_path(profile)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {**asdict(overheads), "code": _code()}
-    tmp = path.with_suffix(f".tmp{id(doc)}")
-    tmp.write_text(json.dumps(doc) + "\n")
-    tmp.replace(path)
-    _READ[path] = overheads
-    _DAMAGED.discard(path)
-    return path
 
 
 def gemm_rate(profile, k: int) -> float:
@@ -231,8 +130,8 @@ def pass_seconds(p: Pass, profile, bandwidth: float,
 def price(passes, profile, working_set_bytes: int,
           overheads: Overheads | None = None) -> TimePrediction:
     """The seconds ``passes`` take on ``profile``'s machine with that working set, with
-    ``overheads`` (default: ``cached_overheads(profile)``)."""
-    overheads = cached_overheads(profile) if overheads is None else overheads
+    ``overheads`` (default: the profile's ``own_costs``)."""
+    overheads = profile.own_costs if overheads is None else overheads
     bandwidth = profile.bandwidth_at(working_set_bytes)
     compute = memory = 0.0
     runs = 0

@@ -174,7 +174,7 @@ def _range(sizes) -> str:
 
 def exponent_guard(mode: str, choice: SizeChoice, seconds: dict[int, float]) -> Guard:
     """The fitted exponent of ``mode``'s time over ``choice.sizes`` against EXPONENTS."""
-    from ..harness.fits import loglog_slope
+    from ..harness.analysis.fits import loglog_slope
 
     name = f"{mode} exponent"
     if not choice.sizes:
@@ -208,7 +208,7 @@ def jf_guard(choice: SizeChoice, reverse: dict[int, float], f: dict[int, float])
 def ratio_guard(choice: SizeChoice, forward: dict[int, float],
                 reverse: dict[int, float]) -> Guard:
     """The log-log slope of forward / reverse time against n over ``choice.sizes``."""
-    from ..harness.fits import loglog_slope
+    from ..harness.analysis.fits import loglog_slope
 
     name = "forward/reverse"
     if not choice.sizes:

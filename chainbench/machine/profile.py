@@ -1,5 +1,7 @@
-"""The machine profile: what ``chainbench calibrate`` measured on this machine, cached per
-machine and read by runs (recorded in meta.json), fits (memory regimes) and the CI gate.
+"""The machine profile: what ``chainbench calibrate`` measured on this machine (its rates
+and memory levels, and chainbench's own costs on it, ``overheads``), cached in one file per
+machine and read by runs (recorded in meta.json), fits (memory regimes), the time model and
+the CI gate.
 
     from chainbench.machine.current import current_profile
     profile = current_profile()           # cached, or calibrated now (first use)
@@ -12,8 +14,10 @@ import hashlib
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+
+from .overheads import Overheads, stand_in
 
 #: A working set within this factor of a level's capacity is in a transition between two
 #: levels: bandwidth changes gradually there, so fits leave such points out.
@@ -23,10 +27,10 @@ EDGE = 1.5
 PLATEAU = 1.15
 #: Where profiles are cached unless CHAINBENCH_PROFILE_DIR says otherwise.
 PROFILE_DIR_ENV = "CHAINBENCH_PROFILE_DIR"
-SCHEMA = 2
+SCHEMA = 3
 #: Schemas still read (a run's meta.json keeps the profile it was measured with); schema 1
-#: had no ``lanes``.
-READABLE = (1, 2)
+#: had no ``lanes``, schemas 1 and 2 no ``overheads`` (they had a cache file of their own).
+READABLE = (1, 2, 3)
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,9 @@ class MachineProfile:
     ``gemm`` holds (k, multiply-adds per second) of k×k matrix products, ``lanes`` (side, k,
     c, multiply-adds per second) of products with one side ('M', 'K' or 'N' of (M×K) @
     (K×N)) c and the other two k (c lanes through a layer), ``stream`` (working-set bytes,
-    bytes per second) of matrix-vector products, all with one thread.
+    bytes per second) of matrix-vector products, all with one thread. ``overheads``:
+    chainbench's own per-call, per-pass and per-rule costs (None until measured, see
+    ``own_costs``).
     """
 
     key: dict
@@ -61,8 +67,15 @@ class MachineProfile:
     calibration_s: float = 0.0
     extra: dict = field(default_factory=dict)
     lanes: tuple[tuple[str, int, int, float], ...] = ()
+    overheads: Overheads | None = None
 
     # --- reading ------------------------------------------------------------------------
+
+    @property
+    def own_costs(self) -> Overheads:
+        """chainbench's own costs the time model prices: measured, or until then the stand-in
+        of the bare call overhead (``measured`` False)."""
+        return self.overheads or stand_in(self.call_overhead_s)
 
     @property
     def peak_madds_per_s(self) -> float:
@@ -142,6 +155,7 @@ class MachineProfile:
 
     def to_dict(self) -> dict:
         out = asdict(self)
+        out["overheads"] = None if self.overheads is None else self.overheads.to_dict()
         out["schema"] = SCHEMA
         return out
 
@@ -160,6 +174,7 @@ class MachineProfile:
             sysfs_caches=dict(doc.get("sysfs_caches", {})),
             calibration_s=float(doc.get("calibration_s", 0.0)), extra=dict(doc.get("extra", {})),
             lanes=tuple((str(s), int(k), int(c), float(r)) for s, k, c, r in doc.get("lanes", ())),
+            overheads=Overheads.from_dict(doc["overheads"]) if doc.get("overheads") else None,
         ).checked()
 
     def checked(self) -> MachineProfile:
@@ -226,11 +241,25 @@ def profile_dir() -> Path:
     return Path(base) / "chainbench"
 
 
+def _digest(key: dict) -> str:
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def cache_path(key: dict | None = None) -> Path:
     """profile-<hash of the machine key>.json in ``profile_dir()``."""
     key = machine_key() if key is None else key
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    return profile_dir() / f"profile-{digest}.json"
+    return profile_dir() / f"profile-{_digest(key)}.json"
+
+
+def older_caches(key: dict) -> list[Path]:
+    """The cache files an older chainbench left for this machine: a profile of an older
+    schema and the overheads file it kept apart (both are measured again)."""
+    found = []
+    for schema in READABLE[:-1]:
+        digest = _digest({**key, "schema": schema})
+        found += [path for name in ("profile", "overheads")
+                  if (path := profile_dir() / f"{name}-{digest}.json").exists()]
+    return found
 
 
 def load_cached(key: dict | None = None) -> MachineProfile | None:
@@ -242,7 +271,8 @@ def load_cached(key: dict | None = None) -> MachineProfile | None:
 def read_cached(key: dict | None = None) -> tuple[MachineProfile | None, str | None]:
     """(the cached profile of this machine or None, why a cache file that is there cannot
     be used or None): a file that is not JSON, misses a field, holds one of another type
-    or a rate that is not a finite positive number (``MachineProfile.checked``) is damaged."""
+    or a rate that is not a finite positive number (``MachineProfile.checked``) is damaged.
+    Overheads measured with other code than this are left out (measured again)."""
     key = machine_key() if key is None else key
     try:
         text = cache_path(key).read_text()
@@ -254,12 +284,20 @@ def read_cached(key: dict | None = None) -> tuple[MachineProfile | None, str | N
         doc = json.loads(text)
         if not isinstance(doc, dict):
             raise TypeError("not a JSON object")
+        if doc.get("schema") != SCHEMA:
+            raise ValueError(f"profile schema {doc.get('schema')!r}, expected {SCHEMA}")
         profile = MachineProfile.from_dict(doc)
     except KeyError as err:
         return None, f"no field {err}"
     except (ValueError, TypeError, AttributeError) as err:
         return None, str(err).splitlines()[0] if str(err) else type(err).__name__
-    return (profile, None) if profile.key == key else (None, None)
+    if profile.key != key:
+        return None, None
+    from .._cache import fingerprint  # loads numba: only where a cache file is read
+
+    if profile.overheads is not None and profile.overheads.code != fingerprint():
+        profile = replace(profile, overheads=None)
+    return profile, None
 
 
 def save(profile: MachineProfile) -> Path:

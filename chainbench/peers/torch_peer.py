@@ -1,7 +1,7 @@
 """The chain in PyTorch: ``torch.func.jacfwd`` or ``torch.func.jacrev`` of the chain written
 with torch operations, in float64, eager (``torch_compile_peer`` compiles the same function).
 x goes in as a tensor and J comes out as one, as a PyTorch user holds them; on the CPU the
-conversions from and to numpy share memory. Threads follow ``harness.threads.set_threads``
+conversions from and to numpy share memory. Threads follow ``harness.run.threads.set_threads``
 (``torch.set_num_threads``)."""
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Each figure is a pure function ``DataFrame -> matplotlib.figure.Figure`` that ra
 draws every one that can and saves it. No pyplot, no global state: import this module only
 where figures are wanted (it imports matplotlib).
 
-    >>> from chainbench.harness.points_csv import load_points
+    >>> from chainbench.harness.storage.points_csv import load_points
     >>> from chainbench import plots
     >>> fig = plots.time_vs_n(load_points("results/quick"))
     >>> plots.render_all(load_points("results/quick"), "results/quick/figures")
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..harness.config import ConfigError
+from ..harness.experiment.config import ConfigError
 from ._common import PNG_DPI, REGISTRY, CannotPlot, FigureSpec
 from .accuracy import error_vs_step
 from .chunk import time_vs_chunk

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..harness.analysis import cost_fit, prediction_error
+from ..harness.analysis.tables import cost_fit, prediction_error
 from ._common import (
     CannotPlot,
     figure,

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from ..harness.analysis import crossovers
+from ..harness.analysis.tables import crossovers
 from ._common import (
     SERIES_KEYS,
     CannotPlot,

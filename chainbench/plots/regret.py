@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..harness.analysis import REGRET_OK, regrets
+from ..harness.analysis.tables import REGRET_OK, regrets
 from ._common import CannotPlot, figure, look, new_figure, ratio_axis
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ..harness.analysis import losses, profile_of, series_fit
+from ..harness.analysis.tables import losses, profile_of, series_fit
 from ._common import (
     LINESTYLES,
     SERIES_KEYS,

@@ -3,7 +3,7 @@ Jacobian against n for each chain template, dense modes beside the compressed on
 pattern itself, a spy plot of J coloured by the column colors sparse-forward seeds with.
 
 Rows of chain templates (grid ``layers``) carry the template in their ``width`` column; the
-lanes and the pattern are recomputed from it (``harness.templates``), from the shape alone.
+lanes and the pattern are recomputed from it (``harness.experiment.templates``), from the shape alone.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from ..cost.coloring import coloring
 from ..engines.registry import ENGINES
-from ..harness.templates import render, template_shape
+from ..harness.experiment.templates import render, template_shape
 from ..model.sparsity import sparsity
 from ._common import (
     CannotPlot,

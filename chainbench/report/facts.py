@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ConfigError
-from ..harness import analysis
-from ..harness.results import META
+from ..harness.analysis import tables as analysis
+from ..harness.storage.results import META
 
 
 @dataclass

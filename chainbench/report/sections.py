@@ -8,8 +8,8 @@ import math
 
 import pandas as pd
 
-from ..harness.analysis import STATUSES
-from ..harness.row import KEY_COLUMNS
+from ..harness.analysis.tables import STATUSES
+from ..harness.storage.row import KEY_COLUMNS
 from .facts import RunFacts, as_table, machine_lines
 from .html import definitions, esc, frame_table, number, section, table
 

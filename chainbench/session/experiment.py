@@ -1,5 +1,5 @@
 """``cb.Experiment``: an experiment built in Python with the fields of an experiment TOML
-file, validated by the same code (``harness.config.build``), so a bad field raises the
+file, validated by the same code (``harness.experiment.config.build``), so a bad field raises the
 ``ConfigError`` the command line prints for the same mistake in a file."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..harness import config
+from ..harness.experiment import config
 from . import html
 
 
@@ -79,7 +79,7 @@ class Experiment:
 
     @classmethod
     def wrap(cls, spec: config.Experiment) -> Experiment:
-        """The public face of a ``harness.config.Experiment`` (already validated)."""
+        """The public face of a ``harness.experiment.config.Experiment`` (already validated)."""
         self = cls.__new__(cls)
         self.spec = spec
         return self
@@ -96,12 +96,12 @@ class Experiment:
 
     @property
     def grids(self) -> tuple:
-        """The validated grids (``harness.config.Grid``)."""
+        """The validated grids (``harness.experiment.config.Grid``)."""
         return self.spec.grids
 
     @property
     def measure(self):
-        """How each point is measured (``harness.config.Measure``)."""
+        """How each point is measured (``harness.experiment.config.Measure``)."""
         return self.spec.measure
 
     @property

@@ -1,6 +1,6 @@
 """The fitted figures of a results table, as ``chainbench fit`` computes and saves them:
 exponents with 95 % intervals, R² against the cost model, crossovers, the time model's
-errors and auto's regret (``harness.analysis.summary``), kept together in a ``Fit``."""
+errors and auto's regret (``harness.analysis.tables.summary``), kept together in a ``Fit``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class Fit:
     Parameters
     ----------
     tables : dict of str to pandas.DataFrame
-        ``harness.analysis.summary``'s tables: ``exponents``, ``cost_fit``, ``crossovers``,
+        ``harness.analysis.tables.summary``'s tables: ``exponents``, ``cost_fit``, ``crossovers``,
         ``prediction_error``, ``auto_regret``; each is also an attribute (``fit.exponents``).
     """
 
@@ -98,9 +98,9 @@ def fit(points) -> Fit:
     Parameters
     ----------
     points : pandas.DataFrame
-        points.csv as ``harness.analysis.load`` reads it (with the machine profile in
+        points.csv as ``harness.analysis.tables.load`` reads it (with the machine profile in
         ``attrs``, from which the fit ranges come).
     """
-    from ..harness.analysis import summary
+    from ..harness.analysis.tables import summary
 
     return Fit(summary(points))

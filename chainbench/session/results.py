@@ -28,8 +28,8 @@ class Results:
     """
 
     def __init__(self, path):
-        from ..harness.analysis import load as load_points
-        from ..harness.results import ResultsDir
+        from ..harness.analysis.tables import load as load_points
+        from ..harness.storage.results import ResultsDir
 
         self.path = Path(path)
         if self.path.is_file() and self.path.name == "points.csv":  # its folder, then
@@ -51,14 +51,14 @@ class Results:
     def tally(self) -> dict:
         """How many points ended ok, timeout, skipped and failed, and why the others did not
         end ok, grouped by cause (``problems``)."""
-        from ..harness.analysis import tally
+        from ..harness.analysis.tables import tally
 
         return tally(self.points)
 
     @property
     def warning(self) -> str | None:
         """One line naming the damaged rows left out of ``points``, or None."""
-        from ..harness.points_csv import damaged_warning
+        from ..harness.storage.points_csv import damaged_warning
 
         return damaged_warning(self.points, self.path)
 
@@ -169,7 +169,7 @@ class Results:
         return f"<Results {self.name!r} in {self.path}: {len(self.points)} rows>"
 
     def _repr_html_(self) -> str:
-        from ..harness.analysis import STATUSES, exponents
+        from ..harness.analysis.tables import STATUSES, exponents
 
         t = self.tally
         rows = [("folder", self.path), ("rows", len(self.points)),
@@ -224,7 +224,7 @@ def save_figures(points, out, fmt: str = "png") -> list:
 
 def _no_rows(folder) -> bool:
     """True when points.csv is missing, or holds at most its header."""
-    from ..harness.points_csv import scan
+    from ..harness.storage.points_csv import scan
 
     if not folder.points_file.exists():
         return True
@@ -238,7 +238,7 @@ def _no_rows(folder) -> bool:
 def _empty_points():
     import pandas as pd
 
-    from ..harness.points_csv import HEADER
+    from ..harness.storage.points_csv import HEADER
 
     df = pd.read_csv(io.StringIO(HEADER))
     df.attrs["damaged"] = []

@@ -14,7 +14,7 @@ from ..errors import ConfigError
 def check_options(threads, scheduler=None) -> None:
     """ConfigError unless ``threads`` suits where the points run: this machine's CPUs, or
     (with a ``scheduler``) any count ≥ 1, since a cluster's workers run elsewhere."""
-    from ..harness.threads import check_threads
+    from ..harness.run.threads import check_threads
 
     if scheduler is None:
         check_threads(threads)
@@ -25,16 +25,14 @@ def check_options(threads, scheduler=None) -> None:
 def sweep(exp, out: Path, *, resume: bool = False, threads: int = 1, progress=None,
           scheduler: str | None = None, local_cluster: int | None = None,
           argv: list[str] | None = None, announce=None):
-    """Run ``exp`` (a ``harness.config.Experiment``) into ``out`` or a fresh sibling; the
-    ``harness.results.ResultsDir`` written. ``progress`` is told of each point,
+    """Run ``exp`` (a ``harness.experiment.config.Experiment``) into ``out`` or a fresh sibling; the
+    ``harness.storage.results.ResultsDir`` written. ``progress`` is told of each point,
     ``announce(text)`` of what takes time besides them (calibration, compiles)."""
-    from ..harness import sweep as in_process
-
+    from ..harness.run import sweep as in_process
     if scheduler is None and local_cluster is None:
         return in_process.run(exp, out, resume=resume, threads=threads, progress=progress,
                               announce=announce, argv=argv)
     from ..harness import cluster
-
     cluster.require()
     in_process.machine_profile(announce)  # the client's profile prices the guards
     return cluster.run(exp, out, scheduler=scheduler, local_workers=local_cluster,
@@ -42,9 +40,9 @@ def sweep(exp, out: Path, *, resume: bool = False, threads: int = 1, progress=No
 
 
 def experiment_of(experiment):
-    """The ``harness.config.Experiment`` of a ``cb.Experiment``, of a shipped experiment's
+    """The ``harness.experiment.config.Experiment`` of a ``cb.Experiment``, of a shipped experiment's
     name or of a TOML file's path (None: the quick one)."""
-    from ..harness import config
+    from ..harness.experiment import config
     from .experiment import Experiment
 
     if isinstance(experiment, Experiment):

@@ -14,7 +14,7 @@ import pytest
 import scipy.linalg.cython_blas  # noqa: F401  (load the BLAS numba calls before limiting it)
 import threadpoolctl
 
-from chainbench.harness.threads import thread_settings
+from chainbench.harness.run.threads import thread_settings
 
 
 def pytest_configure(config):
@@ -28,6 +28,6 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 
 @pytest.fixture(scope="session", autouse=True)
 def one_blas_thread():
-    """One BLAS thread for the session (undone after it, unlike harness.threads.set_threads)."""
+    """One BLAS thread for the session (undone after it, unlike harness.run.threads.set_threads)."""
     with threadpoolctl.threadpool_limits(1):
         yield

@@ -144,7 +144,7 @@ def profile(data: bytes, how: str, k: int = 0) -> bytes | None:
     elif how == "overhead":
         doc["call_overhead_s"] = bad
     elif how == "fixed_costs":
-        doc.setdefault("extra", {})["overheads"] = {"call_s": bad, "pass_s": bad}
+        doc["overheads"] = {**(doc.get("overheads") or {}), "call_s": bad, "pass_s": bad}
     elif how == "schema":
         doc["schema"] = 99
     return json.dumps(doc, indent=1).encode()

@@ -23,8 +23,9 @@ GiB = 2**30
 #: Address space a command may take beyond what this process holds when it forks.
 MEMORY = int(float(os.environ.get("CHAINBENCH_FUZZ_MEMORY_GIB", "3")) * GiB)
 #: What the command line's modules import lazily: imported here once, so children start warm.
-PRELOAD = ["chainbench.cli", "chainbench.harness.sweep", "chainbench.harness.compare",
-           "chainbench.harness.accuracy", "chainbench.harness.analysis", "chainbench.plots",
+PRELOAD = ["chainbench.cli", "chainbench.harness.run.sweep", "chainbench.harness.tools.compare",
+           "chainbench.harness.tools.accuracy", "chainbench.harness.analysis.tables",
+           "chainbench.plots",
            "chainbench.plots.accuracy", "chainbench.report", "chainbench.cost.optimal",
            "chainbench.cost.plan", "chainbench.cost.coloring", "chainbench.model.sparsity",
            "chainbench.engines.registry", "chainbench.machine.current"]

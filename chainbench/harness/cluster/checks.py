@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 from ...provenance import now
-from ..config import ConfigError
+from ..experiment.config import ConfigError
 
 #: Versions that must agree on every worker: they decide what the timed code is.
 SAME_VERSIONS = ("numba", "numpy")

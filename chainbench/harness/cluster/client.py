@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ..config import ConfigError, Experiment, Measure, Point
-from ..guards import Guards
-from ..loop import ordered, sweep
-from ..point import measure_point, warmup_points
-from ..results import ResultsDir
+from ..experiment.config import ConfigError, Experiment, Measure, Point
+from ..run.guards import Guards
+from ..run.loop import ordered, sweep
+from ..run.point import measure_point, warmup_points
+from ..storage.results import ResultsDir
 from .checks import check_workers, common, memory_per_worker
 from .connection import allowed_failures, connect
 from .executor import OnCluster

@@ -9,7 +9,7 @@ import logging
 import signal
 from contextlib import contextmanager
 
-from ..config import ConfigError
+from ..experiment.config import ConfigError
 
 MISSING = "install the cluster extra: pip install -e '.[cluster]'"
 #: Tries after the first on another worker when a worker dies while measuring a point.

@@ -12,13 +12,12 @@ import time
 from collections.abc import Callable
 
 from ...provenance import now
-from ..config import ConfigError, Measure, Point
-from ..results import ResultsDir
-from ..row import Row
+from ..experiment.config import ConfigError, Measure, Point
+from ..storage.results import ResultsDir
+from ..storage.row import Row
 from .checks import check_workers, crowding, trimming
 from .connection import RETRIES
 from .worker import measure_task
-
 
 #: Seconds a cluster may have no worker at all before the run stops (a worker restarted by
 #: its nanny, or started by hand, joins well within it).

@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable
 
 from ...provenance import available_memory, machine, versions
-from ..config import Measure, Point
-from ..point import warmup_policy
-from ..row import Row
-from ..threads import set_threads, thread_settings
+from ..experiment.config import Measure, Point
+from ..run.point import warmup_policy
+from ..run.threads import set_threads, thread_settings
+from ..storage.row import Row
 from .connection import require
 
 #: Environment variables that change timings, recorded per worker.

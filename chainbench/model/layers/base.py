@@ -198,7 +198,7 @@ class Layer:
     #: matrix: the time model prices them as a GEMM of that shape, else by bytes moved.
     matrix_product: bool = False
     #: The spec token the time model's calibration times the layer by, ``{w}`` its width
-    #: (``harness.overheads``); a layer whose token needs arguments names typical ones.
+    #: (``machine.own_costs``); a layer whose token needs arguments names typical ones.
     probe: str = ""
 
     @classmethod

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Measure
+from ..experiment.config import Measure
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ COMPILED, LOADED = "compiled", "loaded"
 
 def compile_record_path() -> Path:
     """compile-<machine digest>.json beside the profile cache (``profile_dir()``)."""
-    from ..machine.profile import cache_path
+    from ...machine.profile import cache_path
 
     profile = cache_path()
     return profile.with_name(profile.name.replace("profile-", "compile-", 1))

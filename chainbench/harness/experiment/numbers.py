@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
 
 def check_float(what: str, value, low: float | None = None, high: float | None = None):

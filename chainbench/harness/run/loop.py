@@ -18,16 +18,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from .. import api
-from ..cost.predictions import Prediction
-from ..errors import TooLarge
-from ..provenance import now
-from .config import Experiment, Point
+from ... import api
+from ...cost.predictions import Prediction
+from ...errors import TooLarge
+from ...provenance import now
+from ..experiment.config import Experiment, Point
+from ..storage.results import ResultsDir
+from ..storage.row import Row
 from .guards import Guards
 from .point import resolve
 from .reporter import Reporter
-from .results import ResultsDir
-from .row import Row
 from .runs import owned, start_run
 
 

@@ -14,11 +14,11 @@ import typing
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
-from ..provenance import now
-from .config import POINT_KEY, Point
+from ...provenance import now
+from ..experiment.config import POINT_KEY, Point
 
 if TYPE_CHECKING:
-    from ..cost.predictions import Prediction
+    from ...cost.predictions import Prediction
 
 
 @dataclass(kw_only=True)

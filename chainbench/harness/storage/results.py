@@ -17,8 +17,8 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import ConfigError
-from ..provenance import now
+from ...errors import ConfigError
+from ...provenance import now
 from . import points_csv
 from .lock import FolderLock, Held
 from .points_csv import DAMAGED, POINTS, SetAside, os_error, scan

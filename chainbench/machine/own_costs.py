@@ -7,7 +7,9 @@ extra time over its extra passes is the per-pass cost, the shallow one's time le
 passes is the per-call cost. A layer's cost per multiply-add of each rule is the extra time
 of ENTRY_DEPTH copies of it over one, at ENTRY_WIDTH wide (``measure_madd_costs``). Measured
 once per machine and code version (about a second after the kernels are compiled) and
-cached beside the profile.
+kept in the machine profile (``current.store_overheads``). It times chainbench through its
+public API, so it sits above the API in the layering (tests/test_architecture.py), while the
+profile it fills sits below everything.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import time
 
 import numpy as np
 
+from .._cache import fingerprint
 from ..api import jacobian, jvp, vjp
 from ..cost.sweeps import reverse_plan
-from ..cost.time_model import RULES, Overheads, cached_overheads, save_overheads
 from ..model.chain import Chain
 from ..model.layers import LAYERS
+from .current import current_profile, store_overheads
+from .overheads import RULES, Overheads
+from .profile import MachineProfile
 
 DEEP = 17
 ENTRY_WIDTH = 1024
@@ -48,7 +53,8 @@ def measure_overheads() -> Overheads:
     t1, t2 = _best_call_s(shallow), _best_call_s(deep)
     p1, p2 = reverse_plan(shallow.shape).runs, reverse_plan(deep.shape).runs
     per_pass = max(0.0, (t2 - t1) / (p2 - p1))
-    return Overheads(max(0.0, t1 - p1 * per_pass), per_pass, madd_s=measure_madd_costs())
+    return Overheads(max(0.0, t1 - p1 * per_pass), per_pass, madd_s=measure_madd_costs(),
+                     code=fingerprint())
 
 
 def _best_s(run, calls: int = 20, samples: int = 5) -> float:
@@ -101,16 +107,13 @@ def measure_madd_costs() -> tuple[tuple[str, float, float, float, float], ...]:
     return tuple(out)
 
 
-def ensure_overheads(profile, announce=None) -> Overheads:
-    """The cached overheads of this machine and code, measured now if there are none."""
-    known = cached_overheads(profile)
-    if known.measured:
-        return known
+def ensure_overheads(announce=None, *, force: bool = False) -> MachineProfile:
+    """This machine's profile with chainbench's own costs for this code: as cached, or
+    measured now (``announce(message)`` told first; ``force``: measured again) and stored
+    in the profile's cache file."""
+    profile = current_profile(announce=announce)
+    if profile.overheads is not None and not force:
+        return profile
     if announce is not None:
         announce("measuring chainbench's per-call and per-pass overheads (cached afterwards) …")
-    measured = measure_overheads()
-    try:
-        save_overheads(profile, measured)
-    except OSError:  # a read-only cache: measured again next time
-        pass
-    return measured
+    return store_overheads(measure_overheads())

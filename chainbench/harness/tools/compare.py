@@ -7,16 +7,16 @@ import dataclasses
 
 import pandas as pd
 
-from .. import api
-from ..engines.registry import ENGINES
-from ..model.chain import Chain, ChainShape
-from ..provenance import available_memory
+from ... import api
+from ...engines.registry import ENGINES
+from ...model.chain import Chain, ChainShape
+from ...provenance import available_memory
+from ..experiment.config import ConfigError, Measure
+from ..run.guards import MEMORY_SHARE
+from ..run.memory import planned_bytes
+from ..run.point import measure_chain
+from ..storage.row import Row
 from .budgets import COMPARE_S
-from .config import ConfigError, Measure
-from .guards import MEMORY_SHARE
-from .memory import planned_bytes
-from .point import measure_chain
-from .row import Row
 
 #: Timing for an interactive answer: a few tenths of a second per mode.
 QUICK = Measure(min_sample_ms=5, min_samples=3, min_seconds=0.1, max_seconds=1.0)

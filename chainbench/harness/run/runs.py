@@ -9,10 +9,10 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..machine.current import current_profile
-from ..provenance import git_commit, machine, now, versions
-from .config import Experiment
-from .results import ResultsDir
+from ...machine.current import current_profile
+from ...provenance import git_commit, machine, now, versions
+from ..experiment.config import Experiment
+from ..storage.results import ResultsDir
 
 
 def start_run(exp: Experiment, out: Path, *, resume: bool, argv: list[str] | None,
@@ -72,7 +72,7 @@ def owned(results: ResultsDir, meta: dict, run_info: dict):
 
 def end_run(results: ResultsDir, meta: dict, run_info: dict, interrupted: bool = False) -> None:
     """Close this run's entry: its end time and the tally of the points it wrote."""
-    from .analysis import tally
+    from ..analysis.tables import tally
 
     if interrupted:
         run_info["interrupted"] = True
@@ -84,7 +84,7 @@ def end_run(results: ResultsDir, meta: dict, run_info: dict, interrupted: bool =
 def _rows_since(results: ResultsDir, first: int):
     import pandas as pd
 
-    from .points_csv import load_points
+    from ..storage.points_csv import load_points
 
     if not results.points_file.exists():
         return pd.DataFrame(columns=["point", "status", "reason", "mode", "n"])

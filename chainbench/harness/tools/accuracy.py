@@ -7,7 +7,7 @@ rounding grows as ε/h, so the error is least near h ≈ √ε ≈ 1.5e-8 (forwa
 h ≈ ε^(1/3) ≈ 6e-6 (central, error ≈ ε^(2/3)). The complex step subtracts nothing: once its
 h² truncation is gone it stays at machine precision however small h gets.
 
-    >>> from chainbench.harness.accuracy import run
+    >>> from chainbench.harness.tools.accuracy import run
     >>> from chainbench.plots import error_vs_step
     >>> result = run("dense:32 tanh dense:32 tanh dense:1", n=32, seed=0, out="results/accuracy",
     ...              draw=error_vs_step)
@@ -25,17 +25,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import api
-from ..api import jacobian
-from ..engines.numerical import BEST_STEP, refuse_unless_complex_safe
-from ..errors import NotComplexSafe
-from ..model.chain import Chain, ChainShape
-from ..provenance import git_commit, machine, now, require_memory, versions
+from ... import api
+from ...api import jacobian
+from ...engines.numerical import BEST_STEP, refuse_unless_complex_safe
+from ...errors import NotComplexSafe
+from ...model.chain import Chain, ChainShape
+from ...provenance import git_commit, machine, now, require_memory, versions
+from ..experiment.config import ConfigError
+from ..run.memory import planned_bytes
+from ..storage.points_csv import POINTS, os_error
+from ..storage.results import META
 from .budgets import ACCURACY_S
-from .config import ConfigError
-from .results import META
-from .memory import planned_bytes
-from .points_csv import POINTS, os_error
 
 #: Relative steps swept: every decade from 1e-1 to 1e-16, and for the complex step on to 1e-200.
 STEPS_FD = tuple(10.0**-k for k in range(1, 17))

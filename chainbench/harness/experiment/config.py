@@ -11,11 +11,11 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from ..api import MODES
-from ..engines.registry import ENGINES
-from ..errors import ConfigError
-from ..model.chain import ChainShape
-from ..model.layers import LAYERS
+from ...api import MODES
+from ...engines.registry import ENGINES
+from ...errors import ConfigError
+from ...model.chain import ChainShape
+from ...model.layers import LAYERS
 from .numbers import check_float
 from .templates import render, template_shape
 
@@ -362,7 +362,7 @@ def load(path) -> Experiment:
     return parse(text, str(path))
 
 
-SHIPPED = Path(__file__).resolve().parent.parent / "experiments"
+SHIPPED = Path(__file__).resolve().parents[2] / "experiments"
 
 
 def shipped() -> dict[str, Path]:

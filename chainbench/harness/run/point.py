@@ -12,18 +12,18 @@ from functools import partial
 import numpy as np
 import scipy.sparse as sp
 
-from .. import strategies
-from ..api import jvp, vjp
-from ..bound import bind, bind_value
-from ..cost.predictions import slides_formula
-from ..engines.registry import ENGINES
-from ..errors import TooLarge, Unsupported
-from ..machine.current import current_profile
-from ..model.chain import Chain
-from .config import Measure, Point
+from ... import strategies
+from ...api import jvp, vjp
+from ...bound import bind, bind_value
+from ...cost.predictions import slides_formula
+from ...engines.registry import ENGINES
+from ...errors import TooLarge, Unsupported
+from ...machine.current import current_profile
+from ...model.chain import Chain
+from ..experiment.config import Measure, Point
+from ..storage.row import Row
 from .guards import plan_reason
 from .memory import peak_bytes
-from .row import Row
 from .timing import first_call, measure
 
 

@@ -14,18 +14,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..engines.registry import ENGINES
-from ..machine.current import current_profile
-from ..peers import versions as peer_versions
-from ..provenance import machine
+from ...engines.registry import ENGINES
+from ...machine.current import current_profile
+from ...machine.own_costs import ensure_overheads
+from ...peers import versions as peer_versions
+from ...provenance import machine
+from ..experiment.config import Experiment, Point
+from ..storage.results import ResultsDir
+from ..storage.row import Row
 from . import timing
-from .config import Experiment, Point
 from .guards import Guards
 from .loop import sweep
-from .overheads import ensure_overheads
 from .point import measure_point, resolve, warm_up
-from .results import ResultsDir
-from .row import Row
 from .threads import set_threads
 
 
@@ -101,8 +101,8 @@ def machine_profile(announce: Callable | None = None):
     if told and announce:
         announce(f"machine calibrated in {_seconds(profile.calibration_s)} "
                  "(cached for later runs)")
-    ensure_overheads(profile, announce)  # the time model's fixed costs (row time_predicted_s)
-    return profile
+    # the time model's fixed costs (row time_predicted_s), kept in the same profile
+    return ensure_overheads(announce)
 
 
 #: Kinds of point (mode, chunk, snapshots, activation) warmed up in this process, and how

@@ -12,10 +12,10 @@ from functools import partial
 
 import numpy as np
 
-from ..api import jacobian
-from .config import Measure
+from ...api import jacobian
+from ..experiment.config import Measure
+from ..run.timing import measure
 from .handwritten import numpy_forward, numpy_reverse, standard_chain
-from .timing import measure
 
 #: (n, m, mode) of the targets named in the core issue.
 CASES = ((32, 1, "reverse"), (1024, 1, "reverse"), (512, 512, "reverse"), (512, 512, "forward"))
@@ -75,7 +75,7 @@ def startup() -> dict:
 
 def report(startup_too: bool = True) -> None:
     """Print the core speed figures (one thread): `chainbench speed`."""
-    from .threads import set_threads
+    from ..run.threads import set_threads
 
     set_threads(1)
     print(f"{'n':>5s} {'m':>5s} {'mode':8s} {'chainbench':>12s} {'numpy':>12s} {'ratio':>7s}")

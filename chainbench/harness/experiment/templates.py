@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from ..errors import ConfigError
-from ..model.shape import ChainShape
+from ...errors import ConfigError
+from ...model.shape import ChainShape
 
 _FIELD = re.compile(r"\{n(?:/(\d+))?\}")
 

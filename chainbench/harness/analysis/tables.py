@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..strategies import is_strategy
+from ...strategies import is_strategy
 from .fits import COMPUTE, compute_bound, crossover, loglog_slope, r2_linear, scaling_fit
 
 SERIES = ["mode", "chunk_spec", "snapshots_spec", "depth", "width", "activation", "seed"]
@@ -42,7 +42,7 @@ def load(folder) -> pd.DataFrame:
     """points.csv of a results folder (``points_csv.load_points``), with the machine profile
     its latest run recorded (a dict, or None for results older than profiles) in
     ``df.attrs["profile"]``: fits read the per-call overhead from it."""
-    from .points_csv import load_points
+    from ..storage.points_csv import load_points
 
     df = load_points(folder)
     if not df.attrs.get("profile"):
@@ -52,7 +52,7 @@ def load(folder) -> pd.DataFrame:
 
 def recorded_profile(folder) -> dict | None:
     """``MachineProfile.to_dict()`` of the latest run in a folder's meta.json that has one."""
-    from .results import META
+    from ..storage.results import META
 
     try:
         runs = json.loads((Path(folder) / META).read_text()).get("runs", [])
@@ -64,7 +64,7 @@ def recorded_profile(folder) -> dict | None:
 
 def profile_of(df: pd.DataFrame):
     """The ``MachineProfile`` the results recorded (``df.attrs["profile"]``), or None."""
-    from ..machine.profile import MachineProfile
+    from ...machine.profile import MachineProfile
 
     doc = df.attrs.get("profile")
     if isinstance(doc, MachineProfile) or not doc:

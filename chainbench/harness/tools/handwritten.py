@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.chain import Chain
-from ..model.layers import Dense, Tanh
+from ...model.chain import Chain
+from ...model.layers import Dense, Tanh
 
 
 def standard_chain(n: int, m: int, depth: int = 4, seed: int = 0) -> Chain:

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..cost.predictions import Prediction
-from ..engines.registry import ENGINES
-from ..machine.current import current_profile
-from ..model.sparsity import nonzeros
-from ..provenance import available_memory
+from ...cost.predictions import Prediction
+from ...engines.registry import ENGINES
+from ...machine.current import current_profile
+from ...model.sparsity import nonzeros
+from ...provenance import available_memory
+from ..experiment.config import Point
+from ..storage.row import Row
 from . import memory
-from .config import Point
-from .row import Row
 
 #: Fraction of available memory a point may plan to use.
 MEMORY_SHARE = 0.8

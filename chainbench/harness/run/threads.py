@@ -8,8 +8,8 @@ import os
 import numba
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from .. import peers
-from ..errors import ConfigError
+from ... import peers
+from ...errors import ConfigError
 
 _limits = None  # keeps the threadpoolctl limit alive for the process
 

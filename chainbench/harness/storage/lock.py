@@ -23,7 +23,7 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..provenance import now
+from ...provenance import now
 
 LOCK = "run.lock"
 #: A lock file that cannot be read as JSON (cut while being written) counts as stale once it
