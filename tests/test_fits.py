@@ -156,7 +156,7 @@ def test_the_exponent_is_split_into_the_works_share_and_the_machines():
     steady = _rows("reverse", n, 1e-9 * n.astype(float) ** 2, levels)
     wandering = _rows("forward", n, 1e-8 * n.astype(float) ** 1.5, levels)
     df = pd.concat([steady, wandering])
-    table = analysis.exponents(df).set_index("mode")
+    table = tables.exponents(df).set_index("mode")
     rev, fwd = table.loc["reverse"], table.loc["forward"]
     assert rev["work_exponent"] == pytest.approx(2)
     assert rev["per_madd_exponent"] == pytest.approx(0, abs=1e-9) and rev["why"] == ""
@@ -175,7 +175,7 @@ def test_the_terminal_shows_the_decomposition_and_why():
     from chainbench.cli.summary import exponent_table
 
     n = 256 * 2 ** np.arange(7)
-    table = analysis.exponents(_rows("reverse", n, 1e-8 * n.astype(float) ** 1.5, ["L3"] * 7))
+    table = tables.exponents(_rows("reverse", n, 1e-8 * n.astype(float) ** 1.5, ["L3"] * 7))
     for lines in (exponent_lines(table), exponent_table(table)):
         assert "work  machine" in lines[0]
         assert "2.00    -0.50" in lines[1]
