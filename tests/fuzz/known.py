@@ -7,8 +7,8 @@ from .draw_results import FOLDER
 
 
 def _experiment(**measure) -> Write:
+    """The skeleton experiment (tiny points) with ``measure`` changed."""
     doc = skeleton()
-    doc["grid"].update(n=[4096], depth=[4], modes=["forward"])
     doc["measure"].update(measure)
     return Write("exp.toml", toml(doc))
 
@@ -18,8 +18,9 @@ CLI = [Case(("predict", "dense:16", "--n", "10000000000000")),
        Case(("report", "quick", "--out", "quick/points.csv")),
        Case(("sparsity", "grouped:1000000:2", "--n", "1000000")),
        Case(("compare", "dense:4 tanh dense:1", "--n", "4", "--seed", "-1"))]
-EXPERIMENTS = [Case(("run", "exp.toml", "--quiet"), (_experiment(budget_s=float("nan")),)),
-               Case(("run", "exp.toml", "--quiet"), (_experiment(min_seconds=float("inf")),))]
+# min_seconds = inf alone is capped by max_seconds; both inf measure one point for ever
+EXPERIMENTS = [Case(("run", "exp.toml", "--quiet"),
+                    (_experiment(min_seconds=float("inf"), max_seconds=float("inf")),))]
 _TINY = Copy("results/tiny", FOLDER)
 RESULTS = [
     Case(("fit", FOLDER), (_TINY, Damage(f"{FOLDER}/points.csv", "points", "drop_column",
@@ -27,6 +28,6 @@ RESULTS = [
     Case(("report", FOLDER), (_TINY, Damage(f"{FOLDER}/points.csv", "points", "set_column",
                                             "time_median_s", 0))),
     Case(("report", FOLDER), (_TINY, Damage(f"{FOLDER}/meta.json", "meta", "blas_strings")))]
-PROFILES = [Case(("predict", "dense:4 tanh dense:1", "--n", "4"), (DamageProfile("levels_empty"),),
-                 CALIBRATION_LIMIT_S)]
+PROFILES = [Case(("predict", "dense:4 tanh dense:1", "--n", "4"),
+                 (DamageProfile("levels_empty"),), CALIBRATION_LIMIT_S)]
 PIPED = [Case(("run", "tiny.toml", "--quiet"))]
