@@ -9,7 +9,8 @@ from pathlib import Path
 from . import sandbox
 from .cases import Case
 from .execute import run_forked, run_piped
-from .invariants import Finding, outcome_findings, pipe_findings, write_findings
+from .invariants import (Finding, outcome_findings, pipe_findings, resume_targets,
+                         write_findings)
 
 #: Files of a resumed folder whose history is checked afterwards.
 HISTORY = ("points.csv", "meta.json")
@@ -43,21 +44,16 @@ def exercise(case: Case, template: sandbox.Sandbox, base: Path, *, piped: bool =
         box.remove()
 
 
-def _resume_blobs(case: Case, box: sandbox.Sandbox) -> dict[str, bytes]:
-    """points.csv and meta.json of the folder ``run --resume --out DIR`` resumes, as they were."""
-    argv = list(case.argv)
-    if not argv or argv[0] != "run" or "--resume" not in argv or "--out" not in argv:
-        return {}
-    at = len(argv) - 1 - argv[::-1].index("--out")
-    if at + 1 >= len(argv) or not argv[at + 1]:
-        return {}
-    folder = box.work / argv[at + 1]
+def _resume_blobs(case: Case, box: sandbox.Sandbox) -> dict[Path, dict[str, bytes]]:
+    """points.csv and meta.json of each folder ``run --resume`` may continue, as they were."""
     blobs = {}
-    for name in HISTORY:
-        try:
-            blobs[name] = (folder / name).read_bytes()
-        except OSError:
-            pass
+    for folder in resume_targets(case.argv, box.work):
+        blobs[folder] = {}
+        for name in HISTORY:
+            try:
+                blobs[folder][name] = (folder / name).read_bytes()
+            except OSError:
+                pass
     return blobs
 
 

@@ -144,12 +144,21 @@ def data_folders(before: dict[str, str]) -> set[str]:
     return {str(Path(p).parent) for p in before if Path(p).name in DATA_FILES}
 
 
-def write_findings(argv, box: Sandbox, before: dict, after: dict, blobs: dict) -> list[Finding]:
-    """Data changed, history lost, or written outside the named outputs."""
+def resume_targets(argv, work: Path) -> list[Path]:
+    """The folders ``run --resume`` may continue: its --out, or without one every results
+    folder under results/ (the experiment's name, results/NAME, is in a file)."""
     args, raw = parse(argv), _raw_out(argv)
-    resumed = None
-    if args is not None and argv[0] == "run" and getattr(args, "resume", False) and raw:
-        resumed = _resolve(box.work / raw)
+    if args is None or argv[0] != "run" or not getattr(args, "resume", False) or raw == "":
+        return []
+    if raw is not None:
+        return [_resolve(work / raw)]
+    return sorted(_resolve(p.parent) for p in (work / "results").glob("*/*")
+                  if p.name in ("points.csv", "meta.json"))
+
+
+def write_findings(argv, box: Sandbox, before: dict, after: dict, blobs: dict) -> list[Finding]:
+    """Data changed, history lost, or written outside the named outputs; ``blobs`` holds the
+    data files of each folder a resume may continue (resume_targets), as they were."""
     folders = data_folders(before)
     may_write = allowed(argv, box.work)
     found, hurt = [], set()
@@ -161,15 +170,15 @@ def write_findings(argv, box: Sandbox, before: dict, after: dict, blobs: dict) -
         folder = str(Path(rel).parent)
         if Path(rel).name in DATA_FILES and folder in folders:
             where = _resolve(box.root / folder)
-            if where == resumed:
+            if where in blobs:
                 continue  # its rows may grow: history_findings checks none was lost
             if folder not in hurt:
                 hurt.add(folder)
                 found.append(Finding("data changed", f"{rel} {_how(before, after, rel)}"))
         elif not may_write(path):
             found.append(Finding("wrote outside", f"{rel} {_how(before, after, rel)}"))
-    if resumed is not None:
-        found += history_findings(resumed, blobs)
+    for folder, old in blobs.items():
+        found += history_findings(folder, old)
     outside = [f for f in found if f.kind == "wrote outside"]
     return [f for f in found if f.kind != "wrote outside"] + outside[:3]
 

@@ -80,3 +80,17 @@ def test_writes_are_judged_by_the_named_outputs(tmp_path):
     stray = dict(before, **{"work/points.csv": "f:1"})
     found = write_findings(("run", "t.toml", "--out", ""), box, before, stray, {})
     assert [f.kind for f in found] == ["wrote outside"]
+
+
+def test_a_resumed_folder_may_grow_but_keeps_its_history(tmp_path):
+    box = Sandbox(tmp_path)
+    folder = box.work / "results" / "tiny"
+    folder.mkdir(parents=True)
+    (folder / "points.csv").write_bytes(HEADER + ROWS)
+    before = {"work/results/tiny/points.csv": "a:3"}
+    grown = {"work/results/tiny/points.csv": "b:4"}
+    blobs = {folder.resolve(): {"points.csv": HEADER + ROWS}}
+    argv = ("run", "tiny.toml", "--resume")  # no --out: results/<its experiment>
+    assert write_findings(argv, box, before, grown, blobs) == []
+    (folder / "points.csv").write_bytes(HEADER + ROWS[:11])  # the second row lost
+    assert [f.kind for f in write_findings(argv, box, before, grown, blobs)] == ["history lost"]
