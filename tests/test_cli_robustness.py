@@ -125,6 +125,15 @@ def test_report_of_folders_with_long_names_gets_a_short_default_name(tmp_path, c
     assert len(written.name) <= 120 and written.name.startswith("report-0qqq")
 
 
+@pytest.mark.parametrize("command", ["fit", "plot", "report"])
+def test_a_folder_name_the_os_refuses_is_one_line(command, tmp_path, monkeypatch, capsys):
+    """A name longer than the file system allows cannot even be looked up (ENAMETOOLONG,
+    which Path.exists() raises rather than answering False)."""
+    monkeypatch.chdir(tmp_path)
+    assert main([command, "x" * 300]) == 2
+    _one_line_error(capsys, "cannot be read as a results directory")
+
+
 def test_accuracy_never_writes_into_a_runs_results_folder(results, capsys):
     before = _digest(results)
     assert main(["accuracy", "dense:4 tanh dense:1", "--n", "4", "--out", str(results)]) == 2

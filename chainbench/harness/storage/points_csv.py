@@ -245,10 +245,15 @@ def load_points(path) -> pd.DataFrame:
     not changed: ``chainbench run --resume`` repairs it.
     """
     path = Path(path)
-    file = path / POINTS if path.is_dir() else path
-    if not path.exists():
+    try:  # a name the OS refuses to look up (too long, …) is no results folder either
+        file = path / POINTS if path.is_dir() else path
+        found_path, found_file = path.exists(), file.exists()
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read as a results directory "
+                          f"({err.strerror or err}); name an existing one") from None
+    if not found_path:
         raise ConfigError(f"{path}: no such results directory")
-    if not file.exists() or file.name != POINTS:
+    if not found_file or file.name != POINTS:
         raise ConfigError(f"{path}: not a results directory (no {POINTS}); "
                           "run `chainbench run` first")
     try:
