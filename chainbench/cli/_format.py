@@ -68,16 +68,21 @@ def nonnegative_int(text: str) -> int:
 
 
 def positive_seconds(text: str) -> float:
-    """argparse type of a time budget: a finite number of seconds > 0."""
+    """argparse type of a time budget: a finite number of seconds > 0 (the one rule for a
+    user's floats, ``harness.experiment.numbers.check_float``)."""
     import argparse
+
+    from ..harness.experiment.numbers import check_float
 
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text}")
-    return value
+    try:
+        return check_float("seconds", value, low=0)
+    except ValueError:  # a ConfigError: not finite, or not above 0
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got "
+                                         f"{text}") from None
 
 
 def out_path(text: str):
