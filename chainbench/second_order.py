@@ -14,9 +14,8 @@ from .cost.hessian_plan import plan_hessian
 from .cost.second_order import HESSIAN_MODES as _ENGINE_MODES
 from .cost.second_order import SecondCounts, default_chunk, predict_second
 from .engines.second_order import compute, hessian_optimal, new_counters
-from .model.chain import Chain, check_input, check_not_masked
+from .model.chain import Chain, check_input, check_not_masked, shape_of
 from .model.counters import EngineStats
-from .model.shape import ChainShape
 from .strategies import is_strategy
 
 OPTIMAL = "hessian-optimal"
@@ -63,7 +62,7 @@ def _check_chunk(chunk, n: int) -> int | None:
 def auto_second(chain) -> str:
     """The mode 'auto' runs: the fewest predicted multiply-adds at each mode's default
     chunk (on a tie the first of ``HESSIAN_MODES``; time pricing is not yet modelled)."""
-    shape = chain.shape if isinstance(chain, Chain) else chain
+    shape = shape_of(chain)
     return min(HESSIAN_MODES[:-1], key=lambda mode: _predict(shape, mode, None).madds)
 
 
@@ -94,10 +93,7 @@ def predict_hessian(chain, mode: str = "auto", chunk: int | None = None) -> Seco
     -------
     SecondCounts
     """
-    shape = chain.shape if isinstance(chain, Chain) else chain
-    if not isinstance(shape, ChainShape):
-        raise TypeError(f"chain must be a chainbench.Chain or ChainShape, got "
-                        f"{type(chain).__name__}")
+    shape = shape_of(chain)
     mode = _check_mode(mode)
     mode = auto_second(shape) if is_strategy(mode) else mode
     return _predict(shape, mode, _check_chunk(chunk, shape.n))
@@ -188,7 +184,7 @@ def hvp(chain: Chain, x, v, mode: str | None = None, weights=None,
 
 def predict_hvp(chain, mode: str = "forward-over-reverse", k: int = 1) -> SecondCounts:
     """The counters ``hvp`` fills for k directions."""
-    shape = chain.shape if isinstance(chain, Chain) else chain
+    shape = shape_of(chain)
     return predict_second(shape, _check_mode(mode, _ENGINE_MODES), chunk=k, lanes=k,
                           seeded=False)
 
