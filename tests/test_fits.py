@@ -68,6 +68,20 @@ def test_transitions_are_never_a_regime_and_the_fullest_regime_wins():
     assert fit_range(n, t, levels).regime == "L3"
 
 
+def test_the_asymptotic_regime_wins_once_it_holds_five_points():
+    # 12 sizes in L3, whose rate keeps rising with the working set (exponent 1.5 there),
+    # then 5 in DRAM at a flat rate (exponent 2): the fit is DRAM's, though L3 is fuller
+    n = 2.0 ** np.arange(6, 23, dtype=float)
+    levels = np.array(["L3"] * 12 + ["DRAM"] * 5, dtype=object)
+    t = np.where(levels == "L3", 1e-6 * n**1.5, 1e-6 * n[11] ** 1.5 * (n / n[11]) ** 2)
+    chosen = fit_range(n, t, levels)
+    assert chosen.regime == "DRAM" and chosen.mask.sum() == 5
+    assert scaling_exponent(n, t, levels).slope == pytest.approx(2, abs=1e-9)
+    # with only four sizes past the last cache the fuller regime is fitted
+    assert fit_range(n[1:], t[1:], levels[1:]).regime == "DRAM"
+    assert fit_range(n[:-1], t[:-1], levels[:-1]).regime == "L3"
+
+
 def test_fewer_than_three_points_in_a_regime_are_not_fitted():
     levels = np.array(["L2", "L2", "L2→L3", "L3", "L3", "DRAM"], dtype=object)
     n = N[:6]

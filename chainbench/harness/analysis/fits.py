@@ -17,6 +17,11 @@ from scipy import stats
 OVERHEAD_FACTOR = 10.0
 #: Fewest points an exponent is fitted over; with fewer it is not fitted (NaN).
 MIN_POINTS = 3
+#: A regime holding at least this many points and reaching the largest n is fitted before a
+#: fuller one: the asymptotic regime is what an exponent promises, and past the last cache
+#: the streaming rate is flat, where inside a cache it may keep rising with the working set
+#: (Zen 4's L3), which moved the fitted range, and the exponent, from run to run.
+ASYMPTOTIC_POINTS = 5
 #: A fitted exponent is trusted when its 95 % interval is at most this wide either side.
 MAX_HALF_WIDTH = 0.5
 
@@ -108,8 +113,9 @@ class FitRange:
 def fit_range(sizes, times, levels=None, overhead_s: float | None = None) -> FitRange:
     """Which points an exponent is fitted over: those above the per-call overhead
     (``above_overhead``) inside one measured regime (``levels``, one label per point, as
-    ``MachineProfile.regime`` gives them; a transition such as 'L2→L3' is never one), the
-    regime with the most such points, the one reaching the larger n on a tie. With fewer
+    ``MachineProfile.regime`` gives them; a transition such as 'L2→L3' is never one): of the
+    regimes holding ``ASYMPTOTIC_POINTS`` such points, the one reaching the largest n; with
+    none that wide, the one with the most, the one reaching the larger n on a tie. With fewer
     than MIN_POINTS there the mask holds what there is and ``note`` says why it is too few."""
     sizes, times = np.asarray(sizes, dtype=float), np.asarray(times, dtype=float)
     above = above_overhead(times, overhead_s)
@@ -124,7 +130,11 @@ def fit_range(sizes, times, levels=None, overhead_s: float | None = None) -> Fit
             if not is_transition(level):
                 inside = above & (levels == level)
                 counts[level] = (int(inside.sum()), float(sizes[inside].max()))
-        regime = max(counts, key=counts.get) if counts else ""
+        wide = {lv: c for lv, c in counts.items() if c[0] >= ASYMPTOTIC_POINTS}
+        if wide:  # the regime reaching the largest n among those wide enough to fit
+            regime = max(wide, key=lambda lv: (wide[lv][1], wide[lv][0]))
+        else:  # else the fullest, the one reaching the larger n on a tie
+            regime = max(counts, key=counts.get) if counts else ""
         mask = above & (levels == regime) if regime else np.zeros(sizes.shape, dtype=bool)
     rule = f"{threshold}, working set in {regime}" if regime else threshold
     k = int(mask.sum())
