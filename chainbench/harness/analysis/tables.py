@@ -88,7 +88,11 @@ def series_fit(g: pd.DataFrame, profile=None):
         g["memory_level"].notna().any() else None
     if profile is not None and levels is not None and \
             {"madds_counted", "working_set_bytes"} <= set(g.columns):
-        bound = compute_bound(g["madds_counted"].to_numpy(float),
+        # a peer counts nothing: the work of the algorithm it runs, as the cost model predicts
+        madds = pd.to_numeric(g["madds_counted"], errors="coerce")
+        if "madds_predicted" in g.columns:
+            madds = madds.fillna(pd.to_numeric(g["madds_predicted"], errors="coerce"))
+        bound = compute_bound(madds.to_numpy(float),
                               g["working_set_bytes"].to_numpy(float), profile)
         levels = np.where(bound, COMPUTE, levels)
     return scaling_fit(g["n"].to_numpy(), g["time_median_s"].to_numpy(), levels,
