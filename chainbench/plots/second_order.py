@@ -115,7 +115,7 @@ def hvp_over_gradient(df: pd.DataFrame) -> Figure:
         caption=("Bytes each mode holds (its counters; lines) and the tracemalloc peak of one "
                  "call less H (crosses; chainbench's modes only: the peers' buffers are not "
                  "traced)."),
-        needs=("quantity", "mode", "n", *SERIES_KEYS, "bytes_counted"))
+        needs=("quantity", "mode", "n", *SERIES_KEYS, "time_median_s", "bytes_counted"))
 def hessian_memory(df: pd.DataFrame) -> Figure:
     """Counted bytes held against n per mode (Hessians, square chains), measured peaks beside."""
     rows = _square(_rows(df, HESSIAN, "bytes_counted"))

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ...strategies import is_strategy
-from ..experiment.config import FIRST
+from ..experiment.second import FIRST
 from .fits import COMPUTE, compute_bound, crossover, loglog_slope, r2_linear, scaling_fit
 
 #: What makes a series (beside m's rule): a Hessian's and an HVP's by one mode are two.

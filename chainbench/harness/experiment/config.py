@@ -17,12 +17,10 @@ from ...errors import ConfigError
 from ...model.chain import ChainShape
 from ...model.layers import LAYERS
 from .numbers import check_float
-from .second import ORDERS, QUANTITIES, SECOND_MODES, check_grid, quantities
+from .second import FIRST, ORDERS, QUANTITIES, SECOND_MODES, check_grid, quantities
 from .templates import render, template_shape
 
 WIDTH_PROFILES = ("square", "hourglass")
-#: A point's quantity at first order (``Point.quantity``); order 2's are ``second.QUANTITIES``.
-FIRST = "jacobian"
 # "none": dense layers only, the chains of the bracketing literature
 ACTIVATIONS = (*(name for name, cls in LAYERS.items() if not cls.arguments), "none")
 
@@ -109,7 +107,7 @@ class Point:
     chunk: str = "default"  # as given; resolved to an integer when measured
     snapshots: str = "default"  # checkpointed modes: as given
     layers: str = field(default="", compare=False)  # a grid's chain template; then also width
-    quantity: str = "jacobian"  # or, second order, "hessian" or "hvp" (``second.QUANTITIES``)
+    quantity: str = FIRST  # "jacobian", or at order 2 "hessian" or "hvp" (``second``)
 
     @property
     def spec(self) -> str:

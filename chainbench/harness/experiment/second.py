@@ -10,6 +10,8 @@ from ...errors import ConfigError
 from ...peers.second import HESSIAN, HVP, SECOND_PEERS, peers_of
 from ...second_order import HESSIAN_MODES
 
+#: What an order-1 point computes (``Point.quantity``).
+FIRST = "jacobian"
 #: What an order-2 point computes; the first is a grid's default.
 QUANTITIES = (HESSIAN, HVP)
 ORDERS = (1, 2)
@@ -36,8 +38,6 @@ def is_peer(mode: str) -> bool:
 
 def quantities(grid) -> tuple[str, ...]:
     """The quantities a grid's points compute: ('jacobian',) at order 1."""
-    from .config import FIRST
-
     return (grid.quantity or QUANTITIES[:1]) if grid.order == (2,) else (FIRST,)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...errors import ConfigError
-from ..experiment.config import FIRST
+from ..experiment.second import FIRST
 from .row import COLUMNS, INT_COLUMNS, KEY_COLUMNS, TEXT_COLUMNS, Row, key_of
 
 POINTS, DAMAGED = "points.csv", "points.damaged.csv"
