@@ -237,3 +237,20 @@ def test_the_slow_flag_may_name_a_second_order_mode():
 
     assert parse_slow_flag("forward-over-reverse:1.3", _engines(cb)) == \
         ("forward-over-reverse", 1.3)
+
+
+def test_the_shipped_hessian_scaling_experiment_covers_each_part_and_stays_small():
+    from chainbench.harness.experiment.config import resolve
+    from chainbench.harness.run.point import predict
+
+    points = resolve("hessian_scaling").points()
+    hess = {p.mode for p in points if p.quantity == "hessian" and p.width == "square"}
+    assert set(cb.HESSIAN_MODES) | {"jax-hessian", "torch-hessian"} <= hess
+    hvp = [p for p in points if p.quantity == "hvp"]
+    assert {p.n for p in hvp} >= {256, 2048} and "forward-over-reverse" in {p.mode for p in hvp}
+    shaped = {p.width for p in points if p.layers}
+    assert len(shaped) == 2 and all(
+        {"forward-over-reverse", "reverse-over-forward", "hessian-optimal"} <=
+        {p.mode for p in points if p.width == w} for w in shaped)
+    # a few minutes on two cores: every call together is a few seconds of multiply-adds
+    assert sum(predict(p).madds for p in points) < 3e10
