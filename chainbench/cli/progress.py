@@ -167,4 +167,7 @@ def row_summary(row) -> str:
         return "done in an earlier run"
     if row.status != "ok":
         return f"{row.status}: {row.reason}"
-    return f"{seconds(row.time_median_s)} (J/F {row.j_over_f:.3g})"
+    if row.hvp_over_g is not None:  # an HVP: in gradients, its yardstick
+        return f"{seconds(row.time_median_s)} (HVP/gradient {row.hvp_over_g:.3g})"
+    what = {"hessian": "H/F"}.get(row.quantity, "J/F")
+    return f"{seconds(row.time_median_s)} ({what} {row.j_over_f:.3g})"

@@ -20,7 +20,7 @@ from ...machine.own_costs import ensure_overheads
 from ...peers import versions as peer_versions
 from ...provenance import machine
 from ..experiment.config import Experiment, Point
-from ..experiment.second import is_peer
+from ..experiment.second import is_peer, is_second
 from ..storage.results import ResultsDir
 from ..storage.row import Row
 from . import timing
@@ -33,7 +33,9 @@ from .threads import set_threads
 def describe(point: Point) -> str:
     chunk = "" if point.chunk == "default" else f" chunk={point.chunk}"
     snaps = "" if point.snapshots == "default" else f" snapshots={point.snapshots}"
-    return f"{point.mode}{chunk}{snaps} n={point.n} m={point.m} depth={point.depth} {point.width}"
+    what = f"{point.quantity} " if is_second(point) else ""
+    return (f"{what}{point.mode}{chunk}{snaps} n={point.n} m={point.m} depth={point.depth} "
+            f"{point.width}")
 
 
 def run(exp: Experiment, out: Path, *, resume: bool = False, threads: int = 1,
