@@ -65,7 +65,7 @@ def _calls(chain: Chain, point: Point, x, v, u):
         peer.prepare()  # its import is not its compile time
         call, to_numpy = peer.native(chain.program, x, v)
         grad, grad_numpy = peer.gradient(chain.program, x)
-        return call, lambda out: to_numpy(out), lambda: grad_numpy(grad()), None
+        return call, to_numpy, lambda: grad_numpy(grad()), None
     bound = bind(chain, point.mode, order=2)
     call = partial(bound, x) if point.quantity == HESSIAN else partial(bound.hvp, x, v)
     gradient = bind(chain, "reverse")
