@@ -55,8 +55,11 @@ def fit_and_print(folder) -> None:
 
 
 def series_label(row) -> str:
-    """'forward m=1 depth 2', plus whatever is not at its default (chunk, width, …)."""
-    parts = [str(row["mode"]), str(row["m_rule"]).replace(" ", ""), f"depth {row['depth']}"]
+    """'forward m=1 depth 2', plus whatever is not at its default (chunk, width, …); a
+    second-order series starts with its quantity ('hessian forward-over-reverse …')."""
+    quantity = str(row.get("quantity", "jacobian"))
+    parts = [*([quantity] if quantity not in ("jacobian", "nan") else []), str(row["mode"]),
+             str(row["m_rule"]).replace(" ", ""), f"depth {row['depth']}"]
     for key, default in (("chunk_spec", "default"), ("snapshots_spec", "default"),
                          ("width", "square"), ("activation", "tanh"), ("seed", 0)):
         value = row.get(key, default)

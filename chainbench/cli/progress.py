@@ -144,11 +144,17 @@ def expected_wall(point, policy) -> float:
     through ``timing.expected_wall_s``; the sampling floor where the model cannot say."""
     from .. import api
     from ..harness.experiment.config import Measure
-    from ..harness.run.point import resolve
+    from ..harness.experiment.second import is_second
+    from ..harness.run.point import predict, resolve
     from ..harness.run.timing import expected_wall_s
 
     policy = policy or Measure()
     try:
+        if is_second(point):  # no time model at second order yet: the peak GEMM rate
+            from ..machine.current import current_profile
+
+            call_s = predict(point).madds / current_profile().peak_madds_per_s
+            return expected_wall_s(call_s, policy) + expected_wall_s(0.0, policy)  # gradient
         engine, chunk, snapshots = resolve(point)
         call_s = api.predict_time(point.shape, engine, chunk, snapshots).seconds
     except (ValueError, KeyError, TypeError, NotImplementedError):
@@ -161,4 +167,7 @@ def row_summary(row) -> str:
         return "done in an earlier run"
     if row.status != "ok":
         return f"{row.status}: {row.reason}"
-    return f"{seconds(row.time_median_s)} (J/F {row.j_over_f:.3g})"
+    if row.hvp_over_g is not None:  # an HVP: in gradients, its yardstick
+        return f"{seconds(row.time_median_s)} (HVP/gradient {row.hvp_over_g:.3g})"
+    what = {"hessian": "H/F"}.get(row.quantity, "J/F")
+    return f"{seconds(row.time_median_s)} ({what} {row.j_over_f:.3g})"

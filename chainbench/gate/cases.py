@@ -19,8 +19,10 @@ def standard_spec(n: int, m: int = 1, depth: int = 4) -> str:
 @dataclass(frozen=True)
 class Case:
     """One timed call on the standard chain of input width ``n``: its Jacobian by ``mode``
-    (``kind`` 'jacobian', with ``chunk`` lanes per sweep, None for the engine's default) or
-    F itself (``kind`` 'evaluate').
+    (``kind`` 'jacobian', with ``chunk`` lanes per sweep, None for the engine's default),
+    F itself (``kind`` 'evaluate'), or at second order the Hessian of u·f (``kind``
+    'hessian') or one Hessian-vector product (``kind`` 'hvp') by ``mode`` (one of
+    ``HESSIAN_MODES``); a reference tree from before second order skips those.
 
     ``rtol`` bounds how far the code under test and the reference may differ (relative to
     the result's norm); ``oracle_rtol`` how far the result may be from a second method (the
@@ -43,7 +45,8 @@ class Case:
 
     @property
     def name(self) -> str:
-        what = "F" if self.kind == "evaluate" else self.mode
+        what = "F" if self.kind == "evaluate" else self.mode if self.kind == "jacobian" \
+            else f"{self.kind} {self.mode}"
         chunk = "" if self.chunk is None else f" c{self.chunk}"
         return f"{what} n{self.n} m{self.m} d{self.depth}{chunk}"
 
@@ -56,6 +59,11 @@ class Case:
 def jac(mode: str, n: int, m: int = 1, depth: int = 4, chunk: int | None = None,
         **options) -> Case:
     return Case("jacobian", n, m, depth, mode, chunk, **options)
+
+
+def second(kind: str, mode: str, n: int, m: int = 1, depth: int = 4, **options) -> Case:
+    """A Hessian (``kind`` 'hessian') or an HVP ('hvp') by ``mode``."""
+    return Case(kind, n, m, depth, mode, **options)
 
 
 def evaluate(n: int, m: int = 1, depth: int = 4, **options) -> Case:
@@ -85,6 +93,10 @@ CASES = (
     jac("sqrt-checkpoint", 128, 16, depth=8, quick=True),
     jac("revolve", 128, 16, depth=8, quick=True),
     jac("fd-central", 64, 16, rtol=1e-8, oracle_rtol=1e-6, quick=True),
+    # second order: one HVP (dual numbers over the tape: a few gradients' work) and one
+    # Hessian (n of those sweeps in chunks), both by forward-over-reverse
+    second("hvp", "forward-over-reverse", 256, quick=True),
+    second("hessian", "forward-over-reverse", 64),
 )
 
 #: Sizes the guards choose from: quarter octaves, 64 … 4096, so that even a narrow memory

@@ -7,13 +7,16 @@ code in the same job.
 It reads one JSON request per line on stdin and answers one JSON line on stdout:
 
     {"cmd": "setup", "cases": [{"name", "kind", "spec", "n", "mode", "chunk"}, ...]}
+        (kind: 'jacobian', 'evaluate', or 'hessian' and 'hvp' where the tree has them)
         -> {"ok": true, "cases": {name: {"compile_s", "once_s", "check": {...}} or {"error"}}}
     {"cmd": "time", "case": name, "calls": k, "repeats": r}
         -> {"ok": true, "seconds": [wall seconds per call of each repeat],
             "cpu_seconds": [the same in this thread's CPU time]}
 
 Only the public API that old and new trees share is used (``Chain.from_spec``, ``jacobian``,
-calling a chain), and nothing of ``chainbench.gate``: the reference tree may predate it.
+calling a chain; ``hessian`` and ``hvp`` for the second-order cases, which a tree without
+them reports as an error for that case alone), and nothing of ``chainbench.gate``: the
+reference tree may predate it.
 
 ``CHAINBENCH_SLOW_ENGINE=MODE[:FACTOR]`` (the driver sets it for the code under test only)
 makes every timed call of MODE (or of F, with MODE 'F') FACTOR× slower by busy-waiting
@@ -96,6 +99,11 @@ class Worker:
         x = np.random.default_rng(1).standard_normal(n)
         if case["kind"] == "evaluate":
             return F_MODE, functools.partial(chain, x)
+        if case["kind"] == "hessian":  # a tree without second order raises here: skipped
+            return case["mode"], functools.partial(self.cb.hessian, chain, x, mode=case["mode"])
+        if case["kind"] == "hvp":
+            v = np.random.default_rng(2).standard_normal(n)
+            return case["mode"], functools.partial(self.cb.hvp, chain, x, v, mode=case["mode"])
         if case["kind"] != "jacobian":
             raise ValueError(f"case {case['name']!r}: unknown kind {case['kind']!r}")
         return case["mode"], functools.partial(self.cb.jacobian, chain, x, mode=case["mode"],
@@ -186,12 +194,17 @@ def serve(worker: Worker, requests, answer) -> None:
 
 
 def _engines(cb):
-    """The engine names of the tree this worker imported: its registry where it has one; a
-    reference commit from before the registry module lists its modes in ``cb.MODES``."""
+    """The engine names of the tree this worker imported: its registry where it has one (a
+    reference commit from before the registry module lists its modes in ``cb.MODES``), and
+    its second-order modes where it has them (``cb.HESSIAN_MODES``)."""
     try:
-        return importlib.import_module("chainbench.engines.registry").ENGINES
+        first = list(importlib.import_module("chainbench.engines.registry").ENGINES)
     except ImportError:
-        return cb.MODES
+        first = list(cb.MODES)
+    try:
+        return [*first, *cb.HESSIAN_MODES]
+    except AttributeError:  # a tree from before second order
+        return first
 
 
 def main(argv: list[str]) -> int:

@@ -75,3 +75,39 @@ _CACHE = ProgramCache()
 
 def jacobian_function(program, transform: str):
     return _CACHE.get(program, transform, build)
+
+
+# --- second order: jax.hessian, and jax.jvp of jax.grad ---------------------------------------
+
+
+def build_second(program, quantity: str):
+    """The jitted second-order functions of the chain's u·f (u all ones, as chainbench's
+    default): {'hessian': x -> H} (``jax.hessian``: jacfwd of jacrev) or {'hvp': (x, v) ->
+    H v} (``jax.jvp`` of ``jax.grad``), and 'grad': x -> ∇(u·f), each awaited."""
+    layers = unpack(program)
+    rules = [rule_for(RULES, name, "jax") for name, _ in layers]
+    params = [tuple(jax.device_put(a) for a in arrays) for _, arrays in layers]
+    u = jnp.ones(program.shape.m)
+
+    def g(params, x):
+        for rule, p in zip(rules, params):
+            x = rule(p, x)
+        return jnp.dot(u, x)
+
+    grad = jax.jit(jax.grad(g, argnums=1))
+    if quantity == "hessian":
+        hess = jax.jit(jax.hessian(g, argnums=1))
+        main = lambda x: hess(params, x).block_until_ready()  # noqa: E731
+    else:
+        @jax.jit
+        def hvp(params, x, v):
+            return jax.jvp(lambda y: jax.grad(g, argnums=1)(params, y), (x,), (v,))[1]
+
+        main = lambda x, v: hvp(params, x, v).block_until_ready()  # noqa: E731
+    return {quantity: main, "grad": lambda x: grad(params, x).block_until_ready(),
+            "to_peer": jax.device_put, "to_numpy": np.asarray}
+
+
+def second_function(program, quantity: str):
+    return _CACHE.get(program, f"second-{quantity}",
+                      lambda program, _key: build_second(program, quantity))

@@ -50,3 +50,30 @@ _CACHE = ProgramCache()
 
 def jacobian_function(program, transform: str):
     return _CACHE.get(program, transform, build)
+
+
+# --- second order: torch.func.hessian, and torch.func.jvp of grad ----------------------------
+
+
+def build_second(program, quantity: str):
+    """The second-order functions of the chain's u·f (u all ones, as chainbench's default):
+    {'hessian': x -> H} (``torch.func.hessian``: jacfwd of jacrev) or {'hvp': (x, v) -> H v}
+    (``torch.func.jvp`` of ``torch.func.grad``), and 'grad': x -> ∇(u·f)."""
+    f = chain_function(program)
+    u = torch.ones(program.shape.m, dtype=torch.float64)
+
+    def g(x):
+        return torch.dot(u, f(x))
+
+    grad = torch.func.grad(g)
+    if quantity == "hessian":
+        main = torch.func.hessian(g)
+    else:
+        def main(x, v):
+            return torch.func.jvp(grad, (x,), (v,))[1]
+    return {quantity: main, "grad": grad, "to_peer": torch.from_numpy, "to_numpy": to_numpy}
+
+
+def second_function(program, quantity: str):
+    return _CACHE.get(program, f"second-{quantity}",
+                      lambda program, _key: build_second(program, quantity))

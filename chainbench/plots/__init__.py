@@ -28,6 +28,13 @@ from .operations import op_memory_vs_n, op_tape_entries, op_time_vs_n
 from .peers import peers_vs_n
 from .regret import auto_regret
 from .scaling import j_over_f_vs_n, time_vs_n
+from .second_order import (
+    hessian_bracketing,
+    hessian_memory,
+    hessian_time_vs_n,
+    hessian_vs_peers,
+    hvp_over_gradient,
+)
 from .sparse import sparse_memory_vs_n, sparse_sweeps_vs_n, sparse_time_vs_n, sparsity_pattern
 from .tradeoffs import bracketing_speedup, checkpoint_tradeoff
 
@@ -45,6 +52,11 @@ __all__ = [
     "checkpoint_tradeoff",
     "crossover_heatmap",
     "error_vs_step",
+    "hessian_bracketing",
+    "hessian_memory",
+    "hessian_time_vs_n",
+    "hessian_vs_peers",
+    "hvp_over_gradient",
     "j_over_f_vs_n",
     "memory_vs_depth",
     "op_memory_vs_n",

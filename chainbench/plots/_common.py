@@ -36,15 +36,18 @@ class FigureSpec:
     needs: tuple[str, ...]  # columns it cannot be drawn without
     order: int  # place in the list of figures (the numbering of the issue that asked for them)
     caption: str = ""  # one line saying what to see in it (the HTML report prints it)
+    second: bool = False  # drawn from second-order rows (Hessians, HVPs); else from Jacobians'
 
 
 #: name -> FigureSpec of every figure defined; ``plots.FIGURES`` is it in drawing order.
 REGISTRY: dict[str, FigureSpec] = {}
 
 
-def figure(name: str, label: str, order: int, needs: Iterable[str], caption: str = ""):
+def figure(name: str, label: str, order: int, needs: Iterable[str], caption: str = "",
+           second: bool = False):
     """Register a figure; the wrapped function checks ``needs`` first and prefixes every
-    CannotPlot it raises with ``label``, so a direct call says the same as ``render_all``."""
+    CannotPlot it raises with ``label``, so a direct call says the same as ``render_all``.
+    A first-order figure sees the Jacobian rows alone; a ``second`` one every row."""
     needs = tuple(needs)
 
     def register(draw):
@@ -54,6 +57,8 @@ def figure(name: str, label: str, order: int, needs: Iterable[str], caption: str
             if missing:
                 s = "s" if len(missing) > 1 else ""
                 raise CannotPlot(f"{label}: results lack column{s} {', '.join(missing)}")
+            if not second:
+                df = first_order(df)
             try:
                 return draw(df)
             except CannotPlot as err:
@@ -61,13 +66,26 @@ def figure(name: str, label: str, order: int, needs: Iterable[str], caption: str
 
         if name in REGISTRY:
             raise ValueError(f"figure {name!r} registered twice")
-        REGISTRY[name] = FigureSpec(name, label, checked, needs, order, caption)
+        REGISTRY[name] = FigureSpec(name, label, checked, needs, order, caption, second)
         return checked
 
     return register
 
 
 # --- rows ------------------------------------------------------------------------------------
+
+#: ``quantity`` of a Jacobian's row; results written before second order have no column.
+JACOBIAN = "jacobian"
+
+
+def first_order(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of Jacobians (all rows of results without a ``quantity`` column)."""
+    if "quantity" not in df.columns:
+        return df
+    rows = df[df["quantity"].astype(str) == JACOBIAN]
+    if rows.empty and len(df):
+        raise CannotPlot("the results hold second-order points only (Hessians, HVPs)")
+    return rows
 
 #: What, beside mode and sizes, tells two series apart.
 SERIES_KEYS = ("depth", "width", "activation", "seed")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..engines.registry import ENGINES
+from ..peers.second import SECOND_PEERS
 
 #: chainbench's AD modes (Okabe & Ito 2008), in registry order; 'auto' is the time model's pick.
 _AD = {
@@ -29,6 +30,12 @@ _AD = {
     # the operation-level engines: forward's and reverse's hues, lighter
     "op-forward": ("#6FB7E4", "p"),
     "op-reverse": ("#F29A66", "h"),
+    # second order (Hessians, HVPs): the mixed modes take forward's and reverse's hues'
+    # neighbours, hyper-dual numbers a grey-blue, the bracketing optimal's green
+    "forward-over-reverse": ("#0072B2", "o"),
+    "reverse-over-forward": ("#D55E00", "s"),
+    "forward-over-forward": ("#56B4E9", "D"),
+    "hessian-optimal": ("#009E73", "^"),
 }
 #: The peers' frameworks (Tol's muted scheme); the marker tells the transformation.
 _FRAMEWORKS = {"jax": "#117733", "torch": "#882255", "torch-compile": "#CC6677",
@@ -71,6 +78,11 @@ def look(mode: str) -> Look:
         forward = engine.algorithm == "forward"
         return Look(_FRAMEWORKS.get(framework, "#DDCC77"), "^" if forward else "v", False,
                     "--" if forward else ":", "peer")
+    second = SECOND_PEERS.get(mode)
+    if second is not None:  # a second-order peer: its framework's colour, dashed for H
+        hessian = second.quantity == "hessian"
+        return Look(_FRAMEWORKS.get(mode.split("-")[0], "#DDCC77"), "^" if hessian else "v",
+                    False, "--" if hessian else ":", "peer")
     if mode in _NUMERICAL:
         color, marker = _NUMERICAL[mode]
         return Look(color, marker, True, "-.", "numerical")

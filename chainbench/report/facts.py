@@ -59,6 +59,7 @@ def gather(folder, with_figures: bool = True) -> RunFacts:
     runs = [r for r in as_rows(meta.get("runs")) if isinstance(r, dict)]
     tables = analysis.summary(points)
     tables["j_over_f"] = j_over_f_table(points)
+    tables.update(second_order_tables(points))
     facts = RunFacts(folder, str(meta.get("experiment") or folder.name),
                      str(meta.get("description") or ""), meta, runs[-1] if runs else {},
                      points, analysis.tally(points), tables)
@@ -73,6 +74,8 @@ def j_over_f_table(df: pd.DataFrame) -> pd.DataFrame:
     if "j_over_f" not in df.columns or "status" not in df.columns:
         return pd.DataFrame()
     ok = df[(df["status"] == "ok") & (df["m"] == 1)]
+    if "quantity" in ok.columns:  # a Hessian's time over F is no J/F
+        ok = ok[ok["quantity"].astype(str) == "jacobian"]
     if "chunk_spec" in ok.columns:
         ok = ok[ok["chunk_spec"].astype(str) == "default"]
     rows = []
@@ -82,6 +85,21 @@ def j_over_f_table(df: pd.DataFrame) -> pd.DataFrame:
                      "J/F there": float(g["j_over_f"].iloc[0]), "n to": int(g["n"].iloc[-1]),
                      "J/F at n to": float(g["j_over_f"].iloc[-1])})
     return pd.DataFrame(rows)
+
+
+def second_order_tables(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The second-order tables, where the rows hold Hessians or HVPs: HVP ÷ gradient per
+    mode and n ('hvp_over_g'), the bracketing's speed-up measured and predicted
+    ('hessian_bracketing') and chainbench's best against the best peer ('hessian_vs_peers')."""
+    if "quantity" not in df.columns or not df["quantity"].isin(["hessian", "hvp"]).any():
+        return {}
+    from ..plots.second_order import best_vs_peer_table, bracketing_table
+
+    ok = df[(df["status"] == "ok") & (df["quantity"] == "hvp")]
+    ratio = ok[["mode", "n", "depth", "time_median_s", "g_time_s", "hvp_over_g"]] \
+        .sort_values(["mode", "n"]) if "hvp_over_g" in ok.columns else pd.DataFrame()
+    return {"hvp_over_g": ratio.reset_index(drop=True),
+            "hessian_bracketing": bracketing_table(df), "hessian_vs_peers": best_vs_peer_table(df)}
 
 
 def draw_figures(df: pd.DataFrame) -> tuple[list[Drawn], list[tuple[str, str]]]:

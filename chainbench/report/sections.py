@@ -14,9 +14,9 @@ from .facts import RunFacts, as_table, machine_lines
 from .html import definitions, esc, frame_table, number, section, table
 
 #: Columns of points.csv the raw table shows (points.csv itself holds them all).
-RAW_COLUMNS = ("point", "mode", "n", "m", "depth", "width", "activation", "chunk", "snapshots",
-               "status", "time_median_s", "time_predicted_s", "j_over_f", "madds_predicted",
-               "bytes_counted", "compile_s", "reason")
+RAW_COLUMNS = ("point", "quantity", "mode", "n", "m", "depth", "width", "activation", "chunk",
+               "snapshots", "status", "time_median_s", "time_predicted_s", "j_over_f",
+               "hvp_over_g", "madds_predicted", "bytes_counted", "compile_s", "reason")
 
 
 def run_sections(facts: RunFacts, anchor: str, level: int = 2) -> str:
@@ -29,6 +29,8 @@ def run_sections(facts: RunFacts, anchor: str, level: int = 2) -> str:
             machine_lines(facts.latest)), sub),
         section(f"{anchor}-points", "Points", tally_html(facts.tally), sub),
         section(f"{anchor}-fits", "Fitted figures", fits_html(facts.tables), sub),
+        section(f"{anchor}-second", "Second order", second_html(facts.tables), sub)
+        if "hvp_over_g" in facts.tables else "",
         section(f"{anchor}-figures", "Figures", figures_html(facts), sub),
         section(f"{anchor}-raw", "Raw table", raw_html(facts), sub),
     ]
@@ -54,8 +56,11 @@ def glance(facts: RunFacts) -> str:
 
 
 def series_label(r) -> str:
-    """'reverse m=1 depth 2', plus what is not at its default."""
-    parts = [str(r["mode"]), str(r.get("m_rule", "")).replace(" ", ""), f"depth {r['depth']}"]
+    """'reverse m=1 depth 2', plus what is not at its default; a second-order series
+    starts with its quantity ('hessian forward-over-reverse …')."""
+    quantity = str(r.get("quantity", "jacobian"))
+    parts = ["" if quantity in ("jacobian", "nan") else quantity, str(r["mode"]),
+             str(r.get("m_rule", "")).replace(" ", ""), f"depth {r['depth']}"]
     for key, default in (("chunk_spec", "default"), ("snapshots_spec", "default"),
                          ("width", "square"), ("activation", "tanh")):
         if str(r.get(key, default)) != default:
@@ -108,6 +113,29 @@ def fits_html(tables: dict[str, pd.DataFrame]) -> str:
         parts.append(f"<h4>{esc(title)}</h4>")
         parts.append(frame_table(frame) if len(frame) else
                      '<p class="quiet">Not enough points for this figure.</p>')
+    return "".join(parts)
+
+
+#: The second-order tables (``facts.second_order_tables``) and what each shows.
+SECOND_TABLES = (
+    ("hvp_over_g", "HVP ÷ gradient: one Hessian-vector product's time in gradients of the "
+                   "same chain, timed in the same point (a small constant expected)"),
+    ("hessian_bracketing", "Hessian chain bracketing: the better mixed mode's time over "
+                           "hessian-optimal's, measured and predicted (multiply-adds)"),
+    ("hessian_vs_peers", "chainbench's fastest Hessian or HVP over the fastest peer's "
+                         "(below 1: chainbench faster)"),
+)
+
+
+def second_html(tables: dict[str, pd.DataFrame]) -> str:
+    """The second-order tables; the Hessian exponents are in the fitted figures above."""
+    parts = ['<p class="quiet">Hessian and HVP series (their exponents per mode) are in the '
+             "fitted figures above; see docs/second-order.md for what to expect.</p>"]
+    for key, title in SECOND_TABLES:
+        frame = tables.get(key, pd.DataFrame())
+        parts.append(f"<h4>{esc(title)}</h4>")
+        parts.append(frame_table(frame) if len(frame) else
+                     '<p class="quiet">Not enough points for this table.</p>')
     return "".join(parts)
 
 

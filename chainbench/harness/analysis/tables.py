@@ -13,9 +13,12 @@ import numpy as np
 import pandas as pd
 
 from ...strategies import is_strategy
+from ..experiment.second import FIRST
 from .fits import COMPUTE, compute_bound, crossover, loglog_slope, r2_linear, scaling_fit
 
-SERIES = ["mode", "chunk_spec", "snapshots_spec", "depth", "width", "activation", "seed"]
+#: What makes a series (beside m's rule): a Hessian's and an HVP's by one mode are two.
+SERIES = ["quantity", "mode", "chunk_spec", "snapshots_spec", "depth", "width", "activation",
+          "seed"]
 
 
 def _by_cpu(ok: pd.DataFrame, keys: list[str]) -> list[str]:
@@ -35,6 +38,8 @@ def _ok(df: pd.DataFrame) -> pd.DataFrame:
             ok[column] = pd.to_numeric(ok[column], errors="coerce")
     ok = ok[np.isfinite(ok["time_median_s"]) & (ok["time_median_s"] > 0)]
     ok["m_rule"] = np.where(ok["m"] == ok["n"], "m=n", "m=" + ok["m"].astype(str))
+    if "quantity" not in ok.columns:  # rows not read by load_points: Jacobians
+        ok["quantity"] = FIRST
     return ok
 
 
@@ -83,7 +88,11 @@ def series_fit(g: pd.DataFrame, profile=None):
         g["memory_level"].notna().any() else None
     if profile is not None and levels is not None and \
             {"madds_counted", "working_set_bytes"} <= set(g.columns):
-        bound = compute_bound(g["madds_counted"].to_numpy(float),
+        # a peer counts nothing: the work of the algorithm it runs, as the cost model predicts
+        madds = pd.to_numeric(g["madds_counted"], errors="coerce")
+        if "madds_predicted" in g.columns:
+            madds = madds.fillna(pd.to_numeric(g["madds_predicted"], errors="coerce"))
+        bound = compute_bound(madds.to_numpy(float),
                               g["working_set_bytes"].to_numpy(float), profile)
         levels = np.where(bound, COMPUTE, levels)
     return scaling_fit(g["n"].to_numpy(), g["time_median_s"].to_numpy(), levels,
@@ -305,7 +314,10 @@ def summary(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
               "cost_fit": (cost_fit, ("engine", "madds_predicted")), "crossovers": (crossovers, ()),
               "prediction_error": (prediction_error, ("engine",)),
               "auto_regret": (auto_regret, ("engine", "time_predicted_s"))}
-    return {name: table(df) if {"time_median_s", *needs} <= set(df.columns) else pd.DataFrame()
+    # every table but the exponents compares Jacobian engines: second-order rows stay out
+    first = df[df["quantity"].astype(str) == FIRST] if "quantity" in df.columns else df
+    return {name: table(df if name == "exponents" else first)
+            if {"time_median_s", *needs} <= set(df.columns) else pd.DataFrame()
             for name, (table, needs) in tables.items()}
 
 

@@ -17,6 +17,7 @@ from ...errors import ConfigError
 from ...model.chain import ChainShape
 from ...model.layers import LAYERS
 from .numbers import check_float
+from .second import FIRST, ORDERS, QUANTITIES, SECOND_MODES, check_grid, quantities
 from .templates import render, template_shape
 
 WIDTH_PROFILES = ("square", "hourglass")
@@ -38,6 +39,8 @@ class Grid:
     chunk: tuple[int | str, ...] = ("default",)  # forward lanes per sweep: int, "default", "n"
     snapshots: tuple[int | str, ...] = ("default",)  # checkpointed modes: int or "default"
     layers: tuple[str, ...] = ()  # whole chains instead of the above: templates (``render``)
+    order: tuple[int, ...] = (1,)  # 1: Jacobians; 2: Hessians or HVPs (``quantity``)
+    quantity: tuple[str, ...] = ()  # order 2: "hessian", "hvp" (default: "hessian")
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ class Point:
     chunk: str = "default"  # as given; resolved to an integer when measured
     snapshots: str = "default"  # checkpointed modes: as given
     layers: str = field(default="", compare=False)  # a grid's chain template; then also width
+    quantity: str = FIRST  # "jacobian", or at order 2 "hessian" or "hvp" (``second``)
 
     @property
     def spec(self) -> str:
@@ -126,13 +130,15 @@ class Point:
 
     @property
     def kind(self) -> tuple:
-        """What a warm-up compiles for: mode, chunk, snapshots and activation."""
-        return (self.mode, self.chunk, self.snapshots, self.activation)
+        """What a warm-up compiles for: mode, chunk, snapshots, activation and quantity."""
+        return (self.mode, self.chunk, self.snapshots, self.activation, self.quantity)
 
     @property
     def series(self) -> str:
         """Everything but the sizes: points of one series differ only in n (and m)."""
-        return (f"{self.mode}|{self.chunk}|{self.snapshots}|d{self.depth}|{self.width}|"
+        # first order's series read as before; a second-order one starts with its quantity
+        what = "" if self.quantity == FIRST else f"{self.quantity}|"
+        return (f"{what}{self.mode}|{self.chunk}|{self.snapshots}|d{self.depth}|{self.width}|"
                 f"{self.activation}|s{self.seed}")
 
 
@@ -166,15 +172,15 @@ def count(grid: Grid) -> int:
     per_mode = sum((len(grid.chunk) if _chunk_varies(mode) else 1)
                    * (len(grid.snapshots) if _takes_snapshots(mode) else 1)
                    for mode in grid.modes)
-    return math.prod(sizes) * len(grid.n) * len(grid.seed) * per_mode
+    return math.prod(sizes) * len(grid.n) * len(grid.seed) * per_mode * len(quantities(grid))
 
 
 def expand(grid: Grid) -> list[Point]:
     if grid.layers:
         return _expand_templates(grid)
     points = []
-    for n, m, depth, width, act, seed in itertools.product(
-        grid.n, grid.m, grid.depth, grid.width, grid.activation, grid.seed
+    for n, m, depth, width, act, seed, quantity in itertools.product(
+        grid.n, grid.m, grid.depth, grid.width, grid.activation, grid.seed, quantities(grid)
     ):
         m_ = n if m == "n" else m
         hidden = hidden_widths(n, depth, width)
@@ -185,7 +191,7 @@ def expand(grid: Grid) -> list[Point]:
             snaps = grid.snapshots if _takes_snapshots(mode) else ("default",)
             for chunk, snap in itertools.product(chunks, snaps):
                 points.append(Point(n, m_, depth_, label, (n, *hidden, m_), act, seed, mode,
-                                    str(chunk), str(snap)))
+                                    str(chunk), str(snap), quantity=quantity))
     return points
 
 
@@ -193,14 +199,16 @@ def _expand_templates(grid: Grid) -> list[Point]:
     """The points of a grid of chain templates: each template at each n, the template also
     its width label (so that it is part of the point's key), activation 'none'."""
     points = []
-    for template, n, seed in itertools.product(grid.layers, grid.n, grid.seed):
+    for template, n, seed, quantity in itertools.product(grid.layers, grid.n, grid.seed,
+                                                         quantities(grid)):
         shape = template_shape(template, n)
         for mode in grid.modes:
             chunks = grid.chunk if _chunk_varies(mode) else ("default",)
             snaps = grid.snapshots if _takes_snapshots(mode) else ("default",)
             for chunk, snap in itertools.product(chunks, snaps):
                 points.append(Point(n, shape.m, shape.depth, template, shape.widths, "none",
-                                    seed, mode, str(chunk), str(snap), layers=template))
+                                    seed, mode, str(chunk), str(snap), layers=template,
+                                    quantity=quantity))
     return points
 
 
@@ -246,13 +254,17 @@ _GRID_CHECKS = {
     "width": (_width_ok, f"an integer ≥ 1, a list of them, or one of {WIDTH_PROFILES}"),
     "activation": (lambda v: v in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
     "seed": (lambda v: _is_int(v) and v >= 0, "an integer ≥ 0"),
-    "modes": (lambda v: v in MODES, f"one of {', '.join(MODES)}"),
+    # which modes a grid may name depends on its order and quantity: ``second.check_grid``
+    "modes": (lambda v: v in MODES or v in SECOND_MODES,
+              f"one of {', '.join(MODES)} (order 1) or {', '.join(SECOND_MODES)} (order 2)"),
     "chunk": (lambda v: (_is_int(v) and v >= 1) or v in ("default", "n"),
               'an integer ≥ 1, "default" or "n"'),
     "snapshots": (lambda v: (_is_int(v) and v >= 1) or v == "default",
                   'an integer ≥ 1 or "default"'),
     "layers": (lambda v: isinstance(v, str) and bool(v.strip()),
                'a chain template such as "conv:5 tanh grouped:{n}:{n/32}"'),
+    "order": (lambda v: _is_int(v) and v in ORDERS, "1 (Jacobians) or 2 (Hessians, HVPs)"),
+    "quantity": (lambda v: v in QUANTITIES, f"one of {', '.join(QUANTITIES)}"),
 }
 #: Grid keys a ``layers`` grid leaves out: its templates give the whole chain.
 _NOT_WITH_LAYERS = ("m", "depth", "width", "activation")
@@ -330,6 +342,7 @@ def build(data: dict, text: str, path: str) -> Experiment:
         if clash:
             raise ConfigError(f"{path}: [grid] with layers gives whole chains; leave out "
                               f"{', '.join(clash)}")
+        check_grid(grid_kw, MODES, path)
         grids.append(Grid(**grid_kw))
     measure_kw = _section(data.get("measure", {}), "measure", Measure, _check_measure)
     # the file's name stands in for a missing one, made a plain folder name

@@ -10,6 +10,7 @@ from ...cost.predictions import Prediction
 from ...engines.registry import ENGINES
 from ...machine.current import current_profile
 from ...model.sparsity import nonzeros
+from ...peers.second import HESSIAN
 from ...provenance import available_memory
 from ..experiment.config import Point
 from ..storage.row import Row
@@ -59,7 +60,7 @@ class Guards:
     def learn(self, point: Point, row: Row) -> None:
         """Take the speed of a measured point in; mark it 'timeout' when measuring it took
         longer than the budget, its compile time (``compile_s``) not counted."""
-        if row.status == "ok" and row.time_median_s > 0:
+        if row.status == "ok" and row.time_median_s > 0 and row.madds_counted:  # peers: none
             self.rate = max(self.rate, row.madds_counted / row.time_median_s)
         charged = row.wall_s - (row.compile_s or 0.0)
         if charged > self.budget_s:
@@ -75,8 +76,10 @@ def planned_bytes(point: Point, predicted: Prediction, sparse_output: bool = Fal
     ``sparse_output``, a mode that can return J as scipy.sparse holds only its nonzeros."""
     shape = point.shape
     output = None
-    if sparse_output and "dense" in ENGINES[predicted.mode].options:
+    if sparse_output and "dense" in getattr(ENGINES.get(predicted.mode), "options", ()):
         output = 12 * nonzeros(shape) + 8 * (shape.m + 1)  # values, indices, row pointers
+    if point.quantity == HESSIAN:  # the output is H, n × n
+        output = 8 * shape.n * shape.n
     return memory.planned_bytes(shape, predicted.bytes_held, point.m, output)
 
 

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from ... import api
 from ...cost.predictions import Prediction
 from ...errors import TooLarge
 from ...provenance import now
@@ -26,7 +25,7 @@ from ..experiment.config import Experiment, Point
 from ..storage.results import ResultsDir
 from ..storage.row import Row
 from .guards import Guards
-from .point import resolve
+from .point import predict
 from .reporter import Reporter
 from .runs import owned, start_run
 
@@ -64,8 +63,7 @@ def ordered(points: list[Point], guards: Guards | None = None
         try:
             if guards is not None and (reason := guards.plan_reason(p)):
                 raise TooLarge(reason)
-            engine, chunk, snapshots = resolve(p)
-            item = (p, api.predict(p.shape, engine, chunk, snapshots))
+            item = (p, predict(p))
         except TooLarge as err:
             item = (p, str(err))
         series.setdefault(p.series, []).append(item)

@@ -12,7 +12,7 @@ from functools import partial
 import numpy as np
 import scipy.sparse as sp
 
-from ... import strategies
+from ... import api, strategies
 from ...api import jvp, vjp
 from ...bound import bind, bind_value
 from ...cost.predictions import slides_formula
@@ -21,9 +21,11 @@ from ...errors import TooLarge, Unsupported
 from ...machine.current import current_profile
 from ...model.chain import Chain
 from ..experiment.config import Measure, Point
+from ..experiment.second import is_second
 from ..storage.row import Row
 from .guards import plan_reason
 from .memory import peak_bytes
+from .second_point import measure_second, predict_point
 from .timing import first_call, measure
 
 
@@ -35,6 +37,9 @@ def resolve(point: Point) -> tuple[str, int | None, int | None]:
     (before anything proportional to n is made) for a point this process cannot hold."""
     if reason := plan_reason(point, sparse_output=True):  # before auto or a sparse mode colors J
         raise TooLarge(reason)
+    if is_second(point):
+        predicted = predict_point(point)
+        return predicted.mode, predicted.chunk or None, None
     shape = point.shape
     impl, chunk = strategies.resolve(shape, point.mode)
     if impl.lanes == "n" and point.chunk != "default":
@@ -42,6 +47,14 @@ def resolve(point: Point) -> tuple[str, int | None, int | None]:
         chunk = lanes if point.chunk == "n" else min(int(point.chunk), lanes)
     snapshots = None if point.snapshots == "default" else int(point.snapshots)
     return impl.name, chunk, snapshots
+
+
+def predict(point: Point):
+    """What the cost model predicts for ``point`` (a ``Prediction``, or a ``SecondCounts``
+    at order 2), its mode resolved as ``resolve`` does; TooLarge as ``resolve``."""
+    engine, chunk, snapshots = resolve(point)
+    return predict_point(point) if is_second(point) else \
+        api.predict(point.shape, engine, chunk, snapshots)
 
 
 def probe_error(chain: Chain, x: np.ndarray, J: np.ndarray, rng: np.random.Generator) -> float:
@@ -60,6 +73,8 @@ def measure_point(point: Point, policy: Measure) -> Row:
     """All measured figures of one grid point as a row (status 'ok' or 'failed'; its
     identity is the caller's: ``Row.identify``); a point that runs out of memory is
     'failed' with that reason, and the sweep goes on."""
+    if is_second(point):  # a Hessian or an HVP
+        return measure_second(point, policy)
     engine, chunk, snapshots = resolve(point)
     start = time.perf_counter()
     try:
@@ -171,7 +186,7 @@ def warmup_point(point: Point) -> Point:
     compiled."""
     return Point(n=2, m=1, depth=2, width="square", widths=(2, 2, 2, 1),
                  activation=point.activation, seed=0, mode=point.mode, chunk=point.chunk,
-                 snapshots=point.snapshots)
+                 snapshots=point.snapshots, quantity=point.quantity)
 
 
 def warmup_points(points: list[Point]) -> list[Point]:

@@ -20,6 +20,7 @@ from ...machine.own_costs import ensure_overheads
 from ...peers import versions as peer_versions
 from ...provenance import machine
 from ..experiment.config import Experiment, Point
+from ..experiment.second import is_peer, is_second
 from ..storage.results import ResultsDir
 from ..storage.row import Row
 from . import timing
@@ -32,7 +33,9 @@ from .threads import set_threads
 def describe(point: Point) -> str:
     chunk = "" if point.chunk == "default" else f" chunk={point.chunk}"
     snaps = "" if point.snapshots == "default" else f" snapshots={point.snapshots}"
-    return f"{point.mode}{chunk}{snaps} n={point.n} m={point.m} depth={point.depth} {point.width}"
+    what = f"{point.quantity} " if is_second(point) else ""
+    return (f"{what}{point.mode}{chunk}{snaps} n={point.n} m={point.m} depth={point.depth} "
+            f"{point.width}")
 
 
 def run(exp: Experiment, out: Path, *, resume: bool = False, threads: int = 1,
@@ -47,7 +50,8 @@ def run(exp: Experiment, out: Path, *, resume: bool = False, threads: int = 1,
     points = exp.points()
     profile = machine_profile(announce)
     info = {"threads": set_threads(threads, pin_affinity=any(
-        ENGINES.get(p.mode) is not None and ENGINES[p.mode].family == "peer" for p in points)),
+        ENGINES.get(p.mode) is not None and ENGINES[p.mode].family == "peer" or is_peer(p.mode)
+        for p in points)),
             "peer_versions": peer_versions(), "profile": profile.to_dict()}
     guards = Guards(exp.measure.budget_s, rate=profile.peak_madds_per_s,
                     sparse_output=exp.measure.sparse_output)
@@ -112,7 +116,8 @@ _ENGINES_READY: dict[str, str] = {}
 
 
 def engine_label(engine: str) -> str:
-    return f"{engine}-mode kernels" if ENGINES[engine].family == "ad" else f"{engine} kernels"
+    impl = ENGINES.get(engine)  # None: a second-order mode or peer
+    return f"{engine}-mode kernels" if impl and impl.family == "ad" else f"{engine} kernels"
 
 
 def prepare(point: Point, policy, announce: Callable | None = None,
@@ -150,7 +155,9 @@ def _before(engine: str) -> str:
     Numba's cache will serve it is guessed from how the engine before it went (a cold cache
     is cold for all), else from the cache's files."""
     seen = list(_ENGINES_READY.values())
-    cached = seen[-1] == timing.LOADED if seen else timing.kernels_cached(ENGINES[engine].bind)
+    impl = ENGINES.get(engine)  # None: a second-order mode or peer, whose cache is not known
+    cached = seen[-1] == timing.LOADED if seen else (
+        timing.kernels_cached(impl.bind) if impl else None)
     known = timing.recorded_compile_s().get(engine, {})
     if cached:
         seconds = known.get(timing.LOADED)

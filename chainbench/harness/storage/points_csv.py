@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...errors import ConfigError
+from ..experiment.second import FIRST
 from .row import COLUMNS, INT_COLUMNS, KEY_COLUMNS, TEXT_COLUMNS, Row, key_of
 
 POINTS, DAMAGED = "points.csv", "points.damaged.csv"
@@ -273,6 +274,8 @@ def load_points(path) -> pd.DataFrame:
         df = pd.read_csv(source)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise ConfigError(f"{file}: unreadable: {err}") from None
+    if "quantity" not in df.columns:  # a file from before second order: Jacobians only
+        df["quantity"] = FIRST
     missing = [c for c in NEEDED if c not in df.columns]
     if missing:
         raise ConfigError(f"{file}: not a chainbench points file (missing {', '.join(missing)})")

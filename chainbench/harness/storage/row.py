@@ -41,6 +41,7 @@ class Row:
     mode: str = ""
     chunk_spec: str = ""
     snapshots_spec: str = ""
+    quantity: str = ""  # jacobian, or at order 2 hessian or hvp
     # what ran
     engine: str = ""
     chunk: int | None = None
@@ -59,7 +60,9 @@ class Row:
     inner_loops: int | None = None
     time_numpy_s: float | None = None  # peers: the median with numpy in and out, apart
     f_time_s: float | None = None
-    j_over_f: float | None = None
+    j_over_f: float | None = None  # the call's time over F's (a Hessian's too)
+    g_time_s: float | None = None  # HVP points: the median time of a gradient of u·f
+    hvp_over_g: float | None = None  # HVP points: the HVP's median time over the gradient's
     time_predicted_s: float | None = None  # the time model's (cost.time_model)
     # counters: the cost model's and the engine's
     madds_predicted: int | None = None
@@ -68,6 +71,7 @@ class Row:
     madds_tangent: int | None = None
     madds_adjoint: int | None = None
     madds_accumulate: int | None = None
+    madds_curvature: int | None = None  # second order: g'' records, curvature lanes, pairs
     madds_slides: int | None = None
     sweeps_forward: int | None = None
     sweeps_backward: int | None = None
