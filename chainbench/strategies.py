@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cost.choice import fastest
+from .cost.choice import Candidate, Choice, choose, fastest
 from .cost.time_model import price_plan
 from .engines.contract import Engine
 from .engines.registry import ENGINES
@@ -29,7 +29,9 @@ def auto_chunks(lanes: int, default: int) -> list[int]:
 def auto_choice(chain, profile=None) -> tuple[str, int]:
     """(mode, chunk) that 'auto' runs on ``chain``: of AUTO_CHOICES at each of its
     ``auto_chunks``, the one the time model predicts fastest on ``profile``'s machine
-    (default: this machine's); on a tie, forward (no tape) and the larger chunk.
+    (default: this machine's); on a tie, forward (no tape) and the larger chunk — but the
+    faster pure mode at its default chunk unless the fastest is predicted faster by more
+    than the model's measured error for those passes (``auto_decision`` says which).
 
     Parameters
     ----------
@@ -45,12 +47,33 @@ def auto_choice(chain, profile=None) -> tuple[str, int]:
     return fastest("auto", shape, profile or current_profile(), _auto_candidates)
 
 
+def auto_decision(chain, profile=None) -> Choice:
+    """The ``cost.choice.Choice`` behind ``auto_choice``: what was picked, the safe default
+    (the faster pure mode at its default chunk), the predicted gain and the band it had to
+    exceed (``Choice.why``)."""
+    shape = shape_of(chain)
+    return choose("auto", shape, profile or current_profile(), _auto_candidates)
+
+
+def auto_ranked(chain, profile=None) -> list[Candidate]:
+    """Every candidate 'auto' weighs, fastest predicted first (the measuring planner times
+    the first few)."""
+    shape = shape_of(chain)
+    return sorted(_auto_candidates(shape, profile or current_profile()),
+                  key=lambda c: (c.seconds, c.tie))
+
+
 def _auto_candidates(shape, profile):
     for order, name in enumerate(AUTO_CHOICES):
         impl = ENGINES[name]
-        for chunk in auto_chunks(impl.lane_count(shape), impl.chunk_for(shape)):
-            seconds = price_plan(impl.plan(shape, chunk), profile).seconds
-            yield seconds, (order, -chunk), (name, chunk)
+        default = impl.chunk_for(shape)
+        for chunk in auto_chunks(impl.lane_count(shape), default):
+            plan = impl.plan(shape, chunk)
+            # the pure modes at their default chunks are the safe choice: anything else must
+            # beat them by more than the model's measured error (cost.choice)
+            safe = impl.algorithm is not None and chunk == default
+            yield Candidate(price_plan(plan, profile).seconds, (order, -chunk), (name, chunk),
+                            plan, safe)
 
 
 #: strategy name -> (shape, profile) -> (engine name, chunk) it runs there

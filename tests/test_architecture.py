@@ -20,7 +20,7 @@ LAYERS = [
     {"engines", "peers"},
     {"strategies", "bound", "api", "second_order"},
     # chainbench's own costs are timed through its API, and stored into the profile below
-    {"machine.own_costs"},
+    {"machine.own_costs", "machine.prediction_errors"},
     # the harness, cut by responsibility: an experiment's points, a results folder's
     # storage, the analysis of one, running points (in this process or on a cluster), and
     # the side tools over all of them

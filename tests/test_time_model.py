@@ -191,27 +191,30 @@ def test_predict_command_ranks_every_exact_mode_and_recommends_one(capsys):
                                      ("dense:64 tanh dense:8 dense:256 softmax", 512),
                                      ("dense:300 dense:300 dense:300", 300)])
 def test_optimal_is_predicted_no_slower_than_the_pure_modes(spec, n):
-    from chainbench.cost.optimal import PLAN_MARGIN
-
     shape = cb.ChainShape.from_spec(spec, n)
     best = cb.predict_time(shape, "optimal").seconds
     for mode in ("forward", "reverse"):
         assert best <= cb.predict_time(shape, mode).seconds * (1 + 1e-12)
-    # a plan is taken over the pure modes only by a margin: never worse than that
-    assert best <= cb.predict_time(shape, "optimal-madds").seconds * PLAN_MARGIN
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_a_plan_is_taken_only_when_predicted_faster_by_the_margin(seed):
-    from chainbench.cost.optimal import PLAN_MARGIN, time_choice
+def test_a_plan_is_taken_only_when_predicted_faster_than_the_models_error(seed):
+    from chainbench.cost.choice import choose
+    from chainbench.cost.optimal import _candidates
+    from chainbench.machine.current import current_profile
 
     shape = random_chain(np.random.default_rng(seed), depth=2 + seed % 4).shape
     pure = min(cb.predict_time(shape, mode).seconds for mode in ("forward", "reverse"))
     chosen = cb.predict_time(shape, "optimal").seconds
-    if isinstance(time_choice(shape), str):
+    decision = choose("optimal", shape, current_profile(), _candidates)
+    assert decision.band >= 0.05 or decision.fastest is decision.safe
+    if decision.picked.safe:
         assert chosen == pytest.approx(pure)
+        assert decision.fastest.safe or decision.gain <= decision.band
     else:
-        assert chosen * PLAN_MARGIN <= pure * (1 + 1e-12)
+        assert decision.gain > decision.band
+        assert chosen * math.exp(decision.band) < pure * (1 + 1e-12)
+
 
 def test_both_optima_compute_the_same_jacobian_and_count_what_they_predict():
     chain = cb.Chain.from_spec("dense:30 tanh dense:5 dense:30 sigmoid dense:30", 30, seed=2)
@@ -238,9 +241,15 @@ def test_overheads_come_from_the_profile_and_are_stored_in_its_one_cache_file(
     machine.save(bare)
     measured = Overheads(3e-6, 1e-7, code=profile.overheads.code)
     monkeypatch.setattr(own_costs, "measure_overheads", lambda: measured)
+    errors = (("gemm", 0.2), ("stream", 0.1))
+    priced_with = []
+    monkeypatch.setattr(own_costs, "measure_errors",
+                        lambda p: priced_with.append(p.own_costs) or errors)
     told = []
     got = own_costs.ensure_overheads(told.append)
-    assert got.overheads == measured and told and current.current_profile() is got
+    assert priced_with == [measured]  # the error is measured with the costs just measured
+    assert got.overheads == dataclasses.replace(measured, errors=errors)
+    assert told and current.current_profile() is got
     assert machine.load_cached() == got and list(tmp_path.iterdir()) == [machine.cache_path()]
     assert own_costs.ensure_overheads(told.append) is got and len(told) == 1  # not again
     assert price([], got, 1).overhead_s == pytest.approx(3e-6)

@@ -10,18 +10,12 @@ recording sweep, the steps, the copies, the buffers: ``sweeps.optimal_plan``) ag
 from __future__ import annotations
 
 from ..model.shape import ChainShape
-from .choice import fastest
+from .choice import Candidate, fastest
 from .plan import plan
 from .predictions import F64, parameter_floats
 from .sweeps import optimal_plan
 from .time_model import pass_seconds, price_plan
 from .work import Pass, explicit_pass, lane_pass, product_pass
-
-#: A plan is taken over a pure mode only when predicted this many times faster: the model
-#: prices a plan's block copies and skinny products low, by 1.3-1.7x in the bracketing runs
-#: (docs/beyond-pure-modes.md), and a plan predicted a few percent faster measured slower.
-PLAN_MARGIN = 1.5
-
 
 class TimeCosts:
     """``plan``'s pricing in predicted seconds (see ``plan.MaddCosts`` for the methods)."""
@@ -63,8 +57,9 @@ def time_choice(shape: ChainShape, profile=None):
 
 def _candidates(shape: ChainShape, profile):
     by_time, by_madds = plan(shape, costs=TimeCosts(shape, profile)), plan(shape)
-    candidates = ("forward", "reverse", by_time, by_madds)
-    for order, choice in enumerate(candidates):
-        seconds = price_plan(optimal_plan(shape, choice=choice), profile).seconds
-        # a plan must beat the pure modes by a clear margin
-        yield seconds * (1 if isinstance(choice, str) else PLAN_MARGIN), (order,), choice
+    for order, choice in enumerate(("forward", "reverse", by_time, by_madds)):
+        whole = optimal_plan(shape, choice=choice)
+        # the pure modes are the safe choice: a bracketing must beat them by more than the
+        # model's measured error for its passes (cost.choice)
+        yield Candidate(price_plan(whole, profile).seconds, (order,), choice, whole,
+                        safe=order < 2)

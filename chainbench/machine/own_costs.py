@@ -15,6 +15,7 @@ profile it fills sits below everything.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from ..model.chain import Chain
 from ..model.layers import LAYERS
 from .current import current_profile, store_overheads
 from .overheads import RULES, Overheads
+from .prediction_errors import measure_errors
 from .profile import MachineProfile
 
 DEEP = 17
@@ -115,5 +117,9 @@ def ensure_overheads(announce=None, *, force: bool = False) -> MachineProfile:
     if profile.overheads is not None and not force:
         return profile
     if announce is not None:
-        announce("measuring chainbench's per-call and per-pass overheads (cached afterwards) …")
-    return store_overheads(measure_overheads())
+        announce("measuring chainbench's per-call and per-pass overheads and the time "
+                 "model's error (cached afterwards) …")
+    overheads = measure_overheads()
+    # the model's error is measured with the own costs it prices with
+    profile = store_overheads(overheads)
+    return store_overheads(replace(overheads, errors=measure_errors(profile)))
