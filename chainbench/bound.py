@@ -25,8 +25,9 @@ from .machine.current import current_profile
 from .model.chain import Chain, check_input, check_not_masked
 from .model.counters import EngineStats, new_counters
 from .model.sparsity import sparsity
+from .planner import check_planner, measured_pick
 from .provenance import available_memory
-from .strategies import is_strategy, resolve
+from .strategies import auto_decision, is_strategy, resolve
 
 _F64, _ND, _empty = np.dtype(np.float64), np.ndarray, np.empty
 
@@ -51,7 +52,7 @@ class Bound:
     """
 
     __slots__ = ("chain", "engine", "mode", "chunk", "options", "asked", "_run", "_xshape",
-                 "_jshape", "_plain", "_pattern", "_plan")
+                 "_jshape", "_plain", "_pattern", "_plan", "planned")
 
     def __init__(self, chain: Chain, impl: Engine, chunk, options: dict, asked: str):
         self.chain, self.engine, self.mode, self.chunk = chain, impl, impl.name, chunk
@@ -62,6 +63,7 @@ class Bound:
         # a dense J small enough to allocate unchecked: the fast path's case
         self._plain = self._pattern is None and chain.m * chain.n <= CHECK_ABOVE
         self._plan = None
+        self.planned = None  # what the measuring planner found (planner.Planned), if asked
 
     def __call__(self, x, out=None, return_stats: bool = False):
         # the fast path: four attribute reads and J's allocation besides the kernel, where
@@ -124,8 +126,11 @@ class Bound:
     def describe(self) -> str:
         """What a call runs, in words: the engine, why it runs, and its plan as a table."""
         lines = [repr(self), f"  {self.engine.summary}"]
-        if self.asked != self.mode:
-            lines.append(f"  mode={self.asked!r} picked it (predicted fastest here)")
+        if self.planned is not None:
+            lines.append(f"  {self.planned.describe()}")
+        elif is_strategy(self.asked):
+            why = auto_decision(self.chain).why()
+            lines.append(f"  mode={self.asked!r} picked it: {why}")
         return "\n".join([*lines, str(self.plan)])
 
     def _repr_html_(self) -> str:  # Jupyter: the plan as a table, then Prediction's
@@ -174,7 +179,7 @@ class Bound:
 
 def bind(chain: Chain, mode: str = "auto", chunk: int | None = None, *,
          snapshots: int | None = None, step: float | None = None, dense: bool = True,
-         order: int = 1) -> Bound:
+         order: int = 1, planner: str = "estimate") -> Bound:
     """``chain``'s Jacobian bound to ``mode`` (an engine, or a strategy such as 'auto',
     resolved here on this machine) at ``chunk`` lanes per sweep (default: the engine's, or
     the strategy's pick), with the engine's options (see ``api.jacobian``). Bound once per
@@ -192,17 +197,24 @@ def bind(chain: Chain, mode: str = "auto", chunk: int | None = None, *,
     order : int
         1: the Jacobian; 2: the Hessian of u·f, a ``second_order.BoundHessian`` (``mode`` one
         of ``HESSIAN_MODES``; see docs/second-order.md).
+    planner : {'estimate', 'measure'}
+        How a strategy such as 'auto' chooses: 'estimate' by the time model (default);
+        'measure' by timing its best-predicted candidates on this chain, remembered per
+        machine and chain shape (``planner.py``; ``bound.planned`` says what it timed).
 
     Returns
     -------
     Bound
         Call it with x for J; ``.mode``, ``.chunk``, ``.plan``, ``.predict()``, ``.price()``.
     """
+    check_planner(planner)
     if order != 1 or type(order) is not int:
         return _bind_second(chain, mode, chunk, order, snapshots=snapshots, step=step,
                             dense=dense)
     if not isinstance(chain, Chain):
         raise TypeError(f"chain must be a chainbench.Chain, got {type(chain).__name__}")
+    if planner != "estimate" and is_strategy(mode) and chunk is None:
+        return _bind_measured(chain, mode, planner, snapshots, step, dense)
     bound = cached(chain, mode, chunk, snapshots, step, dense)
     if bound is not None:
         return bound
@@ -211,6 +223,20 @@ def bind(chain: Chain, mode: str = "auto", chunk: int | None = None, *,
                   mode if is_strategy(mode) else impl.name)
     chain.bound_calls[_key(mode, chunk, snapshots, step, dense)] = bound
     return bound
+
+
+def _bind_measured(chain: Chain, mode: str, planner: str, snapshots, step, dense) -> Bound:
+    """``bind`` of a strategy by the measuring planner: the candidate that measured fastest
+    on this chain (or recalled from this machine's wisdom), bound once per chain."""
+    key = ("planner", planner, mode, snapshots, step, dense)
+    if key not in chain.bound_calls:
+        planned = measured_pick(chain, mode, lambda name, chunk: bind(chain, name, chunk))
+        impl = ENGINES[planned.mode]
+        bound = Bound(chain, impl, planned.chunk, engine_options(impl, snapshots, step, dense),
+                      mode)
+        bound.planned = planned
+        chain.bound_calls[key] = bound
+    return chain.bound_calls[key]
 
 
 def _bind_second(chain, mode, chunk, order, **options):

@@ -1,6 +1,7 @@
-"""``chainbench predict SPEC --n N [--m M] [--order 2]``: every mode's predicted time and
-memory for one chain on this machine, and the mode to use; with ``--order 2`` the Hessian
-modes ranked by predicted multiply-adds (second order is not priced in seconds yet)."""
+"""``chainbench predict SPEC --n N [--m M] [--planner measure] [--order 2]``: every mode's
+predicted time, with the band the time model's measured error gives it, and memory for one
+chain on this machine, and the mode to use ('auto''s pick and why; ``--planner measure``:
+what measured fastest); with ``--order 2`` the Hessian modes."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ def register(sub):
     p.add_argument("--n", type=int, required=True, help="input width")
     p.add_argument("--m", type=int, default=None,
                    help="output width: appends a dense:M output layer to the spec")
+    p.add_argument("--planner", default="estimate", choices=None,
+                   help="how 'auto' chooses: 'estimate' by the time model (default) or "
+                   "'measure' by timing its best candidates on this chain (remembered per "
+                   "machine and shape)")
     p.add_argument("--order", type=int, default=1,
                    help="1: the Jacobian's modes (default); 2: the Hessian's, by multiply-adds")
     return p
@@ -27,7 +32,11 @@ def register(sub):
 def run(args) -> int:
     from .. import api
     from ..engines.registry import ENGINES
+    from ..bound import plan_of
+    from ..cost.bands import banded
     from ..machine.own_costs import ensure_overheads
+    from ..planner import PLANNERS
+    from ..strategies import auto_decision
 
     spec = args.spec if args.m is None else f"{args.spec} dense:{args.m}"
     shape = chain_shape(spec, args.n)
@@ -36,6 +45,9 @@ def run(args) -> int:
                           f"got {args.order}")
     if args.order == 2:
         return _second_order(shape)
+    if args.planner not in PLANNERS:
+        raise ConfigError(f"--planner must be one of {', '.join(PLANNERS)}, got "
+                          f"{args.planner!r}")
 
     def say(message: str) -> None:
         print(message, file=sys.stderr)
@@ -48,21 +60,48 @@ def run(args) -> int:
         counts = api.predict(shape, name)
         rows.append((name, engine, counts, api.predict_time(shape, name, profile=profile)))
     print(f"widths {'→'.join(map(str, shape.widths))}; profile of {profile.key['cpu_model']}")
-    print(f"{'mode':16s} {'chunk':>6s} {'time':>10s} {'madds':>10s} {'memory':>10s}  bound")
+    print(f"{'mode':16s} {'chunk':>6s} {'time':>10s} {'likely between':>21s} {'madds':>10s} "
+          f"{'memory':>10s}  bound")
     for name, _, counts, t in sorted(rows, key=lambda r: r[3].seconds):
         chunk = "" if ENGINES[name].lanes is None else str(counts.chunk)
-        print(f"{name:16s} {chunk:>6s} {seconds(t.seconds):>10s} {counts.madds:10.3g} "
-              f"{nbytes(counts.bytes_held):>10s}  {t.describe()}")
-    picked, chunk = api.auto_choice(shape, profile)
+        band = banded(plan_of(shape, ENGINES[name], counts.chunk, {}), profile)
+        likely = f"{seconds(band.low)} – {seconds(band.high)}"
+        print(f"{name:16s} {chunk:>6s} {seconds(t.seconds):>10s} {likely:>21s} "
+              f"{counts.madds:10.3g} {nbytes(counts.bytes_held):>10s}  {t.describe()}")
+    decision = auto_decision(shape, profile)
+    picked, chunk = decision.picked.value
     auto = api.predict_time(shape, picked, chunk, profile=profile)
     print(f"mode='auto' runs {picked} at chunk {chunk} (of {ENGINES[picked].chunk_for(shape)} "
-          f"by default): {seconds(auto.seconds)} predicted, {auto.describe()}")
+          f"by default): {seconds(auto.seconds)} predicted, {auto.describe()}; "
+          f"{decision.why()}")
+    if args.planner == "measure":  # what measured fastest is the recommendation
+        picked, chunk, measured_s = _measured(spec, args.n, say)
+        print(f"recommended: mode={picked!r}, chunk={chunk}, measured fastest of 'auto''s "
+              f"best candidates: {seconds(measured_s)} (planner 'measure')")
+        return 0
     exact = [(r[0], None, r[3]) for r in rows if r[1].family == "ad"]
     name, chunk, t = min([*exact, (picked, chunk, auto)], key=lambda r: r[2].seconds)
     at = "" if chunk is None else f", chunk={chunk}"
     print(f"recommended: mode={name!r}{at}, {seconds(t.seconds)} predicted, {t.describe()} "
           f"(working set {nbytes(t.working_set_bytes)})")
     return 0
+
+
+def _measured(spec: str, n: int, say) -> tuple[str, int, float]:
+    """What the measuring planner runs for 'auto' on this chain (timed now, or recalled)."""
+    from ..bound import bind, fits
+    from ..cost.predictions import F64, parameter_floats
+    from ..model.chain import Chain
+    from ..strategies import auto_ranked
+
+    shape = chain_shape(spec, n)
+    held = max(c.plan.bytes_held for c in auto_ranked(shape))
+    fits(F64 * (parameter_floats(shape) + shape.m * shape.n) + held,
+         "the chain, J and the candidates' buffers", "predict without --planner measure")
+    chain = Chain.from_spec(spec, n, seed=0)
+    bound = bind(chain, "auto", planner="measure")
+    say(bound.planned.describe())
+    return bound.mode, bound.chunk, bound.planned.seconds
 
 
 def _second_order(shape) -> int:
