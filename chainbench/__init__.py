@@ -22,6 +22,7 @@ _HOME = {
     "MODES": "api", "jacobian": "api", "jvp": "api", "record_tape": "api", "vjp": "api",
     "record_op_tape": "api", "OpTape": "engines.oplevel.tape",
     "predict": "api", "predict_time": "api", "auto_choice": "strategies",
+    "auto_decision": "strategies",
     "bind": "bound", "bind_value": "bound", "Bound": "bound", "BoundValue": "bound",
     "Prediction": "cost.predictions", "Plan": "cost.work",
     "Tape": "engines.reverse",

@@ -50,7 +50,19 @@ def auto_choice(chain, profile=None) -> tuple[str, int]:
 def auto_decision(chain, profile=None) -> Choice:
     """The ``cost.choice.Choice`` behind ``auto_choice``: what was picked, the safe default
     (the faster pure mode at its default chunk), the predicted gain and the band it had to
-    exceed (``Choice.why``)."""
+    exceed.
+
+    Parameters
+    ----------
+    chain : Chain or ChainShape
+    profile : MachineProfile, optional
+        The machine to price on; default this machine's.
+
+    Returns
+    -------
+    Choice
+        ``.picked.value`` is (mode, chunk); ``.why()`` says why in one line.
+    """
     shape = shape_of(chain)
     return choose("auto", shape, profile or current_profile(), _auto_candidates)
 
