@@ -151,7 +151,8 @@ def test_plan_command(capsys):
     assert "(fwd[4..4](J3) × rev[1..1](J2))" in out and "67.3× the optimum" in out
     assert "mode=forward 1.021e+09 (34×)" in out and "runs mode=" not in out
     assert main(["plan", "dense:400 dense:400 dense:400", "--n", "400"]) == 0
-    assert "mode=optimal runs mode=forward here" in capsys.readouterr().out
+    assert "fwd[2..3](J1)  (mode=optimal, this machine: runs mode=forward here)" in \
+        capsys.readouterr().out
     assert main(["plan", "dense:4 tanhh", "--n", "4"]) == 2
 
 
@@ -171,3 +172,27 @@ def test_plan_command_prints_a_modes_plan(capsys):
     assert "takes no chunk; leave --chunk out" in capsys.readouterr().err
     assert main(["plan", "dense:4", "--n", "4", "--mode", "sideways"]) == 2
     assert main(["plan", "dense:4", "--n", "4", "--chunk", "2"]) == 2
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_pure_mode_is_a_bracketing_whose_cost_is_the_engines(seed):
+    """What 'optimal' chooses is always a bracketing: the pure modes are whole-chain steps
+    (``Step.whole``) whose multiply-adds are the engines' own, run by the engines' kernels."""
+    from chainbench.cost.optimal import time_choice
+    from chainbench.cost.plan import Step
+    from chainbench.cost.sweeps import madds_choice
+
+    chain = random_chain(np.random.default_rng(seed), depth=1 + seed % 4)
+    shape = chain.shape
+    fwd, rev = engine_costs(shape)
+    forward, reverse = Step.whole(shape, "tangents"), Step.whole(shape, "adjoints")
+    assert sum(s.madds for s in forward.steps()) == fwd
+    assert sum(s.madds for s in reverse.steps()) == rev
+    assert (forward.pure, reverse.pure) == ("tangents", "adjoints")
+    x = np.random.default_rng(seed).standard_normal(shape.n)
+    reference = cb.jacobian(chain, x, "reverse")
+    for mode, choice in (("optimal", time_choice(shape)), ("optimal-madds", madds_choice(shape))):
+        assert isinstance(choice, Step) and choice.expression()
+        J, stats = cb.jacobian(chain, x, mode, return_stats=True)
+        np.testing.assert_allclose(J, reference, rtol=1e-10, atol=1e-12)
+        assert stats.madds == cb.predict(chain, mode).madds

@@ -76,6 +76,7 @@ def _by_time(shape) -> None:
     """The plan mode=optimal runs: the one predicted fastest on this machine."""
     from .. import api
     from ..cost.optimal import time_choice
+    from ..cost.sweeps import PURE_MODE
     from ..machine.current import current_profile
     from ._format import seconds
 
@@ -83,10 +84,7 @@ def _by_time(shape) -> None:
     choice = time_choice(shape, profile)
     times = {mode: api.predict_time(shape, mode, profile=profile).seconds
              for mode in ("optimal", "optimal-madds", "forward", "reverse")}
-    if isinstance(choice, str):
-        print(f"mode=optimal runs mode={choice} here: predicted fastest on this machine "
-              f"({seconds(times['optimal'])})")
-    else:
-        print(f"by predicted time {seconds(times['optimal'])}  {choice.expression()}  "
-              f"(mode=optimal, this machine)")
+    runs = "" if choice.pure is None else f": runs mode={PURE_MODE[choice.pure]} here"
+    print(f"by predicted time {seconds(times['optimal'])}  {choice.expression()}  "
+          f"(mode=optimal, this machine{runs})")
     print("predicted here: " + ", ".join(f"{mode} {seconds(t)}" for mode, t in times.items()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..model.shape import ChainShape
 from .choice import Candidate, fastest
-from .plan import plan
+from .plan import Step, plan
 from .predictions import F64, parameter_floats
 from .sweeps import optimal_plan
 from .time_model import pass_seconds, price_plan
@@ -44,10 +44,11 @@ class TimeCosts:
         return self._seconds(product_pass(self.w[hi], self.w[mid], self.w[lo]))
 
 
-def time_choice(shape: ChainShape, profile=None):
-    """'forward', 'reverse', or the root Step of the plan priced in seconds or of the one
-    priced in multiply-adds: whichever whole call is predicted fastest on ``profile``'s
-    machine (default: this machine's); forward first on a tie (no tape)."""
+def time_choice(shape: ChainShape, profile=None) -> Step:
+    """The root Step of what mode='optimal' runs: pure forward or reverse mode's sweeps
+    (``Step.whole``), the plan priced in seconds or the one priced in multiply-adds —
+    whichever whole call is predicted fastest on ``profile``'s machine (default: this
+    machine's), a bracketing only by more than the model's error; forward first on a tie."""
     if profile is None:
         from ..machine.current import current_profile
 
@@ -57,9 +58,10 @@ def time_choice(shape: ChainShape, profile=None):
 
 def _candidates(shape: ChainShape, profile):
     by_time, by_madds = plan(shape, costs=TimeCosts(shape, profile)), plan(shape)
-    for order, choice in enumerate(("forward", "reverse", by_time, by_madds)):
+    pure = (Step.whole(shape, "tangents"), Step.whole(shape, "adjoints"))
+    for order, choice in enumerate((*pure, by_time, by_madds)):
         whole = optimal_plan(shape, choice=choice)
         # the pure modes are the safe choice: a bracketing must beat them by more than the
         # model's measured error for its passes (cost.choice)
         yield Candidate(price_plan(whole, profile).seconds, (order,), choice, whole,
-                        safe=order < 2)
+                        safe=choice.pure is not None)

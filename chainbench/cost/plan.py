@@ -35,6 +35,9 @@ class Step:
     left: Step | None = None
     right: Step | None = None
     madds: int = 0  # multiply-adds of this step alone, however the plan was priced
+    #: 'tangents' or 'adjoints' when the whole step is a pure mode's sweeps (``whole``),
+    #: which that engine's own kernel runs, sparing the bracketing's block copies
+    pure: str | None = None
 
     def expression(self) -> str:
         """Bracketed expression: fwd[i..j](X) pushes X's columns through layers i..j,
@@ -53,6 +56,24 @@ class Step:
             return f"fwd[{first + 1}..{self.hi}]{args}"
         last = step.hi if inner is None else step.mid
         return f"rev[{self.lo + 1}..{last}]{args}"
+
+    @classmethod
+    def whole(cls, shape: ChainShape, kind: str) -> Step:
+        """A pure mode as a bracketing: forward mode's fwd[2..K](J1) ('tangents') or reverse
+        mode's rev[1..K-1](JK) ('adjoints'), marked as run by that engine's own kernel."""
+        madds = MaddCosts(shape)
+        k = shape.depth
+        if kind == "tangents":
+            seed = Step("explicit", 0, 1, 0, 0, 0, madds=madds.explicit(0))
+            args = (0, 1, k)
+        else:
+            seed = Step("explicit", k - 1, k, k - 1, 0, 0, madds=madds.explicit(k - 1))
+            args = (0, k - 1, k)
+        if k == 1:  # one layer: the seed is the whole Jacobian
+            return Step("explicit", 0, 1, 0, 0, 0, madds=seed.madds, pure=kind)
+        cost = getattr(madds, kind)(*args)
+        return Step(kind, 0, k, args[1], cost, cost + seed.madds, inner=seed,
+                    madds=cost, pure=kind)
 
     def steps(self):
         """This step and all below it, children first (execution order)."""

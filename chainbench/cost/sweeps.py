@@ -16,6 +16,7 @@ from math import ceil
 
 from ..model.chain import Chain, ChainShape, shape_of
 from .checkpoint import ADVANCE, schedule
+from .plan import Step
 from .plan import plan as bracketing
 from .predictions import F64, default_lanes
 from .work import (
@@ -138,14 +139,13 @@ def mirror_plan(chain: Chain | ChainShape, chunk: int | None = None, *, mode: st
 
 def optimal_plan(chain: Chain | ChainShape, chunk: int | None = None, choice=None,
                  mode: str = "optimal") -> Plan:
-    """One recording sweep, then the bracketing's steps; or, where a pure engine's sweeps
-    already cost the optimum, that engine's plan. ``choice``: 'forward', 'reverse' or the
-    bracketing's root Step (default: the multiply-add optimum, ``madds_choice``)."""
+    """One recording sweep, then the bracketing's steps; or, for a bracketing that is a pure
+    mode's sweeps (``Step.whole``), that engine's plan. ``choice``: the bracketing's root
+    Step (default: the multiply-add optimum, ``madds_choice``)."""
     shape = shape_of(chain)
     choice = madds_choice(shape) if choice is None else choice
-    if isinstance(choice, str):
-        pure = forward_plan if choice == "forward" else reverse_plan
-        return pure(shape).renamed(mode, 0)
+    if choice.pure is not None:
+        return PURE_PLANS[choice.pure](shape).renamed(mode, 0)
     maxw = max(shape.widths)
     out = [alloc_pass(F64 * saved_floats(shape), "tape"), alloc_pass(F64 * 2 * maxw)]
     out += [value_pass(shape, k, record=True) for k in range(shape.depth)]
@@ -210,7 +210,14 @@ def pure_engine(chain: Chain | ChainShape) -> str | None:
     return _pure_engine(shape_of(chain))
 
 
-def madds_choice(shape: ChainShape):
-    """What mode='optimal-madds' runs: the pure engine whose sweeps cost the optimum in
-    multiply-adds, else the multiply-add optimal bracketing."""
-    return pure_engine(shape) or bracketing(shape)
+def madds_choice(shape: ChainShape) -> Step:
+    """What mode='optimal-madds' runs: the pure mode whose sweeps cost the optimum in
+    multiply-adds (``Step.whole``), else the multiply-add optimal bracketing."""
+    pure = pure_engine(shape)
+    return bracketing(shape) if pure is None else Step.whole(shape, SWEEPS_OF[pure])
+
+
+#: The step kind a pure mode's sweeps are, and the plan of the engine that runs them.
+SWEEPS_OF = {"forward": "tangents", "reverse": "adjoints"}
+PURE_PLANS = {"tangents": forward_plan, "adjoints": reverse_plan}
+PURE_MODE = {kind: mode for mode, kind in SWEEPS_OF.items()}

@@ -102,16 +102,21 @@ def run_step(step: Step, program, tape: np.ndarray, counts: np.ndarray) -> np.nd
     return _pull_block(table, params, step.lo, last, tape, U, program.max_width, counts)
 
 
+#: The pure engine whose own kernel runs a whole-chain sweep (``Step.pure``), and the lanes
+#: its chunk counts.
+PURE = {"tangents": (forward, "n"), "adjoints": (reverse, "m")}
+
+
 def bind(choose, program, chunk: None = None) -> Run:
-    """Fill J (m, n) by the plan ``choose(shape)`` returns (its root Step), or, where it
-    returns 'forward' or 'reverse' (that pure engine's sweeps cost no more), by that
-    engine's own bound kernel, sparing the plan's block copies."""
-    choice = choose(program.shape)
-    if choice == "forward":
-        return forward.bind(program, default_lanes(program.max_width, program.shape.n))
-    if choice == "reverse":
-        return reverse.bind(program, default_lanes(program.max_width, program.shape.m))
-    return partial(_run_plan, program, choice)
+    """Fill J (m, n) by the bracketing ``choose(shape)`` returns (its root Step), step by
+    step; a bracketing that is a pure mode's sweeps (``Step.pure``) by that engine's own
+    bound kernel, sparing the block copies."""
+    root = choose(program.shape)
+    if root.pure is not None:
+        engine, side = PURE[root.pure]
+        lanes = program.shape.n if side == "n" else program.shape.m
+        return engine.bind(program, default_lanes(program.max_width, lanes))
+    return partial(_run_plan, program, root)
 
 
 def _run_plan(program, root: Step, x: np.ndarray, J: np.ndarray, counts: np.ndarray) -> None:
