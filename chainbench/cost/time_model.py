@@ -127,6 +127,28 @@ def pass_seconds(p: Pass, profile, bandwidth: float,
     return p.count * _priced(p, profile, bandwidth, overheads)[0]
 
 
+def pass_prices(plan: Plan, profile, overheads: Overheads | None = None
+                ) -> list[tuple[float, str]]:
+    """(seconds of one run, 'compute' or 'memory') of each pass of ``plan``, as ``price_plan``
+    prices it at the call's working set, the per-pass fixed cost included (allocations pay
+    none): the predicted column of ``explain``. They sum, times their counts and with the
+    per-call cost, to ``price_plan(plan).seconds``."""
+    overheads = profile.own_costs if overheads is None else overheads
+    bandwidth = profile.bandwidth_at(working_set(plan))
+    out = []
+    for p in plan.passes:
+        seconds, bound = _priced(p, profile, bandwidth, overheads)
+        out.append((seconds + (overheads.pass_s if p.rule != "alloc" else 0.0), bound))
+    return out
+
+
+def working_set(plan: Plan) -> int:
+    """Bytes a call running ``plan`` touches: the chain's parameters, the buffers the plan
+    holds and J."""
+    shape = plan.shape
+    return F64 * (parameter_floats(shape) + shape.m * shape.n) + plan.bytes_held
+
+
 def price(passes, profile, working_set_bytes: int,
           overheads: Overheads | None = None) -> TimePrediction:
     """The seconds ``passes`` take on ``profile``'s machine with that working set, with
@@ -150,6 +172,4 @@ def price(passes, profile, working_set_bytes: int,
 def price_plan(plan: Plan, profile) -> TimePrediction:
     """One Jacobian call running ``plan``: its working set is the chain's parameters, the
     buffers the plan holds and J."""
-    shape = plan.shape
-    working = F64 * (parameter_floats(shape) + shape.m * shape.n) + plan.bytes_held
-    return price(plan.passes, profile, working)
+    return price(plan.passes, profile, working_set(plan))

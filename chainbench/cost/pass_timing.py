@@ -1,0 +1,161 @@
+"""One pass of a plan (``cost.work.Pass``) run alone at its sizes and timed: a layer's rule
+on a block of lanes through the model's dispatch kernels, a block product through the same
+BLAS call the engines make (``np.dot``), a copy, a fill, a fresh buffer's first touch.
+
+    timer = PassTimer(chain.program)
+    seconds = timer.seconds(plan.passes[3])     # one run, the median of samples ≥ 1 ms each
+
+``explain`` reads every pass of a bound call this way, and calibration measures the
+product, copy, fill and allocation curves with the same kernels, so the two time the same
+code (the kernels that need no chain are ``machine.pass_kernels``). Each timed loop is a jitted kernel, so Python's per-call cost is not in the figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .._jit import kernel
+from ..machine.pass_kernels import (
+    median_seconds,
+    time_alloc,
+    time_copy,
+    time_fill,
+    time_product,
+)
+from .work import Pass, explicit_pass, lane_pass, value_pass
+from ..model.layers.dispatch import (
+    S_OFF,
+    layer_explicit,
+    layer_record,
+    layer_tangent,
+    layer_value,
+    layer_vjp,
+)
+
+@kernel
+def _value(row, params, x, y, reps):
+    for _ in range(reps):
+        layer_value(row, params, x, y)
+
+
+@kernel
+def _record(row, params, x, y, saved, reps):
+    for _ in range(reps):
+        layer_record(row, params, x, y, saved)
+
+
+@kernel
+def _tangent(row, params, saved, X, Y, reps):
+    for _ in range(reps):
+        layer_tangent(row, params, saved, X, Y)
+
+
+@kernel
+def _adjoint(row, params, saved, Yb, Xb, reps):
+    for _ in range(reps):
+        layer_vjp(row, params, saved, Yb, Xb)
+
+
+@kernel
+def _explicit(row, params, saved, J, reps):
+    for _ in range(reps):
+        layer_explicit(row, params, saved, 0, 0, J)
+
+
+class PassTimer:
+    """Times the passes of plans on one chain's compiled ``program``: each distinct pass
+    (its count aside) once, its figure kept."""
+
+    def __init__(self, program):
+        self.program = program
+        self.shape = program.shape
+        self._seen: dict[Pass, float] = {}
+        self._tape = None
+
+    def seconds(self, p: Pass) -> float:
+        """Seconds of one run of ``p`` alone at its sizes."""
+        key = replace(p, count=1)
+        if key not in self._seen:
+            self._seen[key] = self._time(key)
+        return self._seen[key]
+
+    def _time(self, p: Pass) -> float:
+        if p.rule in ("value", "record", "tangent", "adjoint"):
+            return self._rule(p, self.layer_of(p))
+        if p.rule == "explicit":
+            return self._explicit(p)
+        if p.rule == "product":
+            return time_product(p.dims)
+        if p.rule == "copy":
+            return time_copy(p.bytes // 16)
+        if p.rule == "fill":
+            return time_fill(p.bytes // 8)
+        if p.rule == "alloc":
+            return time_alloc(p.bytes)
+        raise ValueError(f"a pass of rule {p.rule!r}: not one a plan runs")
+
+    def layer_of(self, p: Pass) -> int:
+        """The layer whose rule ``p`` is: the first whose pass of that rule and lanes is
+        ``p`` (layers alike run alike)."""
+        shape = self.shape
+        for k in range(shape.depth):
+            if shape.layers[k].name != p.layer:
+                continue
+            if p.rule in ("value", "record"):
+                mine = value_pass(shape, k, record=p.rule == "record")
+            else:
+                mine = lane_pass(shape, k, p.lanes, p.rule)
+            if mine == p:
+                return k
+        raise ValueError(f"no layer of this chain runs the pass {p}")
+
+    def _slot(self, k: int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Layer k's tape slot, recorded at x (the lane rules read it)."""
+        table, params = self.program.table, self.program.params
+        if self._tape is None:
+            self._tape = np.zeros(max(self.program.tape_size, 1))
+        saved = self._tape[table[k, S_OFF]:]
+        _record(table[k], params, x, y, saved, 1)
+        return saved
+
+    def _rule(self, p: Pass, k: int) -> float:
+        table, params = self.program.table, self.program.params
+        w_in, w_out = self.shape.widths[k], self.shape.widths[k + 1]
+        rng = np.random.default_rng(k)
+        x, y = 0.5 * rng.standard_normal(w_in), np.empty(w_out)
+        row = table[k]
+        if p.rule == "value":
+            return median_seconds(lambda reps: _value(row, params, x, y, reps))
+        saved = self._slot(k, x, y)
+        if p.rule == "record":
+            return median_seconds(lambda reps: _record(row, params, x, y, saved, reps))
+        c = p.lanes
+        if p.rule == "tangent":
+            X, Y = rng.standard_normal((w_in, c)), np.empty((w_out, c))
+            return median_seconds(lambda reps: _tangent(row, params, saved, X, Y, reps))
+        Yb, Xb = rng.standard_normal((c, w_out)), np.empty((c, w_in))
+        return median_seconds(lambda reps: _adjoint(row, params, saved, Yb, Xb, reps))
+
+    def _explicit(self, p: Pass) -> float:
+        """A layer's Jacobian block written: forward mode's first columns of layer 1, a
+        backward sweep's first rows of the last layer, a bracketing step's whole block;
+        a block no layer of that name writes is timed as the fill of its entries."""
+        shape, entries = self.shape, p.madds
+        for k in range(shape.depth):
+            w_in, w_out = shape.widths[k], shape.widths[k + 1]
+            if shape.layers[k].name != p.layer or explicit_pass(entries, layer=p.layer) != \
+                    replace(p, count=1):
+                continue
+            if k == 0 and entries % w_out == 0 and entries // w_out <= w_in:
+                J = np.empty((w_out, entries // w_out))  # columns
+            elif entries % w_in == 0 and entries // w_in <= w_out:
+                J = np.empty((entries // w_in, w_in))  # rows
+            else:
+                continue
+            x, y = 0.5 * np.random.default_rng(k).standard_normal(w_in), np.empty(w_out)
+            saved = self._slot(k, x, y)
+            row, params = self.program.table[k], self.program.params
+            return median_seconds(lambda reps: _explicit(row, params, saved, J, reps))
+        return time_fill(entries)
