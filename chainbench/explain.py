@@ -15,7 +15,7 @@ import numpy as np
 
 from .cost.time_model import pass_prices, price_plan, working_set
 from .cost.pass_timing import PassTimer
-from .machine.pass_kernels import median_seconds
+from .machine.pass_kernels import median_seconds, one_thread
 from .machine.current import current_profile
 from .provenance import require_memory
 
@@ -37,6 +37,10 @@ class Explanation:
     predicted_s: float
     level: str
     working_set_bytes: int
+    #: the roofs the profile measured: the fastest GEMM rate (multiply-adds/s) and each
+    #: memory level's (name, bytes/s), for the roofline panel
+    peak_madds_per_s: float = 0.0
+    bandwidths: tuple[tuple[str, float], ...] = ()
 
     @property
     def passes_s(self) -> float:
@@ -109,19 +113,26 @@ def explain(bound, profile=None, x=None) -> Explanation:
     largest = max((p.bytes for p in plan.passes), default=0)
     require_memory(working_set(plan) + 2 * largest, f"explaining mode={bound.mode!r}",
                    "explain a smaller chain or a smaller --chunk")
-    timer = PassTimer(chain.program)
-    prices = pass_prices(plan, profile)
+    with one_thread():  # as the profile was measured
+        rows = _rows(plan, PassTimer(chain.program), profile)
+        if x is None:
+            x = 0.5 * np.random.default_rng(0).standard_normal(chain.n)
+        call_s = median_seconds(lambda reps: [bound(x) for _ in range(reps)])
+    t = price_plan(plan, profile)
+    title = f"{bound!r}: {len(rows)} passes, one thread"
+    return Explanation(title, tuple(rows), call_s, t.seconds, t.level, t.working_set_bytes,
+                       profile.peak_madds_per_s,
+                       tuple((lv.name, lv.bandwidth_Bps) for lv in profile.levels))
+
+
+def _rows(plan, timer: PassTimer, profile) -> list[dict]:
+    """One row per pass of ``plan``: timed alone by ``timer``, priced on ``profile``."""
     rows = []
-    for p, (predicted, bound_by) in zip(plan.passes, prices):
+    for p, (predicted, bound_by) in zip(plan.passes, pass_prices(plan, profile)):
         measured = timer.seconds(p)
         rate, unit = _rate(p, measured)
         rows.append({"rule": p.rule + (f" ({p.holds})" if p.holds else ""), "layer": p.layer,
                      "lanes": p.lanes, "count": p.count, "madds": p.madds, "bytes": p.bytes,
                      "measured_s": measured, "predicted_s": predicted, "rate": rate,
                      "rate_unit": unit, "bound": bound_by, "level": profile.regime(p.bytes)})
-    if x is None:
-        x = 0.5 * np.random.default_rng(0).standard_normal(chain.n)
-    call_s = median_seconds(lambda reps: [bound(x) for _ in range(reps)])
-    t = price_plan(plan, profile)
-    title = f"{bound!r}: {len(rows)} passes"
-    return Explanation(title, tuple(rows), call_s, t.seconds, t.level, t.working_set_bytes)
+    return rows

@@ -100,15 +100,23 @@ class PassTimer:
         """The layer whose rule ``p`` is: the first whose pass of that rule and lanes is
         ``p`` (layers alike run alike)."""
         shape = self.shape
-        for k in range(shape.depth):
-            if shape.layers[k].name != p.layer:
-                continue
+        named = [k for k in range(shape.depth) if shape.layers[k].name == p.layer]
+        for k in named:
             if p.rule in ("value", "record"):
                 mine = value_pass(shape, k, record=p.rule == "record")
             else:
                 mine = lane_pass(shape, k, p.lanes, p.rule)
-            if mine == p:
+            if mine == replace(p, count=1):
                 return k
+        # the operation-level modes' passes (cost.operations) count per operation: the layer
+        # of that name whose own pass moves the nearest bytes runs its rule in their place
+        if named:
+            def distance(k):
+                mine = value_pass(shape, k) if p.rule in ("value", "record") else \
+                    lane_pass(shape, k, p.lanes, p.rule)
+                return abs(mine.bytes - p.bytes)
+
+            return min(named, key=distance)
         raise ValueError(f"no layer of this chain runs the pass {p}")
 
     def _slot(self, k: int, x: np.ndarray, y: np.ndarray) -> np.ndarray:

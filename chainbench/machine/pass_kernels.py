@@ -8,6 +8,7 @@ curves with these, so calibration and ``explain`` time the same code.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -16,6 +17,23 @@ from .._jit import kernel
 #: The least length of one timed sample, and how many samples a figure is the median of.
 SAMPLE_S = 1e-3
 SAMPLES = 5
+
+
+@contextmanager
+def one_thread():
+    """Numba and every BLAS library (numpy's, and scipy's that Numba's ``np.dot`` calls) on
+    one thread, as the profile measures; restored afterwards."""
+    import numba
+    import scipy.linalg.cython_blas  # noqa: F401  (loaded so the limit covers it)
+    from threadpoolctl import threadpool_limits
+
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        numba.set_num_threads(threads)
 
 
 @kernel
