@@ -105,9 +105,51 @@ def _bracket(points: list[int], x: float) -> tuple[tuple[int, int], float]:
     return (points[-1], points[-1]), 0.0
 
 
+def _curve_kind(p: Pass) -> tuple[str, float, int] | None:
+    """(curve, size in bytes, lanes) the profile's pass curves price ``p`` by: a product
+    with its output's columns fewest as 'tangent' (W @ X), with its rows fewest as
+    'adjoint' (Y @ W), at the bytes of W; a copy at its block's bytes, a fill and a fresh
+    buffer at theirs. None for the rest (a product of a small inner size: the lanes grid)."""
+    if p.product:
+        m, k, n = p.dims
+        if n <= m and n <= k:
+            return "tangent", F64 * m * k, n
+        if m <= k:
+            return "adjoint", F64 * k * n, m
+        return None
+    if p.rule == "copy":
+        return "copy", p.bytes / 2, 0
+    if p.rule in ("fill", "alloc"):
+        return p.rule, p.bytes, 0
+    return None
+
+
+def _from_curve(p: Pass, profile, bandwidth: float) -> tuple[float, str] | None:
+    """One run of ``p`` priced by the profile's pass curves (None: no curve prices it): the
+    rate measured for its kind at its size, or its bytes at the call's ``bandwidth`` where
+    that is slower (a fresh buffer: its page faults alone); bound by what the roofline
+    says of its multiply-adds per byte."""
+    found = _curve_kind(p)
+    if found is None or not profile.curves:
+        return None
+    kind, size, lanes = found
+    rate = profile.curve_rate(kind, size, lanes)
+    if rate is None:
+        return None
+    if p.product:
+        seconds = max(p.madds / rate, p.bytes / bandwidth)
+        roof = p.madds / profile.peak_madds_per_s >= p.bytes / profile.bandwidth_at(size)
+        return seconds, "compute" if roof else "memory"
+    seconds = p.bytes / rate if kind == "alloc" else max(p.bytes / rate, p.bytes / bandwidth)
+    return seconds, "memory"
+
+
 def _priced(p: Pass, profile, bandwidth: float,
             overheads: Overheads | None = None) -> tuple[float, str]:
     """One run of pass ``p`` at ``bandwidth``: its seconds and 'compute' or 'memory'."""
+    curve = _from_curve(p, profile, bandwidth)
+    if curve is not None:
+        return curve
     # a product streams its matrix no faster than the profile measured for a matrix of its
     # size alone: small ones pay the BLAS call, whatever level they live in
     rate = min(bandwidth, profile.bandwidth_at(p.bytes)) if p.product else bandwidth

@@ -45,14 +45,21 @@ def _product(a, b, out, reps):
 
 @kernel
 def _copy(src, dst, reps):
-    for _ in range(reps):
+    # each run's result read back, so the compiler cannot drop the runs before the last
+    total = 0.0
+    for r in range(reps):
         dst[:] = src
+        total += dst[r % dst.size]
+    return total
 
 
 @kernel
 def _fill(a, reps):
-    for _ in range(reps):
-        a[:] = 0.0
+    total = 0.0
+    for r in range(reps):
+        a[:] = r
+        total += a[r % a.size]
+    return total
 
 
 @kernel
