@@ -109,12 +109,13 @@ def explain(bound, profile=None, x=None) -> Explanation:
     machine's; ``machine.own_costs.ensure_overheads()`` gives it chainbench's own costs)."""
     profile = current_profile() if profile is None else profile
     plan, chain = bound.plan, bound.chain
-    # each pass allocates its own buffers at its sizes, beside the call's own
-    largest = max((p.bytes for p in plan.passes), default=0)
-    require_memory(working_set(plan) + 2 * largest, f"explaining mode={bound.mode!r}",
+    require_memory(memory_needed(plan, profile), f"explaining mode={bound.mode!r}",
                    "explain a smaller chain or a smaller --chunk")
     with one_thread():  # as the profile was measured
-        rows = _rows(plan, PassTimer(chain.program), profile)
+        caches = [lv.capacity_bytes for lv in profile.levels if lv.capacity_bytes]
+        # a working set beyond the last cache reads each matrix from memory: so do the passes
+        cold = max(caches) if caches and working_set(plan) > max(caches) else 0.0
+        rows = _rows(plan, PassTimer(chain.program, cold), profile)
         if x is None:
             x = 0.5 * np.random.default_rng(0).standard_normal(chain.n)
         call_s = median_seconds(lambda reps: [bound(x) for _ in range(reps)])
@@ -123,6 +124,15 @@ def explain(bound, profile=None, x=None) -> Explanation:
     return Explanation(title, tuple(rows), call_s, t.seconds, t.level, t.working_set_bytes,
                        profile.peak_madds_per_s,
                        tuple((lv.name, lv.bandwidth_Bps) for lv in profile.levels))
+
+
+def memory_needed(plan, profile) -> float:
+    """Bytes explaining ``plan`` allocates at most: the call's working set, and beside it
+    a pass's own buffers (its operands, stacked in copies that fill twice the last cache
+    where the call outgrows it)."""
+    largest = max((p.bytes for p in plan.passes), default=0)
+    caches = [lv.capacity_bytes or 0 for lv in profile.levels]
+    return working_set(plan) + 4 * largest + 2 * max(caches, default=0)
 
 
 def _rows(plan, timer: PassTimer, profile) -> list[dict]:

@@ -28,9 +28,8 @@ def register(sub):
 
 def run(args) -> int:
     from ..bound import bind, plan_of
-    from ..cost.time_model import working_set
     from ..errors import ConfigError
-    from ..explain import explain
+    from ..explain import explain, memory_needed
     from ..machine.own_costs import ensure_overheads
     from ..model.chain import Chain
     from ..provenance import require_memory
@@ -43,11 +42,10 @@ def run(args) -> int:
     except (ValueError, TypeError) as err:
         raise ConfigError(str(err).replace("chunk=None", "--chunk out")) from None
     plan = plan_of(shape, impl, lanes, {})
-    largest = max((p.bytes for p in plan.passes), default=0)
-    # the chain's parameters and the call's buffers, and each pass's own beside them
-    require_memory(working_set(plan) + 2 * largest, f"explaining mode={impl.name!r}",
-                   "explain a smaller chain or a smaller --chunk")
     profile = ensure_overheads(lambda message: print(message, file=sys.stderr))
+    # before the chain's parameters are drawn: the call's buffers and each pass's own
+    require_memory(memory_needed(plan, profile), f"explaining mode={impl.name!r}",
+                   "explain a smaller chain or a smaller --chunk")
     chain = Chain.from_spec(spec, args.n)
     try:
         bound = bind(chain, args.mode, args.chunk)

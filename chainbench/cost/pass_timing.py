@@ -26,6 +26,7 @@ from ..machine.pass_kernels import (
 )
 from .work import Pass, explicit_pass, lane_pass, value_pass
 from ..model.layers.dispatch import (
+    P_OFF,
     S_OFF,
     layer_explicit,
     layer_record,
@@ -34,28 +35,33 @@ from ..model.layers.dispatch import (
     layer_vjp,
 )
 
-@kernel
-def _value(row, params, x, y, reps):
-    for _ in range(reps):
-        layer_value(row, params, x, y)
+# The rules' kernels take a stack of copies of the layer's parameters and read copy r mod
+# their number at run r: in a call whose working set outgrows the caches, a layer's
+# parameters come from memory every pass, and the copies make them do so here too.
 
 
 @kernel
-def _record(row, params, x, y, saved, reps):
-    for _ in range(reps):
-        layer_record(row, params, x, y, saved)
+def _value(row, params_set, x, y, reps):
+    for r in range(reps):
+        layer_value(row, params_set[r % params_set.shape[0]], x, y)
 
 
 @kernel
-def _tangent(row, params, saved, X, Y, reps):
-    for _ in range(reps):
-        layer_tangent(row, params, saved, X, Y)
+def _record(row, params_set, x, y, saved, reps):
+    for r in range(reps):
+        layer_record(row, params_set[r % params_set.shape[0]], x, y, saved)
 
 
 @kernel
-def _adjoint(row, params, saved, Yb, Xb, reps):
-    for _ in range(reps):
-        layer_vjp(row, params, saved, Yb, Xb)
+def _tangent(row, params_set, saved, X, Y, reps):
+    for r in range(reps):
+        layer_tangent(row, params_set[r % params_set.shape[0]], saved, X, Y)
+
+
+@kernel
+def _adjoint(row, params_set, saved, Yb, Xb, reps):
+    for r in range(reps):
+        layer_vjp(row, params_set[r % params_set.shape[0]], saved, Yb, Xb)
 
 
 @kernel
@@ -68,11 +74,21 @@ class PassTimer:
     """Times the passes of plans on one chain's compiled ``program``: each distinct pass
     (its count aside) once, its figure kept."""
 
-    def __init__(self, program):
+    def __init__(self, program, cold_bytes: float = 0.0):
+        """``cold_bytes``: where a call's working set outgrows the caches, the size of the
+        last cache (0: it fits): each layer rule and product then reads its matrix from
+        copies enough to fill twice that, as the call reads it from memory."""
         self.program = program
         self.shape = program.shape
+        self.cold_bytes = cold_bytes
         self._seen: dict[Pass, float] = {}
         self._tape = None
+
+    def copies(self, nbytes: float) -> int:
+        """How many copies of ``nbytes`` of operands a run rotates through."""
+        if not self.cold_bytes:
+            return 1
+        return max(1, min(4096, int(np.ceil(2 * self.cold_bytes / max(nbytes, 1)))))
 
     def seconds(self, p: Pass) -> float:
         """Seconds of one run of ``p`` alone at its sizes."""
@@ -87,7 +103,7 @@ class PassTimer:
         if p.rule == "explicit":
             return self._explicit(p)
         if p.rule == "product":
-            return time_product(p.dims)
+            return time_product(p.dims, self.copies(p.bytes))
         if p.rule == "copy":
             return time_copy(p.bytes // 16)
         if p.rule == "fill":
@@ -125,7 +141,7 @@ class PassTimer:
         if self._tape is None:
             self._tape = np.zeros(max(self.program.tape_size, 1))
         saved = self._tape[table[k, S_OFF]:]
-        _record(table[k], params, x, y, saved, 1)
+        _record(table[k], params[None, :], x, y, saved, 1)
         return saved
 
     def _rule(self, p: Pass, k: int) -> float:
@@ -133,10 +149,15 @@ class PassTimer:
         w_in, w_out = self.shape.widths[k], self.shape.widths[k + 1]
         rng = np.random.default_rng(k)
         x, y = 0.5 * rng.standard_normal(w_in), np.empty(w_out)
-        row = table[k]
+        saved = self._slot(k, x, y)
+        # the layer's own parameters, stacked (row[P_OFF] = 0: each copy starts at 0)
+        row, size = table[k].copy(), max(self.shape.layers[k].parameters(w_in, w_out), 1)
+        own = params[row[P_OFF]:row[P_OFF] + size]
+        params = np.empty((self.copies(p.bytes), size))
+        params[:, :own.size] = own
+        row[P_OFF] = 0
         if p.rule == "value":
             return median_seconds(lambda reps: _value(row, params, x, y, reps))
-        saved = self._slot(k, x, y)
         if p.rule == "record":
             return median_seconds(lambda reps: _record(row, params, x, y, saved, reps))
         c = p.lanes

@@ -37,10 +37,11 @@ def one_thread():
 
 
 @kernel
-def _product(a, b, out, reps):
-    """out = a @ b (BLAS, called from jitted code as the engines call it)."""
-    for _ in range(reps):
-        np.dot(a, b, out)
+def _product(a_set, b_set, out, reps):
+    """out = a @ b (BLAS, called from jitted code as the engines call it), run r reading
+    copy r mod their number of a and b."""
+    for r in range(reps):
+        np.dot(a_set[r % a_set.shape[0]], b_set[r % b_set.shape[0]], out)
 
 
 @kernel
@@ -93,11 +94,13 @@ def median_seconds(run, sample_s: float = SAMPLE_S, samples: int = SAMPLES) -> f
     return float(np.median(times))
 
 
-def time_product(dims: tuple[int, int, int]) -> float:
-    """Seconds of one (M×K) @ (K×N) product, ``dims`` = (M, K, N)."""
+def time_product(dims: tuple[int, int, int], copies: int = 1) -> float:
+    """Seconds of one (M×K) @ (K×N) product, ``dims`` = (M, K, N), its operands read from
+    ``copies`` copies in turn (enough to outgrow the caches: read from memory)."""
     m, k, n = dims
     rng = np.random.default_rng(0)
     a, b, out = rng.standard_normal((m, k)), rng.standard_normal((k, n)), np.empty((m, n))
+    a, b = np.repeat(a[None], copies, axis=0), np.repeat(b[None], copies, axis=0)
     return median_seconds(lambda reps: _product(a, b, out, reps))
 
 
