@@ -96,3 +96,13 @@ def test_explain_command_refuses_what_does_not_fit(capsys, monkeypatch):
     assert main(["explain", "dense:1024 dense:1024", "--n", "1024", "--mode", "reverse"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "explaining mode='reverse'" in err[0]
+
+
+def test_a_call_beyond_the_caches_reads_each_matrix_from_copies():
+    chain = cb.Chain.from_spec("dense:64 tanh dense:8", 32)
+    warm, cold = PassTimer(chain.program), PassTimer(chain.program, cold_bytes=2**20)
+    record = cb.bind(chain, "reverse").plan.passes[2]
+    assert record.rule == "record" and record.layer == "dense"
+    assert warm.copies(record.bytes) == 1
+    assert cold.copies(record.bytes) == math.ceil(2 * 2**20 / record.bytes)
+    assert cold.seconds(record) > 0
