@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from ._common import new_figure, time_axis
+from ._common import new_figure, seconds, time_axis
 
 
 def explain_figure(ex) -> Figure:
@@ -26,9 +26,8 @@ def explain_figure(ex) -> Figure:
     time_axis(bars)
     bars.set_xticks(idx, [f"{r['rule']} {r['layer']}".strip() for r in rows], rotation=70,
                       fontsize=7, ha="right")
-    bars.set_title(f"call {ex.call_s * 1e6:.3g} µs measured, passes sum "
-                   f"{ex.passes_s * 1e6:.3g} µs, predicted {ex.predicted_s * 1e6:.3g} µs",
-                   fontsize=9)
+    bars.set_title(f"call {seconds(ex.call_s)} measured, passes sum {seconds(ex.passes_s)}, "
+                   f"predicted {seconds(ex.predicted_s)}", fontsize=9)
     bars.legend(fontsize=8)
     _roofline(roof, ex)
     fig.suptitle(ex.title, fontsize=9)
