@@ -14,7 +14,11 @@ from chainbench.cost.time_model import pass_prices, price_plan
 from chainbench.engines.registry import ENGINES
 
 AD_MODES = [name for name, e in ENGINES.items() if e.family == "ad"]
-SPECS = ["dense:12 tanh dense:6 softmax dense:3", "dense:8 sin dense:16 dense:2"]
+# the last one's narrow middle makes the bracketing modes run block products
+SPECS = ["dense:12 tanh dense:6 softmax dense:3", "dense:8 sin dense:16 dense:2",
+         "dense:40 dense:2 dense:40 dense:40"]
+KINDS = {"value", "record", "tangent", "adjoint", "explicit", "product", "copy", "fill",
+         "alloc"}
 
 
 @pytest.mark.parametrize("spec", SPECS)
@@ -31,6 +35,12 @@ def test_every_pass_of_every_mode_runs_alone(spec, mode):
         assert math.isfinite(seconds) and 0 < seconds < 0.1, (p, seconds)
         rules.add(p.rule)
     assert rules  # a plan runs something
+
+
+def test_those_plans_hold_every_kind_of_pass():
+    kinds = {p.rule for spec in SPECS for mode in AD_MODES for p in cb.bind(
+        cb.Chain.from_spec(spec, 10), mode, dense="sparse" not in mode).plan.passes}
+    assert kinds == KINDS
 
 
 def test_layer_passes_are_found_at_their_layer():
