@@ -123,6 +123,14 @@ class Bound:
         """Predicted seconds of a call on ``profile``'s machine (default: this one's)."""
         return price_plan(self.plan, profile or current_profile())
 
+    def explain(self, profile=None):
+        """Where a call's time goes: its plan run pass by pass, each pass timed alone beside
+        its predicted time, and the whole call timed (``explain.Explanation``: a text table,
+        ``.frame``, ``_repr_html_``)."""
+        from .explain import explain
+
+        return explain(self, profile)
+
     def describe(self) -> str:
         """What a call runs, in words: the engine, why it runs, and its plan as a table."""
         lines = [repr(self), f"  {self.engine.summary}"]

@@ -2,8 +2,8 @@
 parser (``register``) and runs it (``run(args) -> int``); bad input prints one line and exits
 with code 2.
 
-    chainbench run | list | fit | plot | report | compare | plan | predict | sparsity
-               | accuracy | speed | calibrate | gate
+    chainbench run | list | fit | plot | report | compare | plan | predict | explain
+               | sparsity | accuracy | speed | calibrate | gate
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from . import (
     accuracy,
     calibrate,
     compare,
+    explain,
     fit,
     gate,
     listing,
@@ -30,8 +31,8 @@ from . import (
 )
 
 #: Subcommand modules in the order ``--help`` lists them.
-SUBCOMMANDS = [run, listing, fit, plot, report, compare, plan, predict, sparsity, accuracy,
-               speed, calibrate, gate]
+SUBCOMMANDS = [run, listing, fit, plot, report, compare, plan, predict, explain, sparsity,
+               accuracy, speed, calibrate, gate]
 
 
 def register(module) -> None:

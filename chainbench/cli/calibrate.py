@@ -51,6 +51,28 @@ def _lanes_lines(profile) -> list[str]:
     return lines
 
 
+def _curves_lines(profile) -> list[str]:
+    """The pass curves at their ends: products per lanes (smallest and largest matrix),
+    copies, fills and fresh buffers (smallest and largest block)."""
+    from ._format import nbytes
+
+    if not profile.curves:
+        return []
+    lines = ["pass curves    rate at the smallest → largest size measured (explain's kernels)"]
+    for kind in ("tangent", "adjoint"):
+        for lanes in sorted({c for k, c, _, _ in profile.curves if k == kind}):
+            row = sorted((s, r) for k, c, s, r in profile.curves if (k, c) == (kind, lanes))
+            lines.append(f"  {kind:8s} {lanes:3d} lanes  {row[0][1] / 1e9:.3g} → "
+                         f"{row[-1][1] / 1e9:.3g} Gmadd/s (W {nbytes(row[0][0])} → "
+                         f"{nbytes(row[-1][0])})")
+    for kind in ("copy", "fill", "alloc"):
+        row = sorted((s, r) for k, _, s, r in profile.curves if k == kind)
+        if row:
+            lines.append(f"  {kind:8s}            {row[0][1] / 1e9:.3g} → {row[-1][1] / 1e9:.3g}"
+                         f" GB/s ({nbytes(row[0][0])} → {nbytes(row[-1][0])})")
+    return lines
+
+
 def _own_costs_lines(overheads) -> list[str]:
     """chainbench's own costs on this machine, as the time model prices them."""
     from ._format import seconds
@@ -79,6 +101,7 @@ def describe(profile, path, measured: bool) -> list[str]:
              "GEMM k×k       " + "  ".join(f"k={k}: {rate / 1e9:.3g}" for k, rate in profile.gemm)
              + " Gmadd/s (one thread)",
              *_lanes_lines(profile),
+             *_curves_lines(profile),
              "memory levels  from the streaming rate of y = W x (one thread)"]
     for level in profile.levels:
         size = "beyond" if level.capacity_bytes is None else f"up to {nbytes(level.capacity_bytes)}"

@@ -105,9 +105,51 @@ def _bracket(points: list[int], x: float) -> tuple[tuple[int, int], float]:
     return (points[-1], points[-1]), 0.0
 
 
+def _curve_kind(p: Pass) -> tuple[str, float, int] | None:
+    """(curve, size in bytes, lanes) the profile's pass curves price ``p`` by: a product
+    with its output's columns fewest as 'tangent' (W @ X), with its rows fewest as
+    'adjoint' (Y @ W), at the bytes of W; a copy at its block's bytes, a fill and a fresh
+    buffer at theirs. None for the rest (a product of a small inner size: the lanes grid)."""
+    if p.product:
+        m, k, n = p.dims
+        if n <= m and n <= k:
+            return "tangent", F64 * m * k, n
+        if m <= k:
+            return "adjoint", F64 * k * n, m
+        return None
+    if p.rule == "copy":
+        return "copy", p.bytes / 2, 0
+    if p.rule in ("fill", "alloc"):
+        return p.rule, p.bytes, 0
+    return None
+
+
+def _from_curve(p: Pass, profile, bandwidth: float) -> tuple[float, str] | None:
+    """One run of ``p`` priced by the profile's pass curves (None: no curve prices it): the
+    rate measured for its kind at its size, or its bytes at the call's ``bandwidth`` where
+    that is slower (a fresh buffer: its page faults alone); bound by what the roofline
+    says of its multiply-adds per byte."""
+    found = _curve_kind(p)
+    if found is None or not profile.curves:
+        return None
+    kind, size, lanes = found
+    rate = profile.curve_rate(kind, size, lanes)
+    if rate is None:
+        return None
+    if p.product:
+        seconds = max(p.madds / rate, p.bytes / bandwidth)
+        roof = p.madds / profile.peak_madds_per_s >= p.bytes / profile.bandwidth_at(size)
+        return seconds, "compute" if roof else "memory"
+    seconds = p.bytes / rate if kind == "alloc" else max(p.bytes / rate, p.bytes / bandwidth)
+    return seconds, "memory"
+
+
 def _priced(p: Pass, profile, bandwidth: float,
             overheads: Overheads | None = None) -> tuple[float, str]:
     """One run of pass ``p`` at ``bandwidth``: its seconds and 'compute' or 'memory'."""
+    curve = _from_curve(p, profile, bandwidth)
+    if curve is not None:
+        return curve
     # a product streams its matrix no faster than the profile measured for a matrix of its
     # size alone: small ones pay the BLAS call, whatever level they live in
     rate = min(bandwidth, profile.bandwidth_at(p.bytes)) if p.product else bandwidth
@@ -125,6 +167,28 @@ def pass_seconds(p: Pass, profile, bandwidth: float,
     """Seconds of all ``p.count`` runs of pass ``p`` at ``bandwidth``, fixed costs aside
     (``overheads`` gives the rules' cost per multiply-add where it is measured)."""
     return p.count * _priced(p, profile, bandwidth, overheads)[0]
+
+
+def pass_prices(plan: Plan, profile, overheads: Overheads | None = None
+                ) -> list[tuple[float, str]]:
+    """(seconds of one run, 'compute' or 'memory') of each pass of ``plan``, as ``price_plan``
+    prices it at the call's working set, the per-pass fixed cost included (allocations pay
+    none): the predicted column of ``explain``. They sum, times their counts and with the
+    per-call cost, to ``price_plan(plan).seconds``."""
+    overheads = profile.own_costs if overheads is None else overheads
+    bandwidth = profile.bandwidth_at(working_set(plan))
+    out = []
+    for p in plan.passes:
+        seconds, bound = _priced(p, profile, bandwidth, overheads)
+        out.append((seconds + (overheads.pass_s if p.rule != "alloc" else 0.0), bound))
+    return out
+
+
+def working_set(plan: Plan) -> int:
+    """Bytes a call running ``plan`` touches: the chain's parameters, the buffers the plan
+    holds and J."""
+    shape = plan.shape
+    return F64 * (parameter_floats(shape) + shape.m * shape.n) + plan.bytes_held
 
 
 def price(passes, profile, working_set_bytes: int,
@@ -150,6 +214,4 @@ def price(passes, profile, working_set_bytes: int,
 def price_plan(plan: Plan, profile) -> TimePrediction:
     """One Jacobian call running ``plan``: its working set is the chain's parameters, the
     buffers the plan holds and J."""
-    shape = plan.shape
-    working = F64 * (parameter_floats(shape) + shape.m * shape.n) + plan.bytes_held
-    return price(plan.passes, profile, working)
+    return price(plan.passes, profile, working_set(plan))

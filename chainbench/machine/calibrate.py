@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from .._jit import kernel
+from .curves import measure_curves
 from .levels import detect_levels, name_after_caches
 from .profile import MachineProfile, machine_key
 
@@ -256,6 +257,7 @@ def calibrate(key: dict | None = None, quick: bool = False) -> MachineProfile:
                 lanes.measure(plan.sample_s, plan.samples, tally)
                 stream.measure(plan.sample_s, plan.samples, tally)
             del stream.buffer
+            curves = measure_curves(quick)  # the passes plans run, at their sizes
     finally:
         numba.set_num_threads(threads)
     load.append(_load_average())
@@ -263,6 +265,7 @@ def calibrate(key: dict | None = None, quick: bool = False) -> MachineProfile:
     return MachineProfile(
         key=key, created=now(), call_overhead_s=float(np.min(overhead)),
         gemm=tuple(gemm.rates()), stream=tuple(stream.rates()), lanes=tuple(lanes.lane_rates()),
+        curves=curves,
         levels=name_after_caches(detect_levels(sizes, rates), cache_sizes()),
         sysfs_caches=cache_sizes(),
         calibration_s=time.perf_counter() - t0,

@@ -27,10 +27,11 @@ EDGE = 1.5
 PLATEAU = 1.15
 #: Where profiles are cached unless CHAINBENCH_PROFILE_DIR says otherwise.
 PROFILE_DIR_ENV = "CHAINBENCH_PROFILE_DIR"
-SCHEMA = 3
+SCHEMA = 4
 #: Schemas still read (a run's meta.json keeps the profile it was measured with); schema 1
-#: had no ``lanes``, schemas 1 and 2 no ``overheads`` (they had a cache file of their own).
-READABLE = (1, 2, 3)
+#: had no ``lanes``, schemas 1 and 2 no ``overheads`` (they had a cache file of their own),
+#: schemas 1–3 no ``curves``.
+READABLE = (1, 2, 3, 4)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class MachineProfile:
     extra: dict = field(default_factory=dict)
     lanes: tuple[tuple[str, int, int, float], ...] = ()
     overheads: Overheads | None = None
+    curves: tuple[tuple[str, int, float, float], ...] = ()
 
     # --- reading ------------------------------------------------------------------------
 
@@ -151,6 +153,14 @@ class MachineProfile:
         # math.log: a working set past 2⁶⁴ bytes is a Python int numpy's log cannot take
         return float(np.exp(np.interp(math.log(max(nbytes, 1.0)), sizes, rates)))
 
+    def curve_rate(self, kind: str, size: float, lanes: int = 0) -> float | None:
+        """The measured rate of a pass of ``kind`` ('tangent', 'adjoint', 'copy', 'fill',
+        'alloc') at ``size`` bytes and ``lanes``, interpolated log-log (``curves``); None
+        for a profile without that curve."""
+        from .curves import curve_rate
+
+        return curve_rate(self.curves, kind, size, lanes)
+
     # --- storing ------------------------------------------------------------------------
 
     def to_dict(self) -> dict:
@@ -175,6 +185,8 @@ class MachineProfile:
             calibration_s=float(doc.get("calibration_s", 0.0)), extra=dict(doc.get("extra", {})),
             lanes=tuple((str(s), int(k), int(c), float(r)) for s, k, c, r in doc.get("lanes", ())),
             overheads=Overheads.from_dict(doc["overheads"]) if doc.get("overheads") else None,
+            curves=tuple((str(k), int(c), float(s), float(r))
+                         for k, c, s, r in doc.get("curves", ())),
         ).checked()
 
     def checked(self) -> MachineProfile:
@@ -197,6 +209,7 @@ class MachineProfile:
             *(f"gemm {pair!r}" for pair in self.gemm if bad(pair[0]) or bad(pair[1])),
             *(f"stream {pair!r}" for pair in self.stream if bad(pair[0]) or bad(pair[1])),
             *(f"lanes {row!r}" for row in self.lanes if any(bad(v) for v in row[1:])),
+            *(f"curves {row!r}" for row in self.curves if any(bad(v) for v in row[2:])),
         ]
         if not (math.isfinite(self.call_overhead_s) and self.call_overhead_s >= 0):
             problems.append(f"call_overhead_s = {self.call_overhead_s!r}")
