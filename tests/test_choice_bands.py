@@ -112,3 +112,12 @@ def test_measured_errors_are_one_finite_band_per_kind_a_case_is_bound_by(monkeyp
     for spec, n, mode, _ in prediction_errors.CASES:
         plan = cb.bind(cb.Chain.from_spec(spec, n), mode).plan
         assert bands.dominant_kind(plan, profile) in kinds
+
+
+def test_the_kinds_share_out_the_whole_predicted_time():
+    from chainbench.cost.time_model import price_plan
+
+    profile = _profile(gemm=0.1)
+    for plan in (reverse_plan(SHAPE, 4), reverse_plan(SHAPE, 256), forward_plan(SHAPE, 8)):
+        assert sum(bands.shares(plan, profile).values()) == \
+            pytest.approx(price_plan(plan, profile).seconds, rel=1e-9)

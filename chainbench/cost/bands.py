@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .time_model import pass_seconds, price_plan
+from .time_model import pass_prices, price_plan
 from .work import Plan
 
 #: The kinds of pass a plan's time can go to, in the order they are reported.
@@ -43,13 +43,15 @@ def pass_kind(p) -> str:
 
 
 def shares(plan: Plan, profile) -> dict[str, float]:
-    """Predicted seconds of ``plan`` by kind of pass, the fixed costs as 'overhead'."""
-    whole = price_plan(plan, profile)
-    bandwidth = profile.bandwidth_at(whole.working_set_bytes)
+    """Predicted seconds of ``plan`` by kind of pass (``time_model.pass_prices``), the fixed
+    per-call and per-pass costs as 'overhead'."""
     out = dict.fromkeys(KINDS, 0.0)
-    for p in plan.passes:
-        out[pass_kind(p)] += pass_seconds(p, profile, bandwidth, profile.own_costs)
-    out["overhead"] += whole.overhead_s
+    pass_s = profile.own_costs.pass_s
+    for p, (seconds, _) in zip(plan.passes, pass_prices(plan, profile)):
+        fixed = pass_s if p.rule != "alloc" else 0.0
+        out[pass_kind(p)] += p.count * (seconds - fixed)
+        out["overhead"] += p.count * fixed
+    out["overhead"] += profile.own_costs.call_s
     return out
 
 
