@@ -196,3 +196,35 @@ def test_a_pure_mode_is_a_bracketing_whose_cost_is_the_engines(seed):
         J, stats = cb.jacobian(chain, x, mode, return_stats=True)
         np.testing.assert_allclose(J, reference, rtol=1e-10, atol=1e-12)
         assert stats.madds == cb.predict(chain, mode).madds
+
+
+@pytest.mark.parametrize("engine, side", [("forward", "n"), ("reverse", "m")])
+def test_the_kernel_runs_the_sweeps_its_plan_lists(engine, side):
+    """The sweep engines' kernels loop over their plan's lane blocks (``Plan.schedule``):
+    a plan with other blocks runs other sweeps, counted as that plan predicts, to the
+    same J; a plan whose blocks do not cover the lanes is refused."""
+    import importlib
+
+    from chainbench.cost.sweeps import forward_plan, reverse_plan
+    from chainbench.model.counters import new_counters
+
+    module = importlib.import_module(f"chainbench.engines.{engine}")
+    build = forward_plan if engine == "forward" else reverse_plan
+    chain = cb.Chain.from_spec("dense:9 tanh dense:7 sigmoid dense:11", 10, seed=3)
+    x = np.random.default_rng(0).standard_normal(10)
+    reference = cb.jacobian(chain, x, "reverse")
+    total = chain.n if side == "n" else chain.m
+    uneven = ((0, 1), (1, 5), (6, 2), (8, total - 8))
+    plan = build(chain.shape, starts=uneven)
+    assert plan.schedule().tolist() == [list(b) for b in uneven]
+    J, counts = np.empty((chain.m, chain.n)), new_counters()
+    module.bind_plan(chain.program, plan)(x, J, counts)
+    np.testing.assert_allclose(J, reference, rtol=1e-12, atol=1e-12)
+    stats = cb.EngineStats.from_counters(engine, plan.chunk, counts)
+    predicted = plan.prediction()
+    assert (stats.sweeps_forward, stats.sweeps_backward, stats.madds) == \
+        (predicted.sweeps_forward, predicted.sweeps_backward, predicted.madds)
+    assert len(uneven) == (predicted.sweeps_forward if side == "n" else predicted.sweeps_backward)
+    for bad in (((0, 4),), ((0, 4), (5, total - 5)), ((0, total), (total, 1))):
+        with pytest.raises(ValueError, match="lane blocks"):
+            build(chain.shape, starts=bad)

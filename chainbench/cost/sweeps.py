@@ -23,9 +23,12 @@ from .work import (
     Plan,
     alloc_pass,
     blocks,
+    check_lane_blocks,
     copy_pass,
     explicit_pass,
     fill_pass,
+    grouped,
+    lane_blocks,
     lane_pass,
     product_pass,
     value_pass,
@@ -38,38 +41,48 @@ def saved_floats(shape: ChainShape, lo: int = 0, hi: int | None = None) -> int:
                for k, cls in enumerate(shape.layers) if lo <= k < (shape.depth if hi is None else hi))
 
 
-def forward_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan:
+def forward_plan(chain: Chain | ChainShape, chunk: int | None = None,
+                 starts: tuple[tuple[int, int], ...] | None = None) -> Plan:
     """Dual-number forward mode: per sweep, layer 1 recorded and its c columns written, then
-    values and c lanes through layers 2..K and the lanes copied into J."""
+    values and c lanes through layers 2..K and the lanes copied into J. ``starts``: the
+    sweeps' column blocks (first column, columns), default ``chunk`` at a time."""
     shape = shape_of(chain)
     w = max(shape.widths)
-    c = chunk or default_lanes(w, shape.n)
+    starts = _starts(shape.n, chunk or default_lanes(w, shape.n), starts)
+    c = max(lanes for _, lanes in starts)
     out = [alloc_pass(F64 * (2 * w + 2 * w * c))]  # values, ping-pong lanes
     first = shape.layers[0].name
-    for lanes, sweeps in blocks(shape.n, c):
+    for lanes, sweeps in grouped(starts):
         out.append(value_pass(shape, 0, sweeps, record=True))
         out.append(explicit_pass(shape.widths[1] * lanes, sweeps, first))
         for k in range(1, shape.depth):
             out += [value_pass(shape, k, sweeps), lane_pass(shape, k, lanes, "tangent", sweeps)]
         out.append(copy_pass(shape.m * lanes, sweeps))  # the lanes' columns of J
-    return Plan("forward", c, tuple(out), ceil(shape.n / c), shape=shape)
+    return Plan("forward", c, tuple(out), len(starts), shape=shape, lane_blocks=starts)
 
 
-def reverse_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan:
+def reverse_plan(chain: Chain | ChainShape, chunk: int | None = None,
+                 starts: tuple[tuple[int, int], ...] | None = None) -> Plan:
     """Tape reverse mode: one recording sweep, then per backward sweep layer K's r rows
-    written, pulled back through layers K-1..1 and copied into J."""
+    written, pulled back through layers K-1..1 and copied into J. ``starts``: the sweeps'
+    row blocks (first row, rows), default ``chunk`` at a time."""
     shape = shape_of(chain)
     w = max(shape.widths)
-    r = chunk or default_lanes(w, shape.m)
+    starts = _starts(shape.m, chunk or default_lanes(w, shape.m), starts)
+    r = max(rows for _, rows in starts)
     out = [alloc_pass(F64 * saved_floats(shape), "tape"),
            alloc_pass(F64 * (2 * w + 2 * w * r))]  # values, ping-pong rows
     out += [value_pass(shape, k, record=True) for k in range(shape.depth)]
     last = shape.layers[-1].name
-    for rows, sweeps in blocks(shape.m, r):
+    for rows, sweeps in grouped(starts):
         out.append(explicit_pass(shape.widths[-2] * rows, sweeps, last))
         out += [lane_pass(shape, k, rows, "adjoint", sweeps) for k in range(shape.depth - 1)]
         out.append(copy_pass(rows * shape.n, sweeps))  # the rows of J
-    return Plan("reverse", r, tuple(out), 1, ceil(shape.m / r), shape=shape)
+    return Plan("reverse", r, tuple(out), 1, len(starts), shape=shape, lane_blocks=starts)
+
+
+def _starts(total: int, chunk: int, starts) -> tuple[tuple[int, int], ...]:
+    return lane_blocks(total, chunk) if starts is None else check_lane_blocks(starts, total)
 
 
 def checkpointed_plan(chain: Chain | ChainShape, chunk: int | None = None,

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from ..model.shape import ChainShape
 from .predictions import F64, Prediction
 
@@ -67,10 +69,18 @@ class Plan:
     sweeps_backward: int = 0
     evaluations: int = 0
     shape: ChainShape | None = field(default=None, compare=False, repr=False)
+    #: (first lane, lanes) of each sweep that moves a block of lanes, in the order the
+    #: kernel runs them: the schedule a sweep engine's kernel loops over (``schedule``)
+    lane_blocks: tuple[tuple[int, int], ...] = ()
 
     def renamed(self, mode: str, chunk: int | None = None) -> Plan:
         """The same work under another mode's name (a peer, a strategy's pure choice)."""
         return replace(self, mode=mode, chunk=self.chunk if chunk is None else chunk)
+
+    def schedule(self) -> np.ndarray:
+        """``lane_blocks`` as the int64 (sweeps, 2) array a kernel loops over: the plan, as
+        the kernel runs it (``engines.forward``, ``engines.reverse``)."""
+        return np.array(self.lane_blocks, dtype=np.int64).reshape((-1, 2))
 
     def held(self, what: str) -> int:
         """Bytes of the buffers allocated into ``what`` ('tape', 'work', 'snapshots')."""
@@ -181,3 +191,30 @@ def blocks(total: int, chunk: int) -> list[tuple[int, int]]:
     """(lanes, how many sweeps) covering ``total`` lanes ``chunk`` at a time."""
     full, rest = divmod(total, chunk)
     return [(chunk, full)] * bool(full) + ([(rest, 1)] if rest else [])
+
+
+def lane_blocks(total: int, chunk: int) -> tuple[tuple[int, int], ...]:
+    """(first lane, lanes) of each sweep covering ``total`` lanes ``chunk`` at a time."""
+    return tuple((start, min(chunk, total - start)) for start in range(0, total, chunk))
+
+
+def grouped(starts: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
+    """(lanes, how many sweeps) of the blocks ``starts``, in the order sizes first appear."""
+    counts: dict[int, int] = {}
+    for _, lanes in starts:
+        counts[lanes] = counts.get(lanes, 0) + 1
+    return list(counts.items())
+
+
+def check_lane_blocks(starts, total: int) -> tuple[tuple[int, int], ...]:
+    """``starts`` if its blocks cover lanes 0..total-1 once each, in order, else a
+    ValueError: a kernel runs exactly these sweeps."""
+    starts = tuple((int(a), int(b)) for a, b in starts)
+    at = 0
+    for start, lanes in starts:
+        if start != at or lanes < 1:
+            raise ValueError(f"lane blocks {starts} do not cover lanes 0..{total - 1} in order")
+        at += lanes
+    if at != total:
+        raise ValueError(f"lane blocks {starts} cover {at} lanes, not {total}")
+    return starts

@@ -57,14 +57,18 @@ def jvp(program, x: np.ndarray, X_dot: np.ndarray, counts: np.ndarray):
 
 
 @kernel
-def _jacobian(table, params, max_width, chunk, x, J, counts):
-    n = x.shape[0]
+def _jacobian(table, params, max_width, schedule, x, J, counts):
+    """The plan's sweeps: for each row (j0, c) of ``schedule`` (``Plan.schedule``), columns
+    j0..j0+c of J in one sweep of c lanes."""
+    chunk = 0
+    for s in range(schedule.shape[0]):
+        chunk = max(chunk, schedule[s, 1])
     vals = np.empty((2, max_width))
     lanes = np.empty((2, max_width * chunk))
     counts[BYTES_WORK] += (vals.size + lanes.size) * 8
     w = table[0, W_OUT]
-    for j0 in range(0, n, chunk):
-        c = min(chunk, n - j0)
+    for s in range(schedule.shape[0]):
+        j0, c = schedule[s, 0], schedule[s, 1]
         y = vals[0][:w]
         Y = lanes[0][: w * c].reshape((w, c))
         # What layer 0's Jacobian needs (g'(x) for an activation) parks in vals[1], which
@@ -78,11 +82,18 @@ def _jacobian(table, params, max_width, chunk, x, J, counts):
 
 
 def bind(program, chunk: int) -> Run:
-    """Fill J (m, n) column block by column block, ``chunk`` columns per sweep. A sweep from
-    basis directions starts at columns j0..j0+c of layer 0's Jacobian (for a dense layer,
-    columns of W): pushing the identity through it would cost c·out·in multiply-adds, a
-    whole extra matrix product when m = n."""
-    return partial(_jacobian, program.table, program.params, program.max_width, chunk)
+    """Fill J (m, n) column block by column block, ``chunk`` columns per sweep: the plan
+    ``forward_plan`` describes, run by ``bind_plan``."""
+    return bind_plan(program, forward_plan(program.shape, chunk))
+
+
+def bind_plan(program, plan) -> Run:
+    """Run ``plan``'s sweeps (its ``lane_blocks``, as ``Plan.schedule``). A sweep from basis
+    directions starts at columns j0..j0+c of layer 0's Jacobian (for a dense layer, columns
+    of W): pushing the identity through it would cost c·out·in multiply-adds, a whole extra
+    matrix product when m = n."""
+    return partial(_jacobian, program.table, program.params, program.max_width,
+                   plan.schedule())
 
 
 ENGINE = Engine(

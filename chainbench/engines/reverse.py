@@ -84,8 +84,13 @@ def _up4(size):
 
 
 @kernel
-def _jacobian(table, params, max_width, tape_size, chunk, x, J, counts):
+def _jacobian(table, params, max_width, tape_size, schedule, x, J, counts):
+    """The plan's sweeps: one recording sweep, then for each row (i0, r) of ``schedule``
+    (``Plan.schedule``), rows i0..i0+r of J in one backward sweep of r rows."""
     m, n = J.shape
+    chunk = 0
+    for s in range(schedule.shape[0]):
+        chunk = max(chunk, schedule[s, 1])
     # One allocation for the tape, the values and the cotangent rows (at n = 32 each
     # allocation is a few percent of the whole Jacobian), each part and row starting on a
     # 32-byte boundary, as Numba's allocation does: vector loads that straddle cache lines
@@ -99,8 +104,8 @@ def _jacobian(table, params, max_width, tape_size, chunk, x, J, counts):
     counts[SWEEPS_FORWARD] += 1
     counts[BYTES_TAPE] += tape_size * 8
     counts[BYTES_WORK] += (2 * max_width + 2 * max_width * chunk) * 8  # padding not counted
-    for i0 in range(0, m, chunk):
-        r = min(chunk, m - i0)
+    for s in range(schedule.shape[0]):
+        i0, r = schedule[s, 0], schedule[s, 1]
         rows = pull_seeded(table, params, 0, tape, 0, i0, r, adj, counts)
         for l in range(r):  # loops: numba's 2-D slice assignment costs ~150 ns at this size
             for j in range(n):
@@ -109,10 +114,16 @@ def _jacobian(table, params, max_width, tape_size, chunk, x, J, counts):
 
 
 def bind(program, chunk: int) -> Run:
-    """Fill J (m, n) row block by row block, ``chunk`` rows per backward sweep, each seeded
-    with rows of the last layer's Jacobian (``_sweeps.pull_seeded``)."""
+    """Fill J (m, n) row block by row block, ``chunk`` rows per backward sweep: the plan
+    ``reverse_plan`` describes, run by ``bind_plan``."""
+    return bind_plan(program, reverse_plan(program.shape, chunk))
+
+
+def bind_plan(program, plan) -> Run:
+    """Run ``plan``'s sweeps (its ``lane_blocks``, as ``Plan.schedule``), each seeded with
+    rows of the last layer's Jacobian (``_sweeps.pull_seeded``)."""
     return partial(_jacobian, program.table, program.params, program.max_width,
-                   program.tape_size, chunk)
+                   program.tape_size, plan.schedule())
 
 
 def record(chain, x: np.ndarray, counts: np.ndarray) -> Tape:
