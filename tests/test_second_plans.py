@@ -84,3 +84,19 @@ def test_predict_order_2_refuses_a_hessian_that_does_not_fit(monkeypatch, capsys
     assert main(["predict", "dense:8 tanh", "--n", "64", "--m", "1", "--order", "2"]) == 2
     err = capsys.readouterr().err
     assert "the 64 × 64 Hessian needs about" in err and "Traceback" not in err
+
+
+def test_hyper_dual_default_chunk_keeps_its_lane_blocks_in_cache():
+    from chainbench.cost.second_order import HYPER_BLOCK_BYTES, HYPER_MIN_CHUNK, default_chunk
+
+    for n in (8, 32, 64, 128, 512, 1024):
+        shape = cb.ChainShape.from_spec(f"dense:{n} tanh dense:{n} tanh dense:1", n)
+        c = default_chunk(shape, "forward-over-forward")
+        block = 2 * 8 * n * c * n  # two (w × c·n) second-order lane blocks, w = n
+        assert 1 <= c <= n
+        assert block <= HYPER_BLOCK_BYTES or c <= HYPER_MIN_CHUNK, (n, c)
+        if c < n:  # the largest chunk that does: one more lane would leave the cache
+            assert 2 * 8 * n * (c + 1) * n > HYPER_BLOCK_BYTES or c == HYPER_MIN_CHUNK or \
+                n >= 1024, (n, c)
+    assert default_chunk(cb.ChainShape.from_spec("dense:128 tanh dense:1", 128),
+                         "forward-over-forward") == HYPER_MIN_CHUNK  # 1/8 repeat at most
