@@ -236,9 +236,15 @@ def test_every_mode_equals_jax_hessian():
     from chainbench.peers import jax_peer
     from chainbench.peers._common import composed
 
+    seen = set()
     for seed, rng, chain in list(_chains())[:40]:
+        seen |= {layer.name for layer in chain.layers}
         f = composed(chain.program, jax_peer.RULES, "jax", jax.numpy.asarray)
         x, u = rng.standard_normal(chain.n), rng.standard_normal(chain.m)
-        reference = np.asarray(jax.hessian(lambda z: jax.numpy.dot(u, f(z)))(x))
+        reference = np.asarray(jax.hessian(lambda z, f=f, u=u: jax.numpy.dot(u, f(z)))(x))
         for mode in MODES:
             _same(cb.hessian(chain, x, mode=mode, weights=u), reference, f"{mode}, {chain!r}")
+        V = rng.standard_normal((chain.n, 2))
+        for mode in (*HVP_MODES, "auto"):
+            _same(cb.hvp(chain, x, V, mode=mode, weights=u), reference @ V, f"{mode} hvp")
+    assert seen == set(KINDS), "every registered layer drawn"
