@@ -1,9 +1,11 @@
 """Second order: ``hessian`` and ``hvp`` of a chain's weighted output u·f (u all ones by
-default; for m = 1 the Hessian of f itself), by the modes of ``HESSIAN_MODES``, and
-``predict_second``, the counters a mode should fill (see docs/second-order.md); and
-``BoundHessian``, what ``bind(chain, mode, order=2)`` returns: the mode resolved once.
+default; for m = 1 the Hessian of f itself), by the modes of ``HESSIAN_MODES``;
+``predict_hessian`` and ``predict_hessian_time``, the counters a mode fills and its seconds,
+read from its plan (``cost.second_plans``); and ``BoundHessian``, what ``bind(chain, mode,
+order=2)`` returns: the mode resolved once (see docs/second-order.md).
 
-Validates at the edge and hands flat arrays to the engines in ``engines.second_order``.
+Validates at the edge ('auto' and the chunk through ``strategies``), refuses a call that
+would not fit in memory, and hands flat arrays to the engines in ``engines.second_order``.
 """
 
 from __future__ import annotations
@@ -106,8 +108,23 @@ def predict_hessian(chain, mode: str = "auto", chunk: int | None = None) -> Seco
 
 def predict_hessian_time(chain, mode: str = "auto", chunk: int | None = None,
                          profile=None) -> TimePrediction:
-    """Predicted seconds of ``hessian(chain, x, mode, chunk=chunk)`` on ``profile``'s
-    machine (default: this one's): its plan priced by ``cost.time_model.price_plan``."""
+    """Predicted seconds of ``hessian(chain, x, mode, chunk=chunk)`` on a machine: its plan
+    (``cost.second_plans``) priced by ``cost.time_model.price_plan``.
+
+    Parameters
+    ----------
+    chain : Chain or ChainShape
+    mode : str, one of ``HESSIAN_MODES``
+        'auto': the mode and chunk ``strategies.second_choice`` picks there.
+    chunk : int, optional
+        Directions per sweep (default: the mode's, or 'auto''s pick).
+    profile : MachineProfile, optional
+        The machine to price on; default this machine's.
+
+    Returns
+    -------
+    TimePrediction
+    """
     shape = shape_of(chain)
     mode, chunk = resolve_second(shape, _check_mode(mode), chunk, profile)
     return price_plan(_plan(shape, mode, chunk), profile or current_profile())
@@ -128,11 +145,12 @@ def hessian(chain: Chain, x, mode: str = "auto", weights=None, chunk: int | None
         backward sweep of a tangent sweep), 'forward-over-forward' (hyper-dual numbers:
         chunk × n direction pairs per sweep, O(n⁴) on a square chain), 'hessian-optimal'
         (the second-order chain rule bracketed by a dynamic programme over sub-chains,
-        ``cost.hessian_plan``), 'auto' (the fewest predicted multiply-adds).
+        ``cost.hessian_plan``), 'auto' (the fastest predicted on this machine,
+        ``strategies.second_choice``).
     weights : array_like, shape (m,), optional
         u in u·f; default all ones (for m = 1, the Hessian of f itself).
     chunk : int, optional
-        Directions per sweep, 1 ≤ chunk ≤ n; default as first order (a 16 MiB lane block).
+        Directions per sweep, 1 ≤ chunk ≤ n; default ``cost.second_order.default_chunk``.
     return_stats : bool
         Also return a ``SecondCounts`` of the kernels' counters.
 
@@ -170,8 +188,8 @@ def hvp(chain: Chain, x, v, mode: str | None = None, weights=None,
     v : array_like, shape (n,) or (n, k)
         The direction, or k directions pushed in one sweep.
     mode : str, optional
-        'forward-over-reverse' (the default), 'reverse-over-forward' or
-        'forward-over-forward' (see ``hessian``).
+        'forward-over-reverse', 'reverse-over-forward', 'forward-over-forward' (see
+        ``hessian``) or 'auto' (the default: the fastest predicted for k directions).
     weights : array_like, shape (m,), optional
         u in u·f; default all ones.
     return_stats : bool

@@ -70,7 +70,7 @@ def tape_floats(shape) -> int:
 #: profiled on (512 KiB to 2 MiB). Every layer reads and writes both blocks, and its direction
 #: pairs are elementwise passes over them that run at the rate of the level they live in.
 #: A fixed size, not the profile's L2: a chain's predicted counters stay the same on every
-#: machine (the committed results and the gate compare them); 'auto' weighs other chunks
+#: machine (committed results carry them); 'auto' weighs other chunks
 #: on this machine's own profile.
 HYPER_BLOCK_BYTES = 2**20
 #: ... but never fewer lanes than this: each sweep pushes all n right lanes again, n·ΣT_k,
