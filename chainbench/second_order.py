@@ -10,6 +10,8 @@ would not fit in memory, and hands flat arrays to the engines in ``engines.secon
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .cost.second_order import HESSIAN_MODES as _ENGINE_MODES
@@ -62,8 +64,10 @@ def auto_second(chain, profile=None) -> str:
     return second_choice(shape_of(chain), profile)[0]
 
 
+@lru_cache(maxsize=256)
 def _plan(shape, mode: str, chunk, lanes: int | None = None) -> SecondPlan:
-    """The plan of a concrete mode at a checked chunk (a Hessian, or ``lanes`` directions)."""
+    """The plan of a concrete mode at a checked chunk (a Hessian, or ``lanes`` directions);
+    built once per shape (a call asks for it every time)."""
     if mode == OPTIMAL:
         return optimal_plan(shape)
     if lanes is not None:
@@ -71,20 +75,24 @@ def _plan(shape, mode: str, chunk, lanes: int | None = None) -> SecondPlan:
     return second_plan(shape, mode, chunk)
 
 
+@lru_cache(maxsize=256)
+def _held(shape, mode: str, chunk, lanes: int | None = None) -> int:
+    return _plan(shape, mode, chunk, lanes).bytes_held
+
+
 #: Bytes a call holds above which they are checked against the memory available (reading
 #: it costs ~20 µs, more than a small Hessian): 256 MiB, as first order's dense J.
 CHECK_ABOVE = 2**28
 
 
-def _guard(plan: SecondPlan, what: str) -> None:
+def _guard(shape, mode: str, chunk, lanes: int | None, what: str) -> None:
     """TooLarge (a ConfigError: exit 2 from the command line) before a call whose buffers
-    and result would not fit in the memory this process has."""
-    if plan.bytes_held > CHECK_ABOVE:
-        shape = plan.shape
-        require_memory(plan.bytes_held, f"{what} of a chain with n = {shape.n} by mode "
-                       f"{plan.mode!r} (its buffers and the result)",
-                       "ask for a smaller chunk, Hessian-vector products (hvp), or a "
-                       "smaller chain")
+    and result (its plan's bytes held) would not fit in the memory this process has."""
+    held = _held(shape, mode, chunk, lanes)
+    if held > CHECK_ABOVE:
+        require_memory(held, f"{what} of a chain with n = {shape.n} by mode {mode!r} (its "
+                       "buffers and the result)", "ask for a smaller chunk, Hessian-vector "
+                       "products (hvp), or a smaller chain")
 
 
 def predict_hessian(chain, mode: str = "auto", chunk: int | None = None) -> SecondCounts:
@@ -165,11 +173,10 @@ def hessian(chain: Chain, x, mode: str = "auto", weights=None, chunk: int | None
     x = check_input(x, chain.n)
     u = _weights(weights, chain.m)
     mode, chunk = resolve_second(chain.shape, _check_mode(mode), chunk)
-    plan = _plan(chain.shape, mode, chunk)
-    _guard(plan, "the Hessian")
+    _guard(chain.shape, mode, chunk, None, "the Hessian")
     counts = new_counters()
     if mode == OPTIMAL:
-        chunk = plan.chunk
+        chunk = _plan(chain.shape, mode, chunk).chunk
         H = hessian_optimal(chain, x, u, counts)
     else:
         H = compute(chain.program, mode, chunk, x, u, None, counts)
@@ -208,7 +215,7 @@ def hvp(chain: Chain, x, v, mode: str | None = None, weights=None,
     mode = _check_mode("auto" if mode is None else mode, HVP_MODES)
     V, flat = _directions(v, chain.n)
     mode = resolve_second(chain.shape, mode, lanes=V.shape[1])[0]
-    _guard(_plan(chain.shape, mode, None, V.shape[1]), "a Hessian-vector product")
+    _guard(chain.shape, mode, None, V.shape[1], "a Hessian-vector product")
     counts = new_counters()
     rows = compute(chain.program, mode, V.shape[1], x, u, V, counts)
     out = rows[0] if flat else np.ascontiguousarray(rows.T)
@@ -255,7 +262,7 @@ class BoundHessian:
     def __init__(self, chain: Chain, mode: str = "auto", chunk: int | None = None):
         self.chain, self.asked = _check_chain(chain), _check_mode(mode)
         self.mode, self.chunk = resolve_second(chain.shape, mode, chunk)
-        _guard(self.plan, "the Hessian")
+        _guard(chain.shape, self.mode, self.chunk, None, "the Hessian")
 
     def __call__(self, x, weights=None, return_stats: bool = False):
         return hessian(self, x, weights=weights, return_stats=return_stats)

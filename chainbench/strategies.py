@@ -8,6 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from .cost.choice import fastest
+from .cost.hessian_plan import MODE as OPTIMAL
+from .cost.second_order import HESSIAN_MODES as SECOND_MODES
+from .cost.second_order import default_chunk as second_default
+from .cost.second_plans import optimal_plan, second_plan
 from .cost.time_model import price_plan
 from .engines.contract import Engine
 from .engines.registry import ENGINES
@@ -131,20 +135,16 @@ def second_choice(shape, profile=None, chunk: int | None = None,
 
 
 def _second_candidates(shape, profile, chunk, lanes):
-    from .cost.hessian_plan import MODE as OPTIMAL
-    from .cost.second_order import HESSIAN_MODES, default_chunk
-    from .cost.second_plans import optimal_plan, second_plan
-
-    for order, mode in enumerate(HESSIAN_MODES):
+    for order, mode in enumerate(SECOND_MODES):
         if lanes is not None:
             plans = [(lanes, second_plan(shape, mode, lanes, lanes, seeded=False))]
         else:
-            chunks = [chunk] if chunk else auto_chunks(shape.n, default_chunk(shape, mode))
+            chunks = [chunk] if chunk else auto_chunks(shape.n, second_default(shape, mode))
             plans = [(c, second_plan(shape, mode, c)) for c in chunks]
         for c, plan in plans:
             yield price_plan(plan, profile).seconds, (order, -c), (mode, c)
     if lanes is None and chunk is None:
-        yield price_plan(optimal_plan(shape), profile).seconds, (len(HESSIAN_MODES), 0), \
+        yield price_plan(optimal_plan(shape), profile).seconds, (len(SECOND_MODES), 0), \
             (OPTIMAL, None)
 
 
@@ -154,9 +154,6 @@ def resolve_second(shape, mode: str, chunk=None, profile=None,
     ``mode`` (already known to be a second-order mode) at ``chunk``, checked by the one
     chunk rule (``chunk_within``); None: the mode's default. An HVP (``lanes``) runs its
     directions in one sweep and takes no chunk."""
-    from .cost.hessian_plan import MODE as OPTIMAL
-    from .cost.second_order import default_chunk
-
     shape = shape_of(shape)
     if lanes is not None:
         return (second_choice(shape, profile, lanes=lanes)[0] if is_strategy(mode) else mode,
@@ -169,5 +166,5 @@ def resolve_second(shape, mode: str, chunk=None, profile=None,
         if chunk is not None:
             chunk_within(chunk, mode, None)
         return mode, None
-    return mode, default_chunk(shape, mode) if chunk is None else \
+    return mode, second_default(shape, mode) if chunk is None else \
         chunk_within(chunk, mode, shape.n)
