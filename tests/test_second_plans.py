@@ -100,3 +100,16 @@ def test_hyper_dual_default_chunk_keeps_its_lane_blocks_in_cache():
                 n >= 1024, (n, c)
     assert default_chunk(cb.ChainShape.from_spec("dense:128 tanh dense:1", 128),
                          "forward-over-forward") == HYPER_MIN_CHUNK  # 1/8 repeat at most
+
+
+def test_auto_with_a_chunk_weighs_the_modes_with_lanes_at_that_chunk():
+    chain = cb.Chain.from_spec("dense:8 tanh dense:64 tanh dense:64 sigmoid dense:1", n=64)
+    assert cb.bind(chain, order=2).mode == "hessian-optimal"  # without a chunk
+    H, stats = cb.hessian(chain, np.linspace(-1, 1, 64), chunk=3, return_stats=True)
+    assert stats.chunk == 3 and stats.mode in HESSIAN_MODES
+    profile = current_profile()
+    best = min(HESSIAN_MODES, key=lambda m: price_plan(second_plan(chain.shape, m, 3),
+                                                       profile).seconds)
+    assert stats.mode == best
+    with pytest.raises(ValueError, match="chunk must be between 1 and the number of inputs"):
+        cb.hessian(chain, np.zeros(64), chunk=65)
