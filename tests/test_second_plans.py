@@ -105,7 +105,7 @@ def test_hyper_dual_default_chunk_keeps_its_lane_blocks_in_cache():
 def test_auto_with_a_chunk_weighs_the_modes_with_lanes_at_that_chunk():
     chain = cb.Chain.from_spec("dense:8 tanh dense:64 tanh dense:64 sigmoid dense:1", n=64)
     assert cb.bind(chain, order=2).mode == "hessian-optimal"  # without a chunk
-    H, stats = cb.hessian(chain, np.linspace(-1, 1, 64), chunk=3, return_stats=True)
+    _, stats = cb.hessian(chain, np.linspace(-1, 1, 64), chunk=3, return_stats=True)
     assert stats.chunk == 3 and stats.mode in HESSIAN_MODES
     profile = current_profile()
     best = min(HESSIAN_MODES, key=lambda m: price_plan(second_plan(chain.shape, m, 3),
