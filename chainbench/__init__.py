@@ -33,6 +33,7 @@ _HOME = {
     "load": "session.results", "Results": "session.results", "Fit": "session.fit",
     "hessian": "second_order", "hvp": "second_order", "HESSIAN_MODES": "second_order",
     "predict_hessian": "second_order", "BoundHessian": "second_order",
+    "predict_hessian_time": "second_order",
 }
 
 __all__ = [*_HOME]

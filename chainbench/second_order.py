@@ -1,26 +1,35 @@
 """Second order: ``hessian`` and ``hvp`` of a chain's weighted output u·f (u all ones by
-default; for m = 1 the Hessian of f itself), by the modes of ``HESSIAN_MODES``, and
-``predict_second``, the counters a mode should fill (see docs/second-order.md); and
-``BoundHessian``, what ``bind(chain, mode, order=2)`` returns: the mode resolved once.
+default; for m = 1 the Hessian of f itself), by the modes of ``HESSIAN_MODES``;
+``predict_hessian`` and ``predict_hessian_time``, the counters a mode fills and its seconds,
+read from its plan (``cost.second_plans``); and ``BoundHessian``, what ``bind(chain, mode,
+order=2)`` returns: the mode resolved once (see docs/second-order.md).
 
-Validates at the edge and hands flat arrays to the engines in ``engines.second_order``.
+Validates at the edge ('auto' and the chunk through ``strategies``), refuses a call that
+would not fit in memory, and hands flat arrays to the engines in ``engines.second_order``.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
-from .cost.hessian_plan import plan_hessian
 from .cost.second_order import HESSIAN_MODES as _ENGINE_MODES
-from .cost.second_order import SecondCounts, default_chunk, predict_second
+from .cost.second_order import SecondCounts
+from .cost.second_plans import SecondPlan, optimal_plan, second_plan
+from .cost.time_model import TimePrediction, price_plan
 from .engines.second_order import compute, hessian_optimal, new_counters
+from .machine.current import current_profile
 from .model.chain import Chain, check_input, check_not_masked, shape_of
 from .model.counters import EngineStats
-from .strategies import is_strategy
+from .provenance import require_memory
+from .strategies import is_strategy, resolve_second, second_choice
 
 OPTIMAL = "hessian-optimal"
-#: Every mode ``hessian`` takes; 'auto' picks the one with the fewest predicted multiply-adds.
+#: Every mode ``hessian`` takes; 'auto' picks the one predicted fastest on this machine.
 HESSIAN_MODES = (*_ENGINE_MODES, OPTIMAL, "auto")
+#: The modes ``hvp`` takes ('auto' among the three with lanes).
+HVP_MODES = (*_ENGINE_MODES, "auto")
 
 
 def _check_chain(chain) -> Chain:
@@ -49,33 +58,41 @@ def _weights(weights, m: int) -> np.ndarray:
     return np.ascontiguousarray(u, dtype=np.float64)
 
 
-def _check_chunk(chunk, n: int) -> int | None:
-    if chunk is None:
-        return None
-    if isinstance(chunk, bool) or not isinstance(chunk, int | np.integer):
-        raise TypeError(f"chunk must be an integer or None, got {chunk!r}")
-    if not 1 <= chunk <= n:
-        raise ValueError(f"chunk must be between 1 and the number of inputs n = {n}, got {chunk}")
-    return int(chunk)
+def auto_second(chain, profile=None) -> str:
+    """The mode 'auto' runs for a Hessian: the one the time model predicts fastest on
+    ``profile``'s machine (default this one's), ``strategies.second_choice``."""
+    return second_choice(shape_of(chain), profile)[0]
 
 
-def auto_second(chain) -> str:
-    """The mode 'auto' runs: the fewest predicted multiply-adds at each mode's default
-    chunk (on a tie the first of ``HESSIAN_MODES``; time pricing is not yet modelled)."""
-    shape = shape_of(chain)
-    return min(HESSIAN_MODES[:-1], key=lambda mode: _predict(shape, mode, None).madds)
-
-
-def _no_chunk(mode: str, chunk) -> None:
-    if mode == OPTIMAL and chunk is not None:
-        raise ValueError(f"mode {OPTIMAL!r} takes no chunk; leave chunk=None")
-
-
-def _predict(shape, mode: str, chunk) -> SecondCounts:
+@lru_cache(maxsize=256)
+def _plan(shape, mode: str, chunk, lanes: int | None = None) -> SecondPlan:
+    """The plan of a concrete mode at a checked chunk (a Hessian, or ``lanes`` directions);
+    built once per shape (a call asks for it every time)."""
     if mode == OPTIMAL:
-        _no_chunk(mode, chunk)
-        return plan_hessian(shape)[1]
-    return predict_second(shape, mode, chunk)
+        return optimal_plan(shape)
+    if lanes is not None:
+        return second_plan(shape, mode, lanes, lanes, seeded=False)
+    return second_plan(shape, mode, chunk)
+
+
+@lru_cache(maxsize=256)
+def _held(shape, mode: str, chunk, lanes: int | None = None) -> int:
+    return _plan(shape, mode, chunk, lanes).bytes_held
+
+
+#: Bytes a call holds above which they are checked against the memory available (reading
+#: it costs ~20 µs, more than a small Hessian): 256 MiB, as first order's dense J.
+CHECK_ABOVE = 2**28
+
+
+def _guard(shape, mode: str, chunk, lanes: int | None, what: str) -> None:
+    """TooLarge (a ConfigError: exit 2 from the command line) before a call whose buffers
+    and result (its plan's bytes held) would not fit in the memory this process has."""
+    held = _held(shape, mode, chunk, lanes)
+    if held > CHECK_ABOVE:
+        require_memory(held, f"{what} of a chain with n = {shape.n} by mode {mode!r} (its "
+                       "buffers and the result)", "ask for a smaller chunk, Hessian-vector "
+                       "products (hvp), or a smaller chain")
 
 
 def predict_hessian(chain, mode: str = "auto", chunk: int | None = None) -> SecondCounts:
@@ -94,9 +111,31 @@ def predict_hessian(chain, mode: str = "auto", chunk: int | None = None) -> Seco
     SecondCounts
     """
     shape = shape_of(chain)
-    mode = _check_mode(mode)
-    mode = auto_second(shape) if is_strategy(mode) else mode
-    return _predict(shape, mode, _check_chunk(chunk, shape.n))
+    return _plan(shape, *resolve_second(shape, _check_mode(mode), chunk)).prediction()
+
+
+def predict_hessian_time(chain, mode: str = "auto", chunk: int | None = None,
+                         profile=None) -> TimePrediction:
+    """Predicted seconds of ``hessian(chain, x, mode, chunk=chunk)`` on a machine: its plan
+    (``cost.second_plans``) priced by ``cost.time_model.price_plan``.
+
+    Parameters
+    ----------
+    chain : Chain or ChainShape
+    mode : str, one of ``HESSIAN_MODES``
+        'auto': the mode and chunk ``strategies.second_choice`` picks there.
+    chunk : int, optional
+        Directions per sweep (default: the mode's, or 'auto''s pick).
+    profile : MachineProfile, optional
+        The machine to price on; default this machine's.
+
+    Returns
+    -------
+    TimePrediction
+    """
+    shape = shape_of(chain)
+    mode, chunk = resolve_second(shape, _check_mode(mode), chunk, profile)
+    return price_plan(_plan(shape, mode, chunk), profile or current_profile())
 
 
 def hessian(chain: Chain, x, mode: str = "auto", weights=None, chunk: int | None = None,
@@ -114,11 +153,12 @@ def hessian(chain: Chain, x, mode: str = "auto", weights=None, chunk: int | None
         backward sweep of a tangent sweep), 'forward-over-forward' (hyper-dual numbers:
         chunk × n direction pairs per sweep, O(n⁴) on a square chain), 'hessian-optimal'
         (the second-order chain rule bracketed by a dynamic programme over sub-chains,
-        ``cost.hessian_plan``), 'auto' (the fewest predicted multiply-adds).
+        ``cost.hessian_plan``), 'auto' (the fastest predicted on this machine,
+        ``strategies.second_choice``).
     weights : array_like, shape (m,), optional
         u in u·f; default all ones (for m = 1, the Hessian of f itself).
     chunk : int, optional
-        Directions per sweep, 1 ≤ chunk ≤ n; default as first order (a 16 MiB lane block).
+        Directions per sweep, 1 ≤ chunk ≤ n; default ``cost.second_order.default_chunk``.
     return_stats : bool
         Also return a ``SecondCounts`` of the kernels' counters.
 
@@ -132,15 +172,13 @@ def hessian(chain: Chain, x, mode: str = "auto", weights=None, chunk: int | None
     chain = _check_chain(chain)
     x = check_input(x, chain.n)
     u = _weights(weights, chain.m)
-    mode = _check_mode(mode)
-    mode = auto_second(chain) if is_strategy(mode) else mode
-    chunk = _check_chunk(chunk, chain.n)
+    mode, chunk = resolve_second(chain.shape, _check_mode(mode), chunk)
+    _guard(chain.shape, mode, chunk, None, "the Hessian")
     counts = new_counters()
     if mode == OPTIMAL:
-        chunk = _predict(chain.shape, mode, chunk).chunk  # refuses a chunk
+        chunk = _plan(chain.shape, mode, chunk).chunk
         H = hessian_optimal(chain, x, u, counts)
     else:
-        chunk = chunk or default_chunk(chain.shape, mode)
         H = compute(chain.program, mode, chunk, x, u, None, counts)
     return (H, _stats(mode, chunk, counts)) if return_stats else H
 
@@ -157,8 +195,8 @@ def hvp(chain: Chain, x, v, mode: str | None = None, weights=None,
     v : array_like, shape (n,) or (n, k)
         The direction, or k directions pushed in one sweep.
     mode : str, optional
-        'forward-over-reverse' (the default), 'reverse-over-forward' or
-        'forward-over-forward' (see ``hessian``).
+        'forward-over-reverse', 'reverse-over-forward', 'forward-over-forward' (see
+        ``hessian``) or 'auto' (the default: the fastest predicted for k directions).
     weights : array_like, shape (m,), optional
         u in u·f; default all ones.
     return_stats : bool
@@ -174,8 +212,10 @@ def hvp(chain: Chain, x, v, mode: str | None = None, weights=None,
     chain = _check_chain(chain)
     x = check_input(x, chain.n)
     u = _weights(weights, chain.m)
-    mode = _check_mode("forward-over-reverse" if mode is None else mode, _ENGINE_MODES)
+    mode = _check_mode("auto" if mode is None else mode, HVP_MODES)
     V, flat = _directions(v, chain.n)
+    mode = resolve_second(chain.shape, mode, lanes=V.shape[1])[0]
+    _guard(chain.shape, mode, None, V.shape[1], "a Hessian-vector product")
     counts = new_counters()
     rows = compute(chain.program, mode, V.shape[1], x, u, V, counts)
     out = rows[0] if flat else np.ascontiguousarray(rows.T)
@@ -183,10 +223,10 @@ def hvp(chain: Chain, x, v, mode: str | None = None, weights=None,
 
 
 def predict_hvp(chain, mode: str = "forward-over-reverse", k: int = 1) -> SecondCounts:
-    """The counters ``hvp`` fills for k directions."""
+    """The counters ``hvp`` fills for k directions ('auto': of the mode it picks)."""
     shape = shape_of(chain)
-    return predict_second(shape, _check_mode(mode, _ENGINE_MODES), chunk=k, lanes=k,
-                          seeded=False)
+    mode = resolve_second(shape, _check_mode(mode, HVP_MODES), lanes=k)[0]
+    return _plan(shape, mode, None, k).prediction()
 
 
 def _directions(v, n: int) -> tuple[np.ndarray, bool]:
@@ -221,10 +261,8 @@ class BoundHessian:
 
     def __init__(self, chain: Chain, mode: str = "auto", chunk: int | None = None):
         self.chain, self.asked = _check_chain(chain), _check_mode(mode)
-        self.mode = auto_second(chain) if is_strategy(mode) else mode
-        chunk = _check_chunk(chunk, chain.n)
-        _no_chunk(self.mode, chunk)
-        self.chunk = None if self.mode == OPTIMAL else chunk or default_chunk(chain.shape, mode)
+        self.mode, self.chunk = resolve_second(chain.shape, mode, chunk)
+        _guard(chain.shape, self.mode, self.chunk, None, "the Hessian")
 
     def __call__(self, x, weights=None, return_stats: bool = False):
         return hessian(self, x, weights=weights, return_stats=return_stats)
@@ -235,7 +273,17 @@ class BoundHessian:
 
     def predict(self) -> SecondCounts:
         """The counters a call will fill, from the layers' kinds and widths alone."""
-        return _predict(self.chain.shape, self.mode, self.chunk)
+        return self.plan.prediction()
+
+    @property
+    def plan(self) -> SecondPlan:
+        """The passes a Hessian call runs (``cost.second_plans``), pass by pass."""
+        return _plan(self.chain.shape, self.mode, self.chunk)
+
+    def price(self, profile=None) -> TimePrediction:
+        """Predicted seconds of a Hessian call on ``profile``'s machine (default: this
+        one's), its plan priced by ``cost.time_model.price_plan``."""
+        return price_plan(self.plan, profile or current_profile())
 
     def own(self, mode, chunk, strategy_ok=False, product=False) -> tuple[str, int | None]:
         """(mode, chunk) this bound runs; a different mode or chunk asked is a ValueError

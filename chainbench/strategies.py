@@ -8,6 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from .cost.choice import Candidate, Choice, choose, fastest
+from .cost.hessian_plan import MODE as OPTIMAL
+from .cost.second_order import HESSIAN_MODES as SECOND_MODES
+from .cost.second_order import default_chunk as second_default
+from .cost.second_plans import optimal_plan, second_plan
 from .cost.time_model import price_plan
 from .engines.contract import Engine
 from .engines.registry import ENGINES
@@ -119,14 +123,21 @@ def resolve(shape, mode, chunk=None, profile=None) -> tuple[Engine, int | None]:
 
 def check_chunk(chunk, impl: Engine, shape) -> int:
     """``chunk`` as an int in 1..lanes, or a clear error (modes without lanes take none)."""
-    if impl.lanes is None:
-        raise ValueError(f"mode {impl.name!r} takes no chunk; leave chunk=None")
+    limit = impl.lane_count(shape) if impl.lanes is not None else None
+    return chunk_within(chunk, impl.name, limit, lambda: _lanes_named(impl, shape, limit))
+
+
+def chunk_within(chunk, mode: str, limit: int | None, named=None) -> int:
+    """The one chunk rule, first and second order alike: ``chunk`` as an int in 1..limit,
+    or a clear error; ``limit`` None: mode takes no chunk. ``named()`` says what the lanes
+    are (default: the number of inputs n)."""
+    if limit is None:
+        raise ValueError(f"mode {mode!r} takes no chunk; leave chunk=None")
     if isinstance(chunk, bool) or not isinstance(chunk, int | np.integer):
         raise TypeError(f"chunk must be an integer or None, got {chunk!r}")
-    limit = impl.lane_count(shape)
     if not 1 <= chunk <= limit:
-        raise ValueError(f"chunk must be between 1 and {_lanes_named(impl, shape, limit)}, "
-                         f"got {chunk}")
+        what = named() if named else f"the number of inputs n = {limit}"
+        raise ValueError(f"chunk must be between 1 and {what}, got {chunk}")
     return int(chunk)
 
 
@@ -140,3 +151,67 @@ def _lanes_named(impl: Engine, shape, limit: int) -> str:
                 f"color; the chain has {size})")
     return f"the number of inputs n = {limit}" if impl.lanes == "n" else \
         f"the number of outputs m = {limit}"
+
+
+# --- second order: 'auto' for a Hessian or an HVP, by the same rule ---------------------------
+
+
+def second_choice(shape, profile=None, chunk: int | None = None,
+                  lanes: int | None = None) -> tuple[str, int | None]:
+    """(mode, chunk) that 'auto' runs for the Hessian of u·f (``lanes`` None) or an HVP of
+    ``lanes`` directions: of the second-order modes, each at its ``auto_chunks`` (or at
+    ``chunk`` where one is given; 'hessian-optimal' takes none), the one the time model
+    predicts fastest on ``profile``'s machine (on a tie the first of
+    ``second_order.HESSIAN_MODES`` and the larger chunk), unless that is within the model's
+    error of the faster mixed mode at its default chunk (``SAFE_SECOND``, ``cost.choice``)."""
+    shape = shape_of(shape)
+    kind = ("auto", 2, chunk, lanes)
+    return fastest(kind, shape, profile or current_profile(),
+                   lambda s, p: _second_candidates(s, p, chunk, lanes))
+
+
+def _second_candidates(shape, profile, chunk, lanes):
+    for order, mode in enumerate(SECOND_MODES):
+        if lanes is not None:
+            plans = [(lanes, second_plan(shape, mode, lanes, lanes, seeded=False))]
+        else:
+            chunks = [chunk] if chunk else auto_chunks(shape.n, second_default(shape, mode))
+            plans = [(c, second_plan(shape, mode, c)) for c in chunks]
+        default = lanes if lanes is not None else chunk or second_default(shape, mode)
+        for c, plan in plans:
+            # the mixed modes (dual numbers over the tape, either way round) at their default
+            # chunk are the safe choice; hyper-dual numbers and the bracketing, whose
+            # prices miss most, must beat them by more than the model's error (cost.choice)
+            safe = mode in SAFE_SECOND and c == default
+            yield Candidate(price_plan(plan, profile).seconds, (order, -c), (mode, c), plan,
+                            safe)
+    if lanes is None and chunk is None:
+        plan = optimal_plan(shape)
+        yield Candidate(price_plan(plan, profile).seconds, (len(SECOND_MODES), 0),
+                        (OPTIMAL, None), plan, False)
+
+
+#: The second-order modes 'auto' leaves only for a gain beyond the model's error.
+SAFE_SECOND = ("forward-over-reverse", "reverse-over-forward")
+
+
+def resolve_second(shape, mode: str, chunk=None, profile=None,
+                   lanes: int | None = None) -> tuple[str, int | None]:
+    """(mode, chunk) a second-order call runs: 'auto''s pick (``second_choice``), or
+    ``mode`` (already known to be a second-order mode) at ``chunk``, checked by the one
+    chunk rule (``chunk_within``); None: the mode's default. An HVP (``lanes``) runs its
+    directions in one sweep and takes no chunk."""
+    shape = shape_of(shape)
+    if lanes is not None:
+        return (second_choice(shape, profile, lanes=lanes)[0] if is_strategy(mode) else mode,
+                lanes)
+    if chunk is not None and is_strategy(mode):
+        chunk = chunk_within(chunk, mode, shape.n)
+    if is_strategy(mode):
+        return second_choice(shape, profile, chunk)
+    if mode == OPTIMAL:
+        if chunk is not None:
+            chunk_within(chunk, mode, None)
+        return mode, None
+    return mode, second_default(shape, mode) if chunk is None else \
+        chunk_within(chunk, mode, shape.n)

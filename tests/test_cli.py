@@ -269,22 +269,28 @@ def test_bad_arguments_exit_2(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_predict_order_2_ranks_the_hessian_modes_by_madds_and_marks_auto(capsys):
-    from chainbench.second_order import HESSIAN_MODES, auto_second, predict_hessian
+def test_predict_order_2_ranks_the_hessian_modes_by_seconds_and_marks_auto(capsys):
+    from chainbench.machine.current import current_profile
+    from chainbench.second_order import HESSIAN_MODES, predict_hessian, predict_hessian_time
+    from chainbench.strategies import second_choice
 
     spec, n = "dense:8 tanh dense:64 tanh dense:64 sigmoid", 64  # narrow, then wide
     assert main(["predict", spec, "--n", str(n), "--m", "1", "--order", "2"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert "multiply-adds" in lines[0] and lines[1].split() == ["mode", "chunk", "madds",
-                                                                   "memory"]
-    shape = ChainShape.from_spec(f"{spec} dense:1", n)
-    rows = [line.split() for line in lines[2:-1]]
-    assert sorted(r[0] for r in rows) == sorted(HESSIAN_MODES[:-1])
-    madds = [predict_hessian(shape, r[0]).madds for r in rows]
-    assert madds == sorted(madds)  # ranked, fewest first
-    assert [r[0] for r in rows if r[-1] == "auto"] == [auto_second(shape)] == ["hessian-optimal"]
-    assert lines[-1] == "mode='auto' runs hessian-optimal: the fewest predicted multiply-adds"
-    assert not any(unit in line for line in lines for unit in (" s ", "ms", "µs"))
+    assert "ranked by predicted time" in lines[0]
+    assert lines[1].split() == ["mode", "chunk", "time", "madds", "memory", "bound"]
+    shape, profile = ChainShape.from_spec(f"{spec} dense:1", n), current_profile()
+    rows = lines[2:-1]
+    modes = [r.split()[0] for r in rows]
+    assert sorted(modes) == sorted(HESSIAN_MODES[:-1])
+    times = [predict_hessian_time(shape, mode, profile=profile).seconds for mode in modes]
+    assert times == sorted(times)  # ranked, fastest first
+    for row, mode in zip(rows, modes):  # multiply-adds printed beside the seconds
+        assert f"{predict_hessian(shape, mode).madds:10.3g}" in row
+    picked = second_choice(shape, profile)[0]
+    assert [m for r, m in zip(rows, modes) if r.endswith("← auto")] == [picked]
+    assert lines[-1].startswith(f"mode='auto' runs {picked}")
+    assert "the fewest predicted seconds" in lines[-1]
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from chain_helpers import H as STEP
 from chain_helpers import KINDS, SHAPES, assert_matches_fd, random_chain
+from chain_helpers import H as STEP
 
 import chainbench as cb
-from chainbench.second_order import auto_second, predict_hessian, predict_hvp
+from chainbench.cost.second_plans import second_plan
+from chainbench.cost.time_model import price_plan
+from chainbench.machine.current import current_profile
+from chainbench.second_order import auto_second, predict_hessian, predict_hessian_time, predict_hvp
 
 MODES = tuple(mode for mode in cb.HESSIAN_MODES if mode != "auto")
 HVP_MODES = MODES[:3]  # hessian-optimal is a Hessian only
@@ -125,12 +128,22 @@ def test_hessian_optimal_brackets_where_it_pays(spec, n, saving):
     _same(H, cb.hessian(chain, x, mode="forward-over-reverse", weights=u), spec)
 
 
-def test_auto_takes_the_mode_with_the_fewest_predicted_madds():
+def test_auto_takes_the_mode_predicted_fastest():
     chain = cb.Chain.from_spec("dense:12 tanh dense:12 sigmoid dense:1", n=12)
-    best = min(MODES, key=lambda mode: predict_hessian(chain, mode).madds)
-    assert auto_second(chain) == best == "forward-over-reverse"
+    picked = predict_hessian_time(chain).seconds
+    for mode in MODES:  # at every mode's default chunk, and at a few others
+        for chunk in (None,) if mode == OPTIMAL else (None, 1, 4, 12):
+            assert picked <= predict_hessian_time(chain, mode, chunk).seconds, (mode, chunk)
+    assert predict_hessian(chain).mode == auto_second(chain)
     x = np.linspace(-1, 1, 12)
-    _same(cb.hessian(chain, x), cb.hessian(chain, x, mode=best), "auto")
+    _same(cb.hessian(chain, x), cb.hessian(chain, x, mode=auto_second(chain)), "auto")
+    hvp_mode = predict_hvp(chain, "auto", 2).mode
+    hvp_s = price_plan(second_plan(chain.shape, hvp_mode, 2, 2, seeded=False), current_profile())
+    for mode in HVP_MODES:
+        other = price_plan(second_plan(chain.shape, mode, 2, 2, seeded=False), current_profile())
+        assert hvp_s.seconds <= other.seconds, mode
+    V = np.ones((12, 2))
+    _same(cb.hvp(chain, x, V), cb.hvp(chain, x, V, mode=hvp_mode), "hvp auto")
 
 
 def test_predicted_costs_grow_as_n_cubed_mixed_and_n_to_the_fourth_hyper_dual():
@@ -151,7 +164,7 @@ CHAIN = "dense:3 tanh dense:1"
 @pytest.mark.parametrize("call, error, match", [
     (lambda c: cb.hessian(c, np.ones(2), mode="newton"), ValueError,
      "unknown second-order mode 'newton'; known: forward-over-reverse"),
-    (lambda c: cb.hvp(c, np.ones(2), np.ones(2), mode="auto"), ValueError, "known: forward-"),
+    (lambda c: cb.hvp(c, np.ones(2), np.ones(2), mode="newton"), ValueError, "known: forward-"),
     (lambda c: cb.hvp(c, np.ones(2), np.ones(3)), ValueError, r"v must have shape \(2,\) or"),
     (lambda c: cb.hvp(c, np.ones(2), np.ones((2, 0))), ValueError, r"v must have shape"),
     (lambda c: cb.hvp(c, np.ones(2), np.array(["a", "b"])), TypeError, "real numbers"),
@@ -175,7 +188,7 @@ def test_bad_input_says_what_to_pass(call, error, match):
 def test_bind_order_2_is_a_bound_hessian_resolved_once():
     chain = cb.Chain.from_spec("dense:6 tanh dense:6 softmax dense:1", n=6, seed=1)
     x, v = np.random.default_rng(1).standard_normal((2, 6))
-    bound = cb.bind(chain, order=2)  # 'auto': resolved here, to the fewest predicted madds
+    bound = cb.bind(chain, order=2)  # 'auto': resolved here, to the fastest predicted
     assert isinstance(bound, cb.BoundHessian) and bound.asked == "auto"
     assert bound.mode == auto_second(chain) and bound.chunk == bound.predict().chunk
     H, stats = bound(x, return_stats=True)
@@ -199,7 +212,8 @@ def test_bind_order_2_is_a_bound_hessian_resolved_once():
     (lambda c: cb.bind(c, OPTIMAL, 1, order=2), ValueError, "takes no chunk"),
     (lambda c: cb.bind(c, OPTIMAL, order=2).hvp(np.ones(2), np.ones(2)), ValueError,
      "'hessian-optimal' has no hvp; bind one of forward-over-reverse"),
-    (lambda c: cb.hessian(cb.bind(c, order=2), np.ones(2), mode="forward-over-forward"),
+    (lambda c: cb.hessian(cb.bind(c, "forward-over-reverse", order=2), np.ones(2),
+                          mode="forward-over-forward"),
      ValueError, "this bound Hessian runs mode='forward-over-reverse'"),
     (lambda c: cb.hessian(cb.bind(c, order=2), np.ones(2), chunk=1), ValueError,
      "leave mode and chunk unset"),
@@ -222,9 +236,15 @@ def test_every_mode_equals_jax_hessian():
     from chainbench.peers import jax_peer
     from chainbench.peers._common import composed
 
+    seen = set()
     for seed, rng, chain in list(_chains())[:40]:
+        seen |= {layer.name for layer in chain.layers}
         f = composed(chain.program, jax_peer.RULES, "jax", jax.numpy.asarray)
         x, u = rng.standard_normal(chain.n), rng.standard_normal(chain.m)
-        reference = np.asarray(jax.hessian(lambda z: jax.numpy.dot(u, f(z)))(x))
+        reference = np.asarray(jax.hessian(lambda z, f=f, u=u: jax.numpy.dot(u, f(z)))(x))
         for mode in MODES:
             _same(cb.hessian(chain, x, mode=mode, weights=u), reference, f"{mode}, {chain!r}")
+        V = rng.standard_normal((chain.n, 2))
+        for mode in (*HVP_MODES, "auto"):
+            _same(cb.hvp(chain, x, V, mode=mode, weights=u), reference @ V, f"{mode} hvp")
+    assert seen == set(KINDS), "every registered layer drawn"

@@ -1,7 +1,8 @@
 """``chainbench predict SPEC --n N [--m M] [--planner measure] [--order 2]``: every mode's
 predicted time, with the band the time model's measured error gives it, and memory for one
 chain on this machine, and the mode to use ('auto''s pick and why; ``--planner measure``:
-what measured fastest); with ``--order 2`` the Hessian modes."""
+what measured fastest); with ``--order 2`` the Hessian modes, priced the same way
+(multiply-adds beside the seconds)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def register(sub):
                    "'measure' by timing its best candidates on this chain (remembered per "
                    "machine and shape)")
     p.add_argument("--order", type=int, default=1,
-                   help="1: the Jacobian's modes (default); 2: the Hessian's, by multiply-adds")
+                   help="1: the Jacobian's modes (default); 2: the Hessian's")
     return p
 
 
@@ -105,19 +106,33 @@ def _measured(spec: str, n: int, say) -> tuple[str, int, float]:
 
 
 def _second_order(shape) -> int:
-    """The Hessian modes of u·f ranked by predicted multiply-adds, 'auto''s pick marked."""
-    from ..second_order import HESSIAN_MODES, auto_second, predict_hessian
+    """The Hessian modes of u·f ranked by predicted seconds (multiply-adds beside them),
+    'auto''s pick marked; a Hessian that does not fit in memory is refused (exit 2)."""
+    from ..machine.own_costs import ensure_overheads
+    from ..provenance import available_memory, require_memory
+    from ..second_order import HESSIAN_MODES, predict_hessian, predict_hessian_time
+    from ..strategies import second_choice
 
-    picked = auto_second(shape)
-    rows = sorted(((predict_hessian(shape, mode), mode) for mode in HESSIAN_MODES[:-1]),
-                  key=lambda r: (r[0].madds, HESSIAN_MODES.index(r[1])))
+    require_memory(8 * shape.n**2, f"the {shape.n} × {shape.n} Hessian",
+                   "predict a smaller chain, or use Hessian-vector products (cb.hvp)")
+    profile = ensure_overheads(lambda message: print(message, file=sys.stderr))
+    picked, picked_chunk = second_choice(shape, profile)
+    rows = sorted(((predict_hessian_time(shape, mode, profile=profile),
+                    predict_hessian(shape, mode), mode) for mode in HESSIAN_MODES[:-1]),
+                  key=lambda r: (r[0].seconds, HESSIAN_MODES.index(r[2])))
+    room = available_memory()
     print(f"widths {'→'.join(map(str, shape.widths))}; Hessian of u·f (u all ones), ranked "
-          "by predicted multiply-adds (second order is not priced in seconds yet)")
-    print(f"{'mode':22s} {'chunk':>6s} {'madds':>10s} {'memory':>10s}")
-    for counts, mode in rows:
-        chunk = "" if counts.chunk is None or mode == "hessian-optimal" else str(counts.chunk)
-        mark = "  ← auto" if mode == picked else ""
-        print(f"{mode:22s} {chunk:>6s} {counts.madds:10.3g} {nbytes(counts.bytes_held):>10s}"
-              f"{mark}")
-    print(f"mode='auto' runs {picked}: the fewest predicted multiply-adds")
+          f"by predicted time on {profile.key['cpu_model']}")
+    print(f"{'mode':22s} {'chunk':>6s} {'time':>10s} {'madds':>10s} {'memory':>10s}  bound")
+    for t, counts, mode in rows:
+        chunk = "" if not counts.chunk or mode == "hessian-optimal" else str(counts.chunk)
+        held = counts.bytes_held + 8 * shape.n**2
+        mark = ("  ← auto" if mode == picked else "") + \
+            ("  (does not fit in memory)" if room is not None and held > room else "")
+        print(f"{mode:22s} {chunk:>6s} {seconds(t.seconds):>10s} {counts.madds:10.3g} "
+              f"{nbytes(held):>10s}  {t.describe()}{mark}")
+    auto = predict_hessian_time(shape, picked, picked_chunk, profile=profile)
+    at = "" if picked_chunk is None else f" at chunk {picked_chunk}"
+    print(f"mode='auto' runs {picked}{at}: the fewest predicted seconds "
+          f"({seconds(auto.seconds)}, {auto.describe()})")
     return 0

@@ -150,16 +150,27 @@ def expected_wall(point, policy) -> float:
 
     policy = policy or Measure()
     try:
-        if is_second(point):  # no time model at second order yet: the peak GEMM rate
-            from ..machine.current import current_profile
-
-            call_s = predict(point).madds / current_profile().peak_madds_per_s
+        if is_second(point):
+            call_s = _second_call_s(point, predict)
             return expected_wall_s(call_s, policy) + expected_wall_s(0.0, policy)  # gradient
         engine, chunk, snapshots = resolve(point)
         call_s = api.predict_time(point.shape, engine, chunk, snapshots).seconds
     except (ValueError, KeyError, TypeError, NotImplementedError):
         call_s = 0.0
     return expected_wall_s(call_s, policy)
+
+
+def _second_call_s(point, predict) -> float:
+    """A second-order call's seconds: the time model's for a Hessian by a chainbench mode;
+    for an HVP or a peer (which the time model does not price) its multiply-adds at the
+    peak GEMM rate."""
+    from ..machine.current import current_profile
+    from ..peers.second import HESSIAN
+    from ..second_order import HESSIAN_MODES, predict_hessian_time
+
+    if point.quantity == HESSIAN and point.mode in HESSIAN_MODES:
+        return predict_hessian_time(point.shape, point.mode).seconds
+    return predict(point).madds / current_profile().peak_madds_per_s
 
 
 def row_summary(row) -> str:

@@ -65,11 +65,28 @@ def tape_floats(shape) -> int:
     return sum(c.saved for c in _first(shape))
 
 
+#: forward-over-forward's default chunk keeps its two (w × c·n) second-order lane blocks
+#: within this many bytes: 1 MiB, the L2 cache of one core on the x86 machines chainbench is
+#: profiled on (512 KiB to 2 MiB). Every layer reads and writes both blocks, and its direction
+#: pairs are elementwise passes over them that run at the rate of the level they live in.
+#: A fixed size, not the profile's L2: a chain's predicted counters stay the same on every
+#: machine (committed results carry them); 'auto' weighs other chunks
+#: on this machine's own profile.
+HYPER_BLOCK_BYTES = 2**20
+#: ... but never fewer lanes than this: each sweep pushes all n right lanes again, n·ΣT_k,
+#: against c·n·ΣT_k for its second-order lanes, so c ≥ 8 keeps that repeat within 1/8.
+HYPER_MIN_CHUNK = 8
+
+
 def default_chunk(shape, mode: str) -> int:
     """Lanes per sweep by default: as first order (the lane block within 16 MiB); for
-    forward-over-forward, its block of c·n second-order lanes."""
-    w = max(shape.widths)
-    return default_lanes(w * shape.n if mode == "forward-over-forward" else w, shape.n)
+    forward-over-forward, its two blocks of c·n second-order lanes within HYPER_BLOCK_BYTES
+    (at least HYPER_MIN_CHUNK lanes, and within first order's cap)."""
+    w, n = max(shape.widths), shape.n
+    if mode != "forward-over-forward":
+        return default_lanes(w, n)
+    in_cache = HYPER_BLOCK_BYTES // (2 * F64 * w * n)
+    return max(1, min(n, default_lanes(w * n, n), max(in_cache, HYPER_MIN_CHUNK)))
 
 
 def predict_second(shape, mode: str, chunk: int | None = None, lanes: int | None = None,

@@ -96,7 +96,7 @@ def _node(node, state):
         return H
     i, j = node[1], node[-1] if kind == "pure" else node[3]
     if kind == "pure":
-        part = Chain(chain.layers[i : j + 1], n=chain.widths[i])
+        part = _part(chain, i, j)
         return compute(part.program, "forward-over-reverse", None, at(values, i).copy(),
                        at(bars, j + 1).copy(), None, counts)
     _, i, s, j, jac, left, right = node
@@ -104,11 +104,20 @@ def _node(node, state):
     H_right = _node(right, state)
     if H_right is None:
         return H
-    J = _jacobian(Chain(chain.layers[i : s + 1], n=chain.widths[i]), jac,
+    J = _jacobian(_part(chain, i, s), jac,
                   at(values, i).copy(), counts)
     product = J.T @ (H_right @ J)
     counts[MADDS_ACCUMULATE] += congruence_madds(chain.widths[i], chain.widths[s + 1])
     return product if H is None else H + product
+
+
+def _part(chain: Chain, i: int, j: int) -> Chain:
+    """Layers i..j as a chain of their own, built (and its program compiled) once per chain,
+    as the chain's own program is: a call would otherwise spend most of its time on them."""
+    parts = chain.__dict__.setdefault("_hessian_parts", {})
+    if (i, j) not in parts:
+        parts[i, j] = Chain(chain.layers[i : j + 1], n=chain.widths[i])
+    return parts[i, j]
 
 
 def _jacobian(part: Chain, mode: str, x: np.ndarray, counts: np.ndarray) -> np.ndarray:
