@@ -14,12 +14,13 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ._jit import direct
 from .cost.predictions import Prediction
 from .cost.time_model import TimePrediction, price_plan
 from .cost.work import Plan
 from .engines.contract import Engine
-from .engines.numerical import check_step
 from .engines.registry import ENGINES
+from .engine_options import engine_options
 from .errors import TooLarge
 from .machine.current import current_profile
 from .model.chain import Chain, check_input, check_not_masked
@@ -52,7 +53,7 @@ class Bound:
     """
 
     __slots__ = ("chain", "engine", "mode", "chunk", "options", "asked", "_run", "_xshape",
-                 "_jshape", "_plain", "_pattern", "_plan", "planned")
+                 "_jshape", "_plain", "_pattern", "_plan", "planned", "_fast")
 
     def __init__(self, chain: Chain, impl: Engine, chunk, options: dict, asked: str):
         self.chain, self.engine, self.mode, self.chunk = chain, impl, impl.name, chunk
@@ -63,6 +64,7 @@ class Bound:
         # a dense J small enough to allocate unchecked: the fast path's case
         self._plain = self._pattern is None and chain.m * chain.n <= CHECK_ABOVE
         self._plan = None
+        self._fast = self._first  # the kernel's entry point, once compiled (_jit.direct)
         self.planned = None  # what the measuring planner found (planner.Planned), if asked
 
     def __call__(self, x, out=None, return_stats: bool = False):
@@ -71,9 +73,15 @@ class Bound:
         if type(x) is _ND and x.dtype is _F64 and x.shape == self._xshape and x.flags.carray \
                 and out is None and not return_stats and self._plain:
             J = _empty(self._jshape)
-            self._run(x, J, _UNREAD)
+            self._fast(x, J, _UNREAD)
             return J
         return self.checked(check_input(x, self._xshape[0]), out, return_stats)
+
+    def _first(self, x, J, counts) -> None:
+        """The fast path's first call: through the dispatcher (compiling the kernel if need
+        be), then straight to the compiled entry point for these types."""
+        self._run(x, J, counts)
+        self._fast = direct(self._run, x, J, counts)
 
     def checked(self, x: np.ndarray, out=None, return_stats: bool = False):
         """``self(x)`` for an x already checked (``model.chain.check_input``)."""
@@ -281,13 +289,19 @@ class BoundValue:
     __slots__ = ("chain", "_run", "_xshape")
 
     def __init__(self, chain: Chain):
-        self.chain, self._run, self._xshape = chain, chain.bound_evaluate, (chain.n,)
+        self.chain, self._run, self._xshape = chain, self._first, (chain.n,)
 
     def __call__(self, x) -> np.ndarray:
         if type(x) is not np.ndarray or x.dtype is not _F64 or not x.flags.carray \
                 or x.shape != self._xshape:
             x = check_input(x, self._xshape[0])
         return self._run(x)
+
+    def _first(self, x) -> np.ndarray:
+        """The first call: the chain's value sweep, then its compiled entry point."""
+        y = self.chain(x)
+        self._run = self.chain.bound_evaluate
+        return y
 
     def __repr__(self) -> str:
         return f"BoundValue({self.chain!r})"
@@ -327,38 +341,6 @@ def price_of(shape, impl: Engine, chunk, options: dict, profile=None) -> TimePre
 def _cost_options(options: dict) -> dict:
     """The options that change the work (a numerical step changes only the values)."""
     return {k: v for k, v in options.items() if k != "step"}
-
-
-def engine_options(impl: Engine, snapshots=None, step=None, dense: bool = True) -> dict:
-    """The options given, checked against those ``impl`` takes (``dense``: only False is
-    an option, that of the sparse modes; True is every mode's default)."""
-    if not isinstance(dense, bool):
-        raise TypeError(f"dense must be True or False, got {dense!r}")
-    given = (("snapshots", snapshots), ("step", step), ("dense", None if dense else False))
-    options = {k: v for k, v in given if v is not None}
-    for key in options:  # each engine names the options it takes
-        if key not in impl.options:
-            takers = [k for k, e in ENGINES.items() if key in e.options]
-            raise ValueError(f"mode {impl.name!r} takes no {key}; leave {key}=None ({key} is "
-                             f"for {', '.join(takers)})")
-    if isinstance(options.get("snapshots"), np.integer):  # as chunk takes np.int64(2)
-        options["snapshots"] = int(options["snapshots"])
-    if "step" in options:
-        options["step"] = _check_step(options["step"])
-    return options
-
-
-#: The largest relative step the numerical modes take: beyond it the quotient is a secant
-#: across the function, not a derivative (and x + h may overflow).
-MAX_STEP = 1.0
-
-
-def _check_step(step) -> float:
-    step = check_step(step)  # a positive finite number, or the engines' own error
-    if step > MAX_STEP:
-        raise ValueError(f"step must be in (0, {MAX_STEP:g}] (relative: h_j = step·max(1, "
-                         f"|x_j|)), got {step!r}")
-    return step
 
 
 def fits(nbytes: int, what: str, instead: str) -> None:

@@ -18,7 +18,7 @@ LAYERS = [
     {"model"},
     {"cost"},
     {"engines", "peers"},
-    {"strategies", "planner", "bound", "api", "second_order", "explain"},
+    {"strategies", "planner", "engine_options", "bound", "api", "second_order", "explain"},
     # chainbench's own costs are timed through its API, and stored into the profile below
     {"machine.own_costs", "machine.prediction_errors"},
     # the harness, cut by responsibility: an experiment's points, a results folder's

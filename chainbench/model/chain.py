@@ -8,6 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .._jit import direct
 from .layers import LAYERS, Layer
 from .program import Program, bind_evaluate, compile_program
 from .shape import ChainShape, Widths, positive_int
@@ -126,9 +127,16 @@ class Chain(Widths):
     @cached_property
     def bound_evaluate(self):
         """The value sweep bound to this chain (x -> f(x)), resolved once: at small n a call
-        takes a few µs, and F is the denominator of every J/F."""
+        takes a few µs, and F is the denominator of every J/F. After its first call it is
+        the compiled entry point itself (``_jit.direct``): callers pass a checked x."""
+        run = bind_evaluate(self.program)
 
-        return bind_evaluate(self.program)
+        def first(x):
+            y = run(x)
+            self.__dict__["bound_evaluate"] = direct(run, x)
+            return y
+
+        return first
 
     def __call__(self, x) -> np.ndarray:
         """Evaluate f(x) for x of shape (n,)."""
