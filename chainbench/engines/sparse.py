@@ -21,8 +21,10 @@ import numpy as np
 
 from .._jit import inlined, kernel
 from ..cost.coloring import chain_coloring
+from ..cost.lanes import lane_schedule, widest
 from ..cost.predictions import default_lanes
 from ..cost.sparse import column_colors, row_colors, sparse_forward_plan, sparse_reverse_plan
+from ..cost.work import Plan
 from ..model.counters import BYTES_TAPE, BYTES_WORK, SWEEPS_BACKWARD, SWEEPS_FORWARD
 from ..model.sparsity import is_full, structured_pattern
 from ._sweeps import pull_range, record_range
@@ -41,15 +43,16 @@ def _fill_seed(S, colors, c0):
 
 
 @kernel
-def _seeded_columns(table, params, max_width, chunk, x, colors, p, B, counts):
-    """B (m, p) = J S, S the n × p seed of the column colors, c lanes a sweep."""
+def _seeded_columns(table, params, max_width, chunk, schedule, x, colors, B, counts):
+    """B (m, p) = J S, S the n × p seed of the column colors: sweep s seeds colors
+    schedule[s, 0] … + schedule[s, 1] - 1 (at most ``chunk`` lanes)."""
     n, m = x.shape[0], B.shape[0]
     vals = np.empty((2, max_width))
     lanes = np.empty((2, max_width * chunk))
     seed = np.empty(n * chunk)
     counts[BYTES_WORK] += (vals.size + lanes.size + seed.size + B.size) * 8
-    for c0 in range(0, p, chunk):
-        c = min(chunk, p - c0)
+    for s in range(schedule.shape[0]):
+        c0, c = schedule[s, 0], schedule[s, 1]
         S = seed[: n * c].reshape((n, c))
         _fill_seed(S, colors, c0)
         _, T = _sweep(table, params, 0, x, S, vals, lanes, counts)
@@ -59,8 +62,9 @@ def _seeded_columns(table, params, max_width, chunk, x, colors, p, B, counts):
 
 
 @kernel
-def _seeded_rows(table, params, max_width, tape_size, chunk, x, colors, p, B, counts):
-    """B (p, n) = U J, U the p × m seed of the row colors, c rows a backward sweep."""
+def _seeded_rows(table, params, max_width, tape_size, chunk, schedule, x, colors, B, counts):
+    """B (p, n) = U J, U the p × m seed of the row colors: backward sweep s pulls the rows
+    of colors schedule[s, 0] … + schedule[s, 1] - 1 (at most ``chunk``)."""
     m, K = colors.shape[0], table.shape[0]
     tape = np.empty(tape_size)
     vals = np.empty((2, max_width))
@@ -70,8 +74,8 @@ def _seeded_rows(table, params, max_width, tape_size, chunk, x, colors, p, B, co
     counts[SWEEPS_FORWARD] += 1
     counts[BYTES_TAPE] += tape_size * 8
     counts[BYTES_WORK] += (vals.size + adj.size + seed.size + B.size) * 8
-    for c0 in range(0, p, chunk):
-        c = min(chunk, p - c0)
+    for s in range(schedule.shape[0]):
+        c0, c = schedule[s, 0], schedule[s, 1]
         U = seed[: c * m].reshape((c, m))
         _fill_seed(U.T, colors, c0)
         rows = pull_range(table, params, 0, K, tape, 0, U, adj, counts)
@@ -120,32 +124,45 @@ def _empty_values() -> np.ndarray:
     return np.empty(0)
 
 
-def _run_columns(program, chunk, prep, dense, x, J, counts):
+def _run_columns(program, schedule, prep, dense, x, J, counts):
     B = np.empty((program.shape.m, prep.p))
-    _seeded_columns(program.table, program.params, program.max_width, chunk, x, prep.colors,
-                    prep.p, B, counts)
+    _seeded_columns(program.table, program.params, program.max_width, widest(schedule),
+                    schedule, x, prep.colors, B, counts)
     dense_J, data = (J, _empty_values()) if dense else (np.empty((0, 0)), J)
     _unpack(prep.indptr, prep.indices, prep.colors, B, True, dense_J, data, dense)
 
 
-def _run_rows(program, chunk, prep, dense, x, J, counts):
+def _run_rows(program, schedule, prep, dense, x, J, counts):
     B = np.empty((prep.p, program.shape.n))
-    _seeded_rows(program.table, program.params, program.max_width, program.tape_size, chunk,
-                 x, prep.colors, prep.p, B, counts)
+    _seeded_rows(program.table, program.params, program.max_width, program.tape_size,
+                 widest(schedule), schedule, x, prep.colors, B, counts)
     dense_J, data = (J, _empty_values()) if dense else (np.empty((0, 0)), J)
     _unpack(prep.indptr, prep.indices, prep.colors, B, False, dense_J, data, dense)
 
 
 def bind_forward(program, chunk: int, dense: bool = True) -> Run:
     """Fill J (m, n), or with ``dense=False`` the CSR values of J over its pattern (nnz,),
-    from ⌈p/chunk⌉ sweeps of ``chunk`` seed lanes."""
-    return partial(_run_columns, program, chunk, _Prepared(program.shape, "columns"), dense)
+    from ⌈p/chunk⌉ sweeps of ``chunk`` seed lanes: the sweeps of its plan."""
+    return run_forward(program, sparse_forward_plan(program.shape, chunk, dense), dense)
 
 
 def bind_reverse(program, chunk: int, dense: bool = True) -> Run:
     """Fill J (m, n), or the CSR values of J (nnz,), from one recording sweep and ⌈p/chunk⌉
-    backward sweeps of ``chunk`` seed rows."""
-    return partial(_run_rows, program, chunk, _Prepared(program.shape, "rows"), dense)
+    backward sweeps of ``chunk`` seed rows: the sweeps of its plan."""
+    return run_reverse(program, sparse_reverse_plan(program.shape, chunk, dense), dense)
+
+
+def run_forward(program, plan: Plan, dense: bool = True) -> Run:
+    """The kernel running ``plan``'s sweeps: its tangent blocks compiled, once, into the
+    colors each sweep seeds (``lane_schedule``)."""
+    return partial(_run_columns, program, lane_schedule(plan, "tangent"),
+                   _Prepared(program.shape, "columns"), dense)
+
+
+def run_reverse(program, plan: Plan, dense: bool = True) -> Run:
+    """The kernel running ``plan``'s backward sweeps, compiled as ``run_forward``'s."""
+    return partial(_run_rows, program, lane_schedule(plan, "adjoint"),
+                   _Prepared(program.shape, "rows"), dense)
 
 
 FORWARD = Engine(

@@ -11,7 +11,9 @@ import functools
 import numpy as np
 
 from ..._jit import kernel
+from ...cost.lanes import lane_schedule, widest
 from ...cost.operations import op_default_lanes, op_forward_plan
+from ...cost.work import Plan
 from ...model.counters import (
     BYTES_WORK,
     LAYER_STEPS,
@@ -26,15 +28,16 @@ from ._sweeps import SINK, SLOTS, run_lowerings
 
 
 @kernel
-def _jacobian(table, params, lay, chunk, x, J, counts):
+def _jacobian(table, params, lay, chunk, schedule, x, J, counts):
+    """Sweep s seeds the columns schedule[s, 0] … + schedule[s, 1] - 1 (at most ``chunk``)."""
     m, n = J.shape
     slots = lay[SLOTS]
     vals = np.zeros(slots)
     lanes = np.empty((slots, chunk))
     cursor = np.zeros(2, dtype=np.int64)
     counts[BYTES_WORK] += (vals.size + lanes.size) * 8
-    for j0 in range(0, n, chunk):
-        c = min(chunk, n - j0)
+    for s in range(schedule.shape[0]):
+        j0, c = schedule[s, 0], schedule[s, 1]
         vals[: x.shape[0]] = x
         lanes[:, :] = 0.0  # the sink's lanes, and the inputs' outside this chunk, stay 0
         for l in range(c):
@@ -52,10 +55,17 @@ def _jacobian(table, params, lay, chunk, x, J, counts):
 
 
 def bind(program, chunk: int) -> Run:
-    """Fill J (m, n) ``chunk`` columns per sweep."""
+    """Fill J (m, n) ``chunk`` columns per sweep: the sweeps of its plan."""
     check_lowered(program.shape, "op-forward")
-    return functools.partial(_jacobian, program.table, program.params, layout(program.shape).array(),
-                   chunk)
+    return run_plan(program, op_forward_plan(program.shape, chunk))
+
+
+def run_plan(program, plan: Plan) -> Run:
+    """The kernel running ``plan``'s sweeps: its tangent blocks compiled, once, into the
+    columns each sweep seeds (``lane_schedule``)."""
+    schedule = lane_schedule(plan, "tangent")
+    return functools.partial(_jacobian, program.table, program.params,
+                             layout(program.shape).array(), widest(schedule), schedule)
 
 
 ENGINE = Engine(

@@ -8,7 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..._jit import kernel
+from ...cost.lanes import lane_schedule, widest
 from ...cost.operations import op_default_lanes, op_reverse_plan
+from ...cost.work import Plan
 from ...model.counters import (
     BYTES_TAPE,
     BYTES_WORK,
@@ -47,14 +49,15 @@ def record(table, params, lay, x, vals, index, partial, counts):
 
 
 @kernel
-def _jacobian(table, params, lay, chunk, index, partial, x, J, counts):
+def _jacobian(table, params, lay, chunk, schedule, index, partial, x, J, counts):
+    """Replay s pulls the rows schedule[s, 0] … + schedule[s, 1] - 1 (at most ``chunk``)."""
     m, n = J.shape
     vals = np.empty(lay[SLOTS])
     first, parts = record(table, params, lay, x, vals, index, partial, counts)
     adj = np.empty((lay[SLOTS], chunk))
     counts[BYTES_WORK] += (vals.size + adj.size) * 8
-    for i0 in range(0, m, chunk):
-        r = min(chunk, m - i0)
+    for s in range(schedule.shape[0]):
+        i0, r = schedule[s, 0], schedule[s, 1]
         adj[:, :] = 0.0
         for l in range(r):  # seed: row i0 + l of J is the adjoint of output i0 + l
             adj[first + i0 + l, l] = 1.0
@@ -78,11 +81,19 @@ def bind(program, chunk: int) -> Run:
     """Fill J (m, n) ``chunk`` rows per backward pass, all from one tape recorded per call
     (a new one each call: its memory is the call's, as a tape-based tool's is)."""
     check_lowered(program.shape, "op-reverse")
+    return run_plan(program, op_reverse_plan(program.shape, chunk))
+
+
+def run_plan(program, plan: Plan) -> Run:
+    """The kernel running ``plan``'s replays: its adjoint blocks compiled, once, into the
+    rows each replay pulls (``lane_schedule``)."""
     lay = layout(program.shape)
     table, params, arr, entries = program.table, program.params, lay.array(), lay.total
+    schedule = lane_schedule(plan, "adjoint")
+    chunk = widest(schedule)
 
     def run(x, J, counts):
-        _jacobian(table, params, arr, chunk, *new_tape(entries), x, J, counts)
+        _jacobian(table, params, arr, chunk, schedule, *new_tape(entries), x, J, counts)
 
     return run
 
