@@ -63,16 +63,18 @@ def op_reverse_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan
     lay = layout(shape)
     out = [alloc_pass(ENTRY_BYTES * lay.total, "tape"),
            alloc_pass(F64 * lay.slots * (1 + r))]  # values, adjoint rows
-    out += [Pass(lay.entries[k], _layer_bytes(shape, k)
-                 + (VALUE_BYTES + ENTRY_BYTES) * lay.entries[k], 1, False,
+    out += [Pass(madds=lay.entries[k], bytes=_layer_bytes(shape, k)
+                 + (VALUE_BYTES + ENTRY_BYTES) * lay.entries[k], lanes=1, product=False,
                  layer=shape.layers[k].name, rule="record") for k in range(shape.depth)]
     for rows, sweeps in blocks(shape.m, r):
         for k in reversed(range(shape.depth)):
             moved = ENTRY_BYTES * lay.entries[k] + 2 * F64 * rows * (lay.entries[k] + lay.partials[k])
-            out.append(Pass(rows * lay.partials[k], moved, rows, False, sweeps,
-                            layer=shape.layers[k].name, rule="adjoint"))
+            out.append(Pass(madds=rows * lay.partials[k], bytes=moved, lanes=rows,
+                            product=False, count=sweeps, layer=shape.layers[k].name,
+                            rule="adjoint"))
         out.append(copy_pass(rows * (shape.n + lay.slots), sweeps))  # seeds cleared, J's rows
-    return Plan("op-reverse", r, tuple(out), 1, -(-shape.m // r), shape=shape)
+    return Plan(mode="op-reverse", chunk=r, passes=tuple(out), sweeps_forward=1,
+                sweeps_backward=-(-shape.m // r), shape=shape)
 
 
 def op_forward_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan:
@@ -84,10 +86,12 @@ def op_forward_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan
     for lanes, sweeps in blocks(shape.n, c):
         for k in range(shape.depth):
             name = shape.layers[k].name
-            out.append(Pass(lay.entries[k], _layer_bytes(shape, k) + VALUE_BYTES * lay.entries[k],
-                            1, False, sweeps, layer=name, rule="value"))
+            out.append(Pass(madds=lay.entries[k],
+                            bytes=_layer_bytes(shape, k) + VALUE_BYTES * lay.entries[k],
+                            lanes=1, product=False, count=sweeps, layer=name, rule="value"))
             moved = F64 * lanes * (lay.entries[k] + lay.partials[k])
-            out.append(Pass(lanes * lay.partials[k], moved, lanes, False, sweeps, layer=name,
-                            rule="tangent"))
+            out.append(Pass(madds=lanes * lay.partials[k], bytes=moved, lanes=lanes,
+                            product=False, count=sweeps, layer=name, rule="tangent"))
         out.append(copy_pass(lanes * (shape.m + lay.slots), sweeps))  # lanes cleared, J's columns
-    return Plan("op-forward", c, tuple(out), -(-shape.n // c), shape=shape)
+    return Plan(mode="op-forward", chunk=c, passes=tuple(out), sweeps_forward=-(-shape.n // c),
+                shape=shape)

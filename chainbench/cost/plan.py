@@ -89,7 +89,7 @@ def _shape(chain) -> ChainShape:
 
 class MaddCosts:
     """What each kind of step costs in multiply-adds (the default pricing of ``plan``).
-    A pricing is any object with these four methods; ``cost.time_plan`` prices in seconds."""
+    A pricing is any object with these four methods; ``optimal.TimeCosts`` prices in seconds."""
 
     def __init__(self, shape: ChainShape):
         self.w = shape.widths

@@ -58,7 +58,8 @@ def sparse_forward_plan(chain, chunk: int | None = None, dense: bool = True) -> 
             out += [value_pass(shape, k, sweeps), lane_pass(shape, k, lanes, "tangent", sweeps)]
         out.append(copy_pass(m * lanes, sweeps))
     out += _decompress(shape, dense)
-    return Plan("sparse-forward", c, tuple(out), -(-p // c), shape=shape)
+    return Plan(mode="sparse-forward", chunk=c, passes=tuple(out), sweeps_forward=-(-p // c),
+                shape=shape)
 
 
 def sparse_reverse_plan(chain, chunk: int | None = None, dense: bool = True) -> Plan:
@@ -76,7 +77,8 @@ def sparse_reverse_plan(chain, chunk: int | None = None, dense: bool = True) -> 
         out += [lane_pass(shape, k, rows, "adjoint", sweeps) for k in range(shape.depth)]
         out.append(copy_pass(rows * n, sweeps))
     out += _decompress(shape, dense)
-    return Plan("sparse-reverse", c, tuple(out), 1, -(-p // c), shape=shape)
+    return Plan(mode="sparse-reverse", chunk=c, passes=tuple(out), sweeps_forward=1,
+                sweeps_backward=-(-p // c), shape=shape)
 
 
 def sparse_mirror_plan(chain, chunk: int | None = None, *, mode: str, algorithm: str) -> Plan:

@@ -30,7 +30,7 @@ from ._sweeps import SINK, SLOTS, run_lowerings
 @kernel
 def _jacobian(table, params, lay, chunk, schedule, x, J, counts):
     """Sweep s seeds the columns schedule[s, 0] … + schedule[s, 1] - 1 (at most ``chunk``)."""
-    m, n = J.shape
+    m = J.shape[0]
     slots = lay[SLOTS]
     vals = np.zeros(slots)
     lanes = np.empty((slots, chunk))

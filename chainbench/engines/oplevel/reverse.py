@@ -51,7 +51,7 @@ def record(table, params, lay, x, vals, index, partial, counts):
 @kernel
 def _jacobian(table, params, lay, chunk, schedule, index, partial, x, J, counts):
     """Replay s pulls the rows schedule[s, 0] … + schedule[s, 1] - 1 (at most ``chunk``)."""
-    m, n = J.shape
+    n = J.shape[1]
     vals = np.empty(lay[SLOTS])
     first, parts = record(table, params, lay, x, vals, index, partial, counts)
     adj = np.empty((lay[SLOTS], chunk))
