@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import chainbench as cb
-from chainbench.cost.lanes import lane_schedule
 from chainbench.cost.operations import op_forward_plan, op_reverse_plan
 from chainbench.cost.sparse import sparse_forward_plan, sparse_reverse_plan
 from chainbench.engines import sparse
@@ -32,12 +31,13 @@ def one_lane_a_sweep(plan, rule):
     """The plan with every lane block of ``rule`` split into one-lane sweeps."""
     passes = tuple(replace(p, lanes=1, count=p.count * p.lanes) if p.rule == rule else p
                    for p in plan.passes)
-    return replace(plan, passes=passes)
+    lanes = sum(b for _, b in plan.lane_blocks)
+    return replace(plan, passes=passes, lane_blocks=tuple((i, 1) for i in range(lanes)))
 
 
 def test_a_schedule_lists_each_sweep_of_the_plan_blocks():
     plan = op_forward_plan(cb.ChainShape.from_spec(SPEC, 7), 3)
-    assert lane_schedule(plan, "tangent").tolist() == [[0, 3], [3, 3], [6, 1]]
+    assert plan.schedule().tolist() == [[0, 3], [3, 3], [6, 1]]
 
 
 @pytest.mark.parametrize("mode, build, run_plan, rule, slot", CASES, ids=[c[0] for c in CASES])

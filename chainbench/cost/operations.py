@@ -21,7 +21,7 @@ from ..model.chain import Chain, ChainShape, shape_of
 from ..model.lowering import layout
 from ..model.ops import ENTRY_BYTES
 from .predictions import F64
-from .work import Pass, Plan, alloc_pass, blocks, copy_pass
+from .work import Pass, Plan, alloc_pass, blocks, copy_pass, lane_blocks
 
 #: The lanes of an operation-level sweep are capped so that the (widest layer × lanes)
 #: block stays within this many bytes: every operation touches a lane row of its output and
@@ -74,7 +74,8 @@ def op_reverse_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan
                             rule="adjoint"))
         out.append(copy_pass(rows * (shape.n + lay.slots), sweeps))  # seeds cleared, J's rows
     return Plan(mode="op-reverse", chunk=r, passes=tuple(out), sweeps_forward=1,
-                sweeps_backward=-(-shape.m // r), shape=shape)
+                sweeps_backward=-(-shape.m // r), shape=shape,
+                lane_blocks=lane_blocks(shape.m, r))
 
 
 def op_forward_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan:
@@ -94,4 +95,4 @@ def op_forward_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan
                             product=False, count=sweeps, layer=name, rule="tangent"))
         out.append(copy_pass(lanes * (shape.m + lay.slots), sweeps))  # lanes cleared, J's columns
     return Plan(mode="op-forward", chunk=c, passes=tuple(out), sweeps_forward=-(-shape.n // c),
-                shape=shape)
+                shape=shape, lane_blocks=lane_blocks(shape.n, c))

@@ -17,7 +17,16 @@ from ..model.sparsity import is_full, nonzeros
 from .coloring import chain_coloring
 from .predictions import F64, default_lanes
 from .sweeps import saved_floats
-from .work import Plan, alloc_pass, blocks, copy_pass, fill_pass, lane_pass, value_pass
+from .work import (
+    Plan,
+    alloc_pass,
+    blocks,
+    copy_pass,
+    fill_pass,
+    lane_blocks,
+    lane_pass,
+    value_pass,
+)
 
 
 def colors(shape: ChainShape, side: str) -> int:
@@ -59,7 +68,7 @@ def sparse_forward_plan(chain, chunk: int | None = None, dense: bool = True) -> 
         out.append(copy_pass(m * lanes, sweeps))
     out += _decompress(shape, dense)
     return Plan(mode="sparse-forward", chunk=c, passes=tuple(out), sweeps_forward=-(-p // c),
-                shape=shape)
+                shape=shape, lane_blocks=lane_blocks(p, c))
 
 
 def sparse_reverse_plan(chain, chunk: int | None = None, dense: bool = True) -> Plan:
@@ -78,7 +87,7 @@ def sparse_reverse_plan(chain, chunk: int | None = None, dense: bool = True) -> 
         out.append(copy_pass(rows * n, sweeps))
     out += _decompress(shape, dense)
     return Plan(mode="sparse-reverse", chunk=c, passes=tuple(out), sweeps_forward=1,
-                sweeps_backward=-(-p // c), shape=shape)
+                sweeps_backward=-(-p // c), shape=shape, lane_blocks=lane_blocks(p, c))
 
 
 def sparse_mirror_plan(chain, chunk: int | None = None, *, mode: str, algorithm: str) -> Plan:

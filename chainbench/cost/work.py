@@ -206,6 +206,11 @@ def grouped(starts: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
     return list(counts.items())
 
 
+def widest(schedule: np.ndarray) -> int:
+    """The most lanes one sweep of ``schedule`` moves: the lane buffers' width."""
+    return int(schedule[:, 1].max()) if schedule.shape[0] else 1
+
+
 def check_lane_blocks(starts, total: int) -> tuple[tuple[int, int], ...]:
     """``starts`` if its blocks cover lanes 0..total-1 once each, in order, else a
     ValueError: a kernel runs exactly these sweeps."""

@@ -21,7 +21,7 @@ import numpy as np
 
 from .._jit import inlined, kernel
 from ..cost.coloring import chain_coloring
-from ..cost.lanes import lane_schedule, widest
+from ..cost.work import widest
 from ..cost.predictions import default_lanes
 from ..cost.sparse import column_colors, row_colors, sparse_forward_plan, sparse_reverse_plan
 from ..cost.work import Plan
@@ -154,14 +154,14 @@ def bind_reverse(program, chunk: int, dense: bool = True) -> Run:
 
 def run_forward(program, plan: Plan, dense: bool = True) -> Run:
     """The kernel running ``plan``'s sweeps: its tangent blocks compiled, once, into the
-    colors each sweep seeds (``lane_schedule``)."""
-    return partial(_run_columns, program, lane_schedule(plan, "tangent"),
+    colors each sweep seeds (``Plan.schedule``)."""
+    return partial(_run_columns, program, plan.schedule(),
                    _Prepared(program.shape, "columns"), dense)
 
 
 def run_reverse(program, plan: Plan, dense: bool = True) -> Run:
     """The kernel running ``plan``'s backward sweeps, compiled as ``run_forward``'s."""
-    return partial(_run_rows, program, lane_schedule(plan, "adjoint"),
+    return partial(_run_rows, program, plan.schedule(),
                    _Prepared(program.shape, "rows"), dense)
 
 

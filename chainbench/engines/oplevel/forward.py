@@ -11,7 +11,7 @@ import functools
 import numpy as np
 
 from ..._jit import kernel
-from ...cost.lanes import lane_schedule, widest
+from ...cost.work import widest
 from ...cost.operations import op_default_lanes, op_forward_plan
 from ...cost.work import Plan
 from ...model.counters import (
@@ -62,8 +62,8 @@ def bind(program, chunk: int) -> Run:
 
 def run_plan(program, plan: Plan) -> Run:
     """The kernel running ``plan``'s sweeps: its tangent blocks compiled, once, into the
-    columns each sweep seeds (``lane_schedule``)."""
-    schedule = lane_schedule(plan, "tangent")
+    columns each sweep seeds (``Plan.schedule``)."""
+    schedule = plan.schedule()
     return functools.partial(_jacobian, program.table, program.params,
                              layout(program.shape).array(), widest(schedule), schedule)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..._jit import kernel
-from ...cost.lanes import lane_schedule, widest
+from ...cost.work import widest
 from ...cost.operations import op_default_lanes, op_reverse_plan
 from ...cost.work import Plan
 from ...model.counters import (
@@ -86,10 +86,10 @@ def bind(program, chunk: int) -> Run:
 
 def run_plan(program, plan: Plan) -> Run:
     """The kernel running ``plan``'s replays: its adjoint blocks compiled, once, into the
-    rows each replay pulls (``lane_schedule``)."""
+    rows each replay pulls (``Plan.schedule``)."""
     lay = layout(program.shape)
     table, params, arr, entries = program.table, program.params, lay.array(), lay.total
-    schedule = lane_schedule(plan, "adjoint")
+    schedule = plan.schedule()
     chunk = widest(schedule)
 
     def run(x, J, counts):
