@@ -3,6 +3,8 @@ engine's Jacobians and counters against reverse mode and the cost model."""
 
 import itertools
 
+from functools import partial
+
 import numpy as np
 import pytest
 from chain_helpers import random_chain
@@ -198,7 +200,8 @@ def test_a_pure_mode_is_a_bracketing_whose_cost_is_the_engines(seed):
         assert stats.madds == cb.predict(chain, mode).madds
 
 
-@pytest.mark.parametrize("engine, side", [("forward", "n"), ("reverse", "m")])
+@pytest.mark.parametrize("engine, side", [("forward", "n"), ("reverse", "m"),
+                                          ("sqrt-checkpoint", "m")])
 def test_the_kernel_runs_the_sweeps_its_plan_lists(engine, side):
     """The sweep engines' kernels loop over their plan's lane blocks (``Plan.schedule``):
     a plan with other blocks runs other sweeps, counted as that plan predicts, to the
@@ -208,8 +211,18 @@ def test_the_kernel_runs_the_sweeps_its_plan_lists(engine, side):
     from chainbench.cost.sweeps import forward_plan, reverse_plan
     from chainbench.model.counters import new_counters
 
-    module = importlib.import_module(f"chainbench.engines.{engine}")
-    build = forward_plan if engine == "forward" else reverse_plan
+    from chainbench.cost.sweeps import checkpointed_plan
+    from chainbench.engines import checkpointed
+
+    if engine == "sqrt-checkpoint":
+        def build(shape, chunk=None, starts=None):
+            return checkpointed_plan(shape, chunk, starts=starts)
+
+        bind_plan = partial(checkpointed.bind_plan, "sqrt")
+    else:
+        module = importlib.import_module(f"chainbench.engines.{engine}")
+        build = forward_plan if engine == "forward" else reverse_plan
+        bind_plan = module.bind_plan
     chain = cb.Chain.from_spec("dense:9 tanh dense:7 sigmoid dense:11", 10, seed=3)
     x = np.random.default_rng(0).standard_normal(10)
     reference = cb.jacobian(chain, x, "reverse")
@@ -218,7 +231,7 @@ def test_the_kernel_runs_the_sweeps_its_plan_lists(engine, side):
     plan = build(chain.shape, starts=uneven)
     assert plan.schedule().tolist() == [list(b) for b in uneven]
     J, counts = np.empty((chain.m, chain.n)), new_counters()
-    module.bind_plan(chain.program, plan)(x, J, counts)
+    bind_plan(chain.program, plan)(x, J, counts)
     np.testing.assert_allclose(J, reference, rtol=1e-12, atol=1e-12)
     stats = cb.EngineStats.from_counters(engine, plan.chunk, counts)
     predicted = plan.prediction()

@@ -11,8 +11,9 @@ their own candidates.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Hashable, Iterable, NamedTuple
+from typing import NamedTuple
 
 from .bands import plan_band
 

@@ -12,7 +12,6 @@ entries, counted with the accumulation work, in place of n·T_1 (m·A_K).
 from __future__ import annotations
 
 from functools import lru_cache
-from math import ceil
 
 from ..model.chain import Chain, ChainShape, shape_of
 from .checkpoint import ADVANCE, schedule
@@ -22,7 +21,6 @@ from .predictions import F64, default_lanes
 from .work import (
     Plan,
     alloc_pass,
-    blocks,
     check_lane_blocks,
     copy_pass,
     explicit_pass,
@@ -86,20 +84,22 @@ def _starts(total: int, chunk: int, starts) -> tuple[tuple[int, int], ...]:
 
 
 def checkpointed_plan(chain: Chain | ChainShape, chunk: int | None = None,
-                      snapshots: int | None = None, kind: str = "sqrt") -> Plan:
+                      snapshots: int | None = None, kind: str = "sqrt",
+                      starts: tuple[tuple[int, int], ...] | None = None) -> Plan:
     """Each backward sweep replays the schedule (``checkpoint.schedule``): ADVANCE stretches
     evaluate values, REVERSE stretches record their tape and pull the rows back. Held: the
     snapshot slots (+ scratch), the longest stretch's tape, values and rows."""
     shape = shape_of(chain)
     w = max(shape.widths)
-    r = chunk or default_lanes(w, shape.m)
+    starts = _starts(shape.m, chunk or default_lanes(w, shape.m), starts)
+    r = max(rows for _, rows in starts)
     sched = schedule(kind, shape.depth, snapshots)
     tape = max((saved_floats(shape, a, b) for op, a, b, _, _ in sched.actions if op != ADVANCE),
                default=0)
     out = [alloc_pass(F64 * (sched.slots + 1) * w, "snapshots"), alloc_pass(F64 * tape, "tape"),
            alloc_pass(F64 * (2 * w + 2 * w * r))]
     last = shape.layers[-1].name
-    for rows, sweeps in blocks(shape.m, r):
+    for rows, sweeps in grouped(starts):
         out.append(explicit_pass(shape.widths[-2] * rows, sweeps, last))
         for op, a, b, _, _ in sched.actions:
             out += [value_pass(shape, k, sweeps, record=op != ADVANCE) for k in range(a, b)]
@@ -107,9 +107,9 @@ def checkpointed_plan(chain: Chain | ChainShape, chunk: int | None = None,
                 out += [lane_pass(shape, k, rows, "adjoint", sweeps)
                         for k in range(a, b) if k < shape.depth - 1]
         out.append(copy_pass(rows * shape.n, sweeps))
-    sweeps = ceil(shape.m / r)
+    sweeps = len(starts)
     return Plan("revolve" if kind == "revolve" else "sqrt-checkpoint", r, tuple(out), sweeps,
-                sweeps, shape=shape)
+                sweeps, shape=shape, lane_blocks=starts)
 
 
 #: Evaluations of f each numerical method takes for a Jacobian with n inputs.

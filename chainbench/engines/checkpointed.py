@@ -60,8 +60,12 @@ def _sweep(table, params, actions, slots, i0, r, tape, adj, vals, counts):
 
 
 @kernel
-def _jacobian(table, params, max_width, actions, n_slots, tape_size, x, J, counts, chunk):
-    m = J.shape[0]
+def _jacobian(table, params, max_width, actions, n_slots, tape_size, blocks, x, J, counts):
+    """The plan's sweeps: for each row (i0, r) of ``blocks`` (``Plan.schedule``), rows
+    i0..i0+r of J by one replay of the checkpoint schedule ``actions``."""
+    chunk = 0
+    for s in range(blocks.shape[0]):
+        chunk = max(chunk, blocks[s, 1])
     slots = np.empty((n_slots + 1, max_width))  # + the scratch slot
     tape = np.empty(tape_size)
     vals = np.empty((2, max_width))
@@ -70,18 +74,25 @@ def _jacobian(table, params, max_width, actions, n_slots, tape_size, x, J, count
     counts[BYTES_TAPE] += tape.size * 8
     counts[BYTES_WORK] += (vals.size + adj.size) * 8
     slots[0][: x.shape[0]] = x
-    for i0 in range(0, m, chunk):
-        r = min(chunk, m - i0)
+    for s in range(blocks.shape[0]):
+        i0, r = blocks[s, 0], blocks[s, 1]
         J[i0 : i0 + r, :] = _sweep(table, params, actions, slots, i0, r, tape, adj, vals, counts)
 
 
 def bind(kind: str, program, chunk: int, snapshots: int | None = None) -> Run:
     """Fill J (m, n) row block by row block under a ``kind`` schedule ('sqrt' or 'revolve')
-    with ``snapshots`` (default ⌈√K⌉; see ``cost.checkpoint.schedule``)."""
+    with ``snapshots`` (default ⌈√K⌉; see ``cost.checkpoint.schedule``): the plan
+    ``checkpointed_plan`` describes, run by ``bind_plan``."""
+    return bind_plan(kind, program, checkpointed_plan(program.shape, chunk, snapshots, kind),
+                     snapshots)
+
+
+def bind_plan(kind: str, program, plan, snapshots: int | None = None) -> Run:
+    """Run ``plan``'s sweeps (its ``lane_blocks``), each a replay of the schedule."""
     sched = schedule(kind, program.table.shape[0], snapshots)
     size = tape_floats(program.table, program.tape_size, sched)
     return partial(_jacobian, program.table, program.params, program.max_width, sched.actions,
-                   sched.slots, size, chunk=chunk)
+                   sched.slots, size, plan.schedule())
 
 
 def _engine(name: str, kind: str, summary: str) -> Engine:

@@ -87,7 +87,7 @@ def _up4(size):
 def _jacobian(table, params, max_width, tape_size, schedule, x, J, counts):
     """The plan's sweeps: one recording sweep, then for each row (i0, r) of ``schedule``
     (``Plan.schedule``), rows i0..i0+r of J in one backward sweep of r rows."""
-    m, n = J.shape
+    n = J.shape[1]
     chunk = 0
     for s in range(schedule.shape[0]):
         chunk = max(chunk, schedule[s, 1])
