@@ -20,8 +20,12 @@ from chainbench.harness.experiment.config import resolve
 from chainbench.strategies import AUTO_CHOICES, auto_decision, auto_ranked
 
 ACTIVATIONS = ("tanh", "sigmoid", "softplus", "relu", "sin")
-#: Chains whose parameters and J pass this many bytes are left out (time and memory).
+#: Chains whose parameters and J pass this many bytes are left out (time and memory), and
+#: chains whose fastest candidate is predicted to take longer than MAX_SECONDS.
 MAX_BYTES = 256 * 2**20
+MAX_SECONDS = 0.05
+#: Candidates predicted more than this many times slower than the best are not timed.
+SLOWER = 4.0
 
 
 def best_s(call, x, budget=0.03, samples=3) -> float:
@@ -69,13 +73,19 @@ def regret_of(spec: str, n: int) -> dict | None:
         return None
     chain = cb.Chain.from_spec(spec, n, seed=0)
     x = 0.5 * np.random.default_rng(1).standard_normal(n)
+    ranked = auto_ranked(chain)
+    if ranked[0].seconds > MAX_SECONDS:
+        return None
     timed = {}
-    for c in auto_ranked(chain):
-        name, chunk = c.value
-        timed[c.value] = best_s(cb.bind(chain, name, chunk), x)
+    for c in ranked:  # a candidate predicted far slower than the best cannot be the fastest
+        if c.seconds <= SLOWER * ranked[0].seconds or c.value == auto_decision(chain).picked.value:
+            name, chunk = c.value
+            timed[c.value] = best_s(cb.bind(chain, name, chunk), x)
     fastest = min(timed.values())
     picked = auto_decision(chain).picked.value
     measured = cb.bind(chain, "auto", planner="measure")
+    if (measured.mode, measured.chunk) not in timed:
+        timed[(measured.mode, measured.chunk)] = best_s(measured, x)
     return {"picked": picked, "regret": timed[picked] / fastest - 1,
             "measured_pick": (measured.mode, measured.chunk),
             "measured_regret": timed[(measured.mode, measured.chunk)] / fastest - 1,
@@ -95,7 +105,8 @@ def main(argv=None) -> int:
     for source, spec, n in chains:
         r = regret_of(spec, n)
         if r is None:
-            print(f"{source:18s} n={n:<5d} {spec[:40]:40s} skipped (over {MAX_BYTES >> 20} MiB)")
+            print(f"{source:18s} n={n:<5d} {spec[:40]:40s} skipped (over {MAX_BYTES >> 20} MiB "
+                  f"or {MAX_SECONDS * 1e3:g} ms predicted)")
             continue
         rows.append(r)
         print(f"{source:18s} n={n:<5d} {spec[:40]:40s} auto {r['picked']} "
