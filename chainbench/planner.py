@@ -12,11 +12,13 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from .machine import wisdom
 from .machine.current import current_profile
+from .machine.pass_kernels import best_seconds
 from .model.layers.base import Kind
 from .strategies import auto_decision, auto_ranked, is_strategy
 
@@ -85,23 +87,10 @@ def measured_pick(chain, mode: str, bind: Callable, profile=None) -> Planned:
     safe = auto_decision(chain, profile).safe.value
     picks = list(dict.fromkeys([safe, *[c.value for c in auto_ranked(chain, profile)][:TOP]]))
     x = 0.5 * np.random.default_rng(0).standard_normal(chain.n)
-    timed = tuple((name, chunk, _best_s(bind(name, chunk), x)) for name, chunk in picks)
+    timed = tuple((name, chunk, best_seconds(partial(bind(name, chunk), x), TRIAL_S, SAMPLES))
+                  for name, chunk in picks)
     name, chunk, seconds = min(timed, key=lambda t: t[2])
     if seconds * math.exp(NOISE) >= timed[0][2]:  # not clearly faster than the safe default
         name, chunk, seconds = timed[0]
     wisdom.remember(profile.key, key, {"mode": name, "chunk": chunk, "seconds": seconds})
     return Planned(name, chunk, seconds, time.perf_counter() - start, False, timed)
-
-
-def _best_s(call, x) -> float:
-    call(x)  # compiled (or loaded), its buffers touched
-    start = time.perf_counter()
-    call(x)
-    reps = max(1, int(TRIAL_S / SAMPLES / max(time.perf_counter() - start, 1e-7)))
-    best = float("inf")
-    for _ in range(SAMPLES):
-        start = time.perf_counter()
-        for _ in range(reps):
-            call(x)
-        best = min(best, (time.perf_counter() - start) / reps)
-    return best

@@ -94,6 +94,24 @@ def median_seconds(run, sample_s: float = SAMPLE_S, samples: int = SAMPLES) -> f
     return float(np.median(times))
 
 
+def best_seconds(call, budget_s: float, samples: int = 3) -> float:
+    """Seconds of one ``call()`` of a whole computation (a bound call): after two untimed
+    calls (compiling or loading it, touching its buffers), the best of ``samples`` samples
+    of as many calls as fill ``budget_s / samples``. The measuring planner and the time
+    model's error measurement read a call by it."""
+    call()
+    start = time.perf_counter()
+    call()
+    reps = max(1, int(budget_s / samples / max(time.perf_counter() - start, 1e-7)))
+    best = float("inf")
+    for _ in range(samples):
+        start = time.perf_counter()
+        for _ in range(reps):
+            call()
+        best = min(best, (time.perf_counter() - start) / reps)
+    return best
+
+
 def time_product(dims: tuple[int, int, int], copies: int = 1) -> float:
     """Seconds of one (M×K) @ (K×N) product, ``dims`` = (M, K, N), its operands read from
     ``copies`` copies in turn (enough to outgrow the caches: read from memory)."""

@@ -11,13 +11,14 @@ Like ``own_costs`` it times chainbench through its public API, so it sits above 
 from __future__ import annotations
 
 import math
-import time
+from functools import partial
 
 import numpy as np
 
 from ..bound import bind
 from ..cost.bands import KINDS, dominant_kind
 from ..model.chain import Chain
+from .pass_kernels import best_seconds
 
 #: (spec, n, mode, chunk): calls chosen so that each kind of pass dominates one or more
 #: (which kind each one is bound by is read from its plan, not assumed): square products
@@ -39,21 +40,6 @@ SAMPLE_S = 0.02
 SAMPLES = 5
 
 
-def _best_s(call) -> float:
-    call()  # compiled (or loaded), its pages touched
-    start = time.perf_counter()
-    call()
-    once = max(time.perf_counter() - start, 1e-7)
-    reps = max(1, int(SAMPLE_S / once))
-    best = float("inf")
-    for _ in range(SAMPLES):
-        start = time.perf_counter()
-        for _ in range(reps):
-            call()
-        best = min(best, (time.perf_counter() - start) / reps)
-    return best
-
-
 def measure_errors(profile) -> tuple[tuple[str, float], ...]:
     """(kind, band) for every kind some case is bound by, on ``profile`` (which holds the
     own costs just measured): the largest |ln(measured / predicted)| of that kind's cases."""
@@ -64,7 +50,7 @@ def measure_errors(profile) -> tuple[tuple[str, float], ...]:
         bound = bind(chain, mode, chunk)
         x = 0.5 * rng.standard_normal(n)
         J = np.empty((chain.m, n))
-        measured = _best_s(lambda b=bound, x=x, J=J: b(x, out=J))
+        measured = best_seconds(partial(bound, x, out=J), SAMPLE_S * SAMPLES, SAMPLES)
         predicted = bound.price(profile).seconds
         kind = dominant_kind(bound.plan, profile)
         worst[kind] = max(worst.get(kind, 0.0), abs(math.log(measured / predicted)))

@@ -11,12 +11,13 @@ Run from the repository root (a few minutes; nothing else should run meanwhile):
 from __future__ import annotations
 
 import argparse
-import time
+from functools import partial
 
 import numpy as np
 
 import chainbench as cb
 from chainbench.harness.experiment.config import resolve
+from chainbench.machine.pass_kernels import best_seconds
 from chainbench.strategies import AUTO_CHOICES, auto_decision, auto_ranked
 
 ACTIVATIONS = ("tanh", "sigmoid", "softplus", "relu", "sin")
@@ -28,18 +29,8 @@ MAX_SECONDS = 0.05
 SLOWER = 4.0
 
 
-def best_s(call, x, budget=0.03, samples=3) -> float:
-    call(x)
-    start = time.perf_counter()
-    call(x)
-    reps = max(1, int(budget / samples / max(time.perf_counter() - start, 1e-7)))
-    out = float("inf")
-    for _ in range(samples):
-        start = time.perf_counter()
-        for _ in range(reps):
-            call(x)
-        out = min(out, (time.perf_counter() - start) / reps)
-    return out
+def best_s(call, x) -> float:
+    return best_seconds(partial(call, x), 0.03, 3)
 
 
 def shipped_specs() -> list[tuple[str, str, int]]:
