@@ -281,3 +281,34 @@ def test_every_primitive_has_its_emitter_in_ops_and_nothing_else_is_generated_th
     assert list(ops._EMITTERS) == names
     for name in names:
         assert getattr(ops, name) is ops._EMITTERS[name], f"ops.{name} is not its emitter"
+
+
+def test_operation_level_passes_are_priced_by_the_measured_cost_of_an_operation():
+    """An op-level pass costs the slower of its bytes and its tape entries (or partials)
+    times the measured cost of one operation (the profile's OPERATIONS row)."""
+    import dataclasses
+
+    from machine_helpers import synthetic_profile
+
+    from chainbench.cost.operations import op_forward_plan, op_reverse_plan
+    from chainbench.cost.time_model import price_plan
+    from chainbench.machine.own_costs import measure_op_costs
+    from chainbench.machine.overheads import OPERATIONS
+
+    shape = cb.ChainShape.from_spec("dense:64 tanh dense:64 tanh dense:1", 64)
+    profile = synthetic_profile()
+    bare = price_plan(op_reverse_plan(shape), profile).seconds
+    slow = dataclasses.replace(profile, overheads=dataclasses.replace(
+        profile.own_costs, madd_s=((OPERATIONS, 1e-6, 2e-6, 1e-6, 3e-6),)))
+    plan = op_reverse_plan(shape)
+    entries = sum(p.madds * p.count for p in plan.passes if p.rule == "record")
+    partials = sum(p.madds * p.count for p in plan.passes if p.rule == "adjoint")
+    assert entries and partials
+    assert price_plan(plan, slow).seconds == pytest.approx(
+        price_plan(plan, slow).overhead_s + 2e-6 * entries + 3e-6 * partials, rel=1e-3)
+    assert price_plan(plan, slow).seconds > 10 * bare
+    assert price_plan(op_forward_plan(shape), slow).seconds > \
+        price_plan(op_forward_plan(shape), profile).seconds
+    name, *costs = measure_op_costs()
+    assert name == OPERATIONS and all(0 <= c < 1e-6 for c in costs)
+    assert costs[1] > 0 and costs[3] > 0  # recording an entry, replaying a partial

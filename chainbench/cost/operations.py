@@ -39,7 +39,9 @@ def op_default_lanes(max_width: int, limit: int) -> int:
 
 # --- passes: what each sweep moves, per layer, for the time model ---------------------------
 #
-# Priced by the bytes they move, as streaming passes. An operation is a few dependent loads
+# Priced by the bytes they move, as streaming passes, or by the measured cost of an
+# operation per tape entry or partial (``machine.own_costs.measure_op_costs``), whichever is
+# slower. An operation is a few dependent loads
 # and stores, not a vectorised loop, so it also counts the value slots it touches (in cache,
 # but touched one at a time): reading its operands and a constant, writing its value
 # (VALUE_BYTES); recording writes the entry; a replay reads it and reads and writes the
@@ -65,13 +67,13 @@ def op_reverse_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan
            alloc_pass(F64 * lay.slots * (1 + r))]  # values, adjoint rows
     out += [Pass(madds=lay.entries[k], bytes=_layer_bytes(shape, k)
                  + (VALUE_BYTES + ENTRY_BYTES) * lay.entries[k], lanes=1, product=False,
-                 layer=shape.layers[k].name, rule="record") for k in range(shape.depth)]
+                 layer=shape.layers[k].name, rule="record", per_madd=True, level="operation") for k in range(shape.depth)]
     for rows, sweeps in blocks(shape.m, r):
         for k in reversed(range(shape.depth)):
             moved = ENTRY_BYTES * lay.entries[k] + 2 * F64 * rows * (lay.entries[k] + lay.partials[k])
             out.append(Pass(madds=rows * lay.partials[k], bytes=moved, lanes=rows,
                             product=False, count=sweeps, layer=shape.layers[k].name,
-                            rule="adjoint"))
+                            rule="adjoint", per_madd=True, level="operation"))
         out.append(copy_pass(rows * (shape.n + lay.slots), sweeps))  # seeds cleared, J's rows
     return Plan(mode="op-reverse", chunk=r, passes=tuple(out), sweeps_forward=1,
                 sweeps_backward=-(-shape.m // r), shape=shape,
@@ -89,10 +91,12 @@ def op_forward_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan
             name = shape.layers[k].name
             out.append(Pass(madds=lay.entries[k],
                             bytes=_layer_bytes(shape, k) + VALUE_BYTES * lay.entries[k],
-                            lanes=1, product=False, count=sweeps, layer=name, rule="value"))
+                            lanes=1, product=False, count=sweeps, layer=name, rule="value",
+                            per_madd=True, level="operation"))
             moved = F64 * lanes * (lay.entries[k] + lay.partials[k])
             out.append(Pass(madds=lanes * lay.partials[k], bytes=moved, lanes=lanes,
-                            product=False, count=sweeps, layer=name, rule="tangent"))
+                            product=False, count=sweeps, layer=name, rule="tangent",
+                            per_madd=True, level="operation"))
         out.append(copy_pass(lanes * (shape.m + lay.slots), sweeps))  # lanes cleared, J's columns
     return Plan(mode="op-forward", chunk=c, passes=tuple(out), sweeps_forward=-(-shape.n // c),
                 shape=shape, lane_blocks=lane_blocks(shape.n, c))

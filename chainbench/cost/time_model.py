@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..machine.overheads import OPERATIONS
 from .predictions import F64, parameter_floats
 from .work import Pass, Plan
 
@@ -158,7 +159,8 @@ def _priced(p: Pass, profile, bandwidth: float,
     if p.product and min(p.dims) > 1:
         computing = p.madds / product_rate(profile, p.dims)
     elif p.per_madd and overheads is not None:
-        computing = p.madds * overheads.per_madd(p.layer, p.rule)
+        name = OPERATIONS if p.level == "operation" else p.layer
+        computing = p.madds * overheads.per_madd(name, p.rule)
     return (computing, "compute") if computing >= moving else (moving, "memory")
 
 

@@ -42,6 +42,9 @@ class Pass:
     per_madd  whether the time model may price its rule per multiply-add (layer-level
               rules of layers without a parameter matrix, ``Overheads.madd_s``)
     holds     for 'alloc': which counter its bytes are held in ('tape', 'work', 'snapshots')
+    level     'operation' for an operation-level engine's pass (one multiply-add per tape
+              entry or partial), priced per multiply-add by the measured cost of operations
+              (``Overheads.per_madd(OPERATIONS, rule)``); 'layer' otherwise
     """
 
     madds: int
@@ -54,6 +57,7 @@ class Pass:
     rule: str = ""
     per_madd: bool = False
     holds: str = ""
+    level: str = "layer"
 
 
 @dataclass(frozen=True)

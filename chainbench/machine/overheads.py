@@ -9,6 +9,10 @@ from dataclasses import dataclass
 
 #: The rules ``Overheads.madd_s`` prices, in its order.
 RULES = ("value", "record", "tangent", "adjoint")
+#: The row of ``Overheads.madd_s`` holding what one primitive operation costs at the
+#: operation level, per tape entry (value, record) or per partial and lane (tangent,
+#: adjoint): the passes of op-forward and op-reverse (``Pass.level == 'operation'``).
+OPERATIONS = "operations"
 
 
 @dataclass(frozen=True)

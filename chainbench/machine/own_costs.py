@@ -25,7 +25,7 @@ from ..cost.sweeps import reverse_plan
 from ..model.chain import Chain
 from ..model.layers import LAYERS
 from .current import current_profile, store_overheads
-from .overheads import RULES, Overheads
+from .overheads import OPERATIONS, RULES, Overheads
 from .prediction_errors import measure_errors
 from .profile import MachineProfile
 
@@ -55,8 +55,8 @@ def measure_overheads() -> Overheads:
     t1, t2 = _best_call_s(shallow), _best_call_s(deep)
     p1, p2 = reverse_plan(shallow.shape).runs, reverse_plan(deep.shape).runs
     per_pass = max(0.0, (t2 - t1) / (p2 - p1))
-    return Overheads(max(0.0, t1 - p1 * per_pass), per_pass, madd_s=measure_madd_costs(),
-                     code=fingerprint())
+    return Overheads(max(0.0, t1 - p1 * per_pass), per_pass,
+                     madd_s=(*measure_madd_costs(), measure_op_costs()), code=fingerprint())
 
 
 def _best_s(run, calls: int = 20, samples: int = 5) -> float:
@@ -107,6 +107,48 @@ def measure_madd_costs() -> tuple[tuple[str, float, float, float, float], ...]:
         extra["adjoint"] = max(0.0, extra["adjoint"] - extra["record"])
         out.append((name, *(extra[r] / max(madds[r], 1) for r in RULES)))
     return tuple(out)
+
+
+#: The chain the operation-level costs are timed on: activations only, OP_WIDTH wide, so
+#: that every operation is a primitive of theirs and the tape (a few MiB) sits in cache.
+OP_SPEC = "tanh sigmoid softplus tanh"
+OP_WIDTH = 4096
+OP_LANES = 8
+
+
+def measure_op_costs() -> tuple[str, float, float, float, float]:
+    """(OPERATIONS, seconds per tape entry of a value and of a record, per partial and lane
+    of a tangent and of an adjoint) at the operation level: op-reverse recording its tape
+    and replaying one row or two (their difference: a replay), op-forward pushing one lane
+    or OP_LANES (their difference: OP_LANES - 1 lanes), each kernel bound to a plan of just
+    those sweeps (``Plan.lane_blocks``), less the per-call cost."""
+    from dataclasses import replace as with_
+
+    from ..cost.operations import op_forward_plan, op_reverse_plan
+    from ..engines.oplevel import forward as op_forward
+    from ..engines.oplevel import reverse as op_reverse
+    from ..model.counters import new_counters
+    from ..model.lowering import layout
+
+    chain = Chain.from_spec(OP_SPEC, OP_WIDTH)
+    lay = layout(chain.shape)
+    entries, partials = lay.total, lay.total_partials
+    x = 0.5 * np.random.default_rng(0).standard_normal(OP_WIDTH)
+    J, counts = np.empty((chain.m, chain.n)), new_counters()
+
+    def timed(run_plan, plan, blocks) -> float:
+        run = run_plan(chain.program, with_(plan, lane_blocks=blocks))
+        return _best_s(lambda: run(x, J, counts), calls=5)
+
+    rev = op_reverse_plan(chain.shape, 1)
+    one, two = (timed(op_reverse.run_plan, rev, b) for b in (((0, 1),), ((0, 1), (1, 1))))
+    adjoint = max(0.0, two - one) / partials
+    record = max(0.0, one - partials * adjoint) / entries
+    fwd = op_forward_plan(chain.shape, OP_LANES)
+    one, many = (timed(op_forward.run_plan, fwd, b) for b in (((0, 1),), ((0, OP_LANES),)))
+    tangent = max(0.0, many - one) / ((OP_LANES - 1) * partials)
+    value = max(0.0, one - partials * tangent) / entries
+    return (OPERATIONS, value, record, tangent, adjoint)
 
 
 def ensure_overheads(announce=None, *, force: bool = False) -> MachineProfile:
