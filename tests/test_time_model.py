@@ -239,7 +239,8 @@ def test_overheads_come_from_the_profile_and_are_stored_in_its_one_cache_file(
     assert price([], bare, 1).overhead_s == bare.call_overhead_s  # the stand-in is priced
     monkeypatch.setenv("CHAINBENCH_PROFILE_DIR", str(tmp_path))
     machine.save(bare)
-    measured = Overheads(3e-6, 1e-7, code=profile.overheads.code)
+    measured = Overheads(3e-6, 1e-7, code=profile.overheads.code,
+                         madd_s=(("operations", 1e-8, 1e-8, 1e-9, 1e-9),))
     monkeypatch.setattr(own_costs, "measure_overheads", lambda: measured)
     errors = (("gemm", 0.2), ("stream", 0.1))
     priced_with = []
@@ -252,6 +253,11 @@ def test_overheads_come_from_the_profile_and_are_stored_in_its_one_cache_file(
     assert told and current.current_profile() is got
     assert machine.load_cached() == got and list(tmp_path.iterdir()) == [machine.cache_path()]
     assert own_costs.ensure_overheads(told.append) is got and len(told) == 1  # not again
+    # own costs an older chainbench measured, without the cost of an operation: again
+    older = dataclasses.replace(got, overheads=dataclasses.replace(got.overheads, madd_s=()))
+    monkeypatch.setattr(current, "_CURRENT", older)
+    assert own_costs.ensure_overheads(told.append).overheads.madd_s == measured.madd_s
+    assert len(told) == 2
     assert price([], got, 1).overhead_s == pytest.approx(3e-6)
 
 

@@ -156,7 +156,9 @@ def ensure_overheads(announce=None, *, force: bool = False) -> MachineProfile:
     measured now (``announce(message)`` told first; ``force``: measured again) and stored
     in the profile's cache file."""
     profile = current_profile(announce=announce)
-    if profile.overheads is not None and not force:
+    known = profile.overheads is not None and any(
+        name == OPERATIONS for name, *_ in profile.overheads.madd_s)  # older: measured again
+    if known and not force:
         return profile
     if announce is not None:
         announce("measuring chainbench's per-call and per-pass overheads and the time "
