@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from chain_helpers import random_chain
-from machine_helpers import synthetic_lane_rate, synthetic_profile
+from machine_helpers import SYNTHETIC_OPERATIONS, synthetic_lane_rate, synthetic_profile
 
 import chainbench as cb
 from chainbench.cli import main
@@ -233,7 +233,8 @@ def test_overheads_come_from_the_profile_and_are_stored_in_its_one_cache_file(
     from chainbench.machine.overheads import Overheads
 
     profile = synthetic_profile()
-    assert profile.own_costs == Overheads(2e-6, 5e-8, code=profile.overheads.code)
+    assert profile.own_costs == Overheads(2e-6, 5e-8, code=profile.overheads.code,
+                                          madd_s=SYNTHETIC_OPERATIONS)
     bare = dataclasses.replace(profile, overheads=None)
     assert not bare.own_costs.measured and bare.own_costs.call_s == bare.call_overhead_s
     assert price([], bare, 1).overhead_s == bare.call_overhead_s  # the stand-in is priced
