@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .time_model import pass_prices, price_plan
+from .time_model import pass_prices
 from .work import Plan
 
 #: The kinds of pass a plan's time can go to, in the order they are reported.
@@ -55,9 +55,10 @@ def shares(plan: Plan, profile) -> dict[str, float]:
     return out
 
 
-def dominant_kind(plan: Plan, profile) -> str:
-    """The kind of pass most of ``plan``'s predicted time goes to."""
-    by_kind = shares(plan, profile)
+def dominant_kind(plan: Plan, profile, by_kind: dict | None = None) -> str:
+    """The kind of pass most of ``plan``'s predicted time goes to (``by_kind``: its
+    ``shares``, where already computed)."""
+    by_kind = shares(plan, profile) if by_kind is None else by_kind
     return max(by_kind, key=by_kind.get)
 
 
@@ -71,10 +72,10 @@ def kind_band(kind: str, profile) -> float:
     return max(band, FLOOR)
 
 
-def plan_band(plan: Plan, profile) -> float:
+def plan_band(plan: Plan, profile, by_kind: dict | None = None) -> float:
     """How far ``plan``'s predicted seconds may be off: the widest band of the kinds of
     pass holding at least SHARE of its time."""
-    by_kind = shares(plan, profile)
+    by_kind = shares(plan, profile) if by_kind is None else by_kind
     total = sum(by_kind.values()) or 1.0
     return max(kind_band(k, profile) for k, s in by_kind.items()
                if s >= SHARE * total or s == max(by_kind.values()))
@@ -99,5 +100,6 @@ class Band:
 
 def banded(plan: Plan, profile) -> Band:
     """``plan``'s predicted seconds with its band and the kind of pass it is bound by."""
-    return Band(price_plan(plan, profile).seconds, plan_band(plan, profile),
-                dominant_kind(plan, profile))
+    by_kind = shares(plan, profile)  # they sum to the plan's price
+    return Band(sum(by_kind.values()), plan_band(plan, profile, by_kind),
+                dominant_kind(plan, profile, by_kind))

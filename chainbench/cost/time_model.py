@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..machine.curves import bracket
 from ..machine.overheads import OPERATIONS
 from .predictions import F64, parameter_floats
 from .work import Pass, Plan
@@ -85,8 +86,8 @@ def product_rate(profile, dims: tuple[int, int, int]) -> float:
     side = "MKN"[dims.index(c)]
     k = sorted(dims)[1]
     rate = {(kk, cc): r for s, kk, cc, r in profile.lanes if s == side}
-    (k0, k1), tk = _bracket(sorted({kk for kk, _ in rate}), k)
-    (c0, c1), tc = _bracket(sorted({cc for _, cc in rate}), c)
+    (k0, k1), tk = bracket(sorted({kk for kk, _ in rate}), k)
+    (c0, c1), tc = bracket(sorted({cc for _, cc in rate}), c)
 
     def at(kk, cc):
         return math.log(rate[kk, cc])
@@ -94,16 +95,6 @@ def product_rate(profile, dims: tuple[int, int, int]) -> float:
     low = at(k0, c0) + tc * (at(k0, c1) - at(k0, c0))
     high = at(k1, c0) + tc * (at(k1, c1) - at(k1, c0))
     return math.exp(low + tk * (high - low))
-
-
-def _bracket(points: list[int], x: float) -> tuple[tuple[int, int], float]:
-    """The neighbours of ``x`` among sorted ``points`` and its log-position between them,
-    held at the ends."""
-    x = min(max(x, points[0]), points[-1])
-    for a, b in zip(points, points[1:]):
-        if x <= b:
-            return (a, b), (math.log(x) - math.log(a)) / (math.log(b) - math.log(a))
-    return (points[-1], points[-1]), 0.0
 
 
 def _curve_kind(p: Pass) -> tuple[str, float, int] | None:

@@ -193,8 +193,7 @@ def alloc_pass(nbytes: int, holds: str = "work", count: int = 1) -> Pass:
 
 def blocks(total: int, chunk: int) -> list[tuple[int, int]]:
     """(lanes, how many sweeps) covering ``total`` lanes ``chunk`` at a time."""
-    full, rest = divmod(total, chunk)
-    return [(chunk, full)] * bool(full) + ([(rest, 1)] if rest else [])
+    return grouped(lane_blocks(total, chunk))
 
 
 def lane_blocks(total: int, chunk: int) -> tuple[tuple[int, int], ...]:

@@ -57,7 +57,7 @@ def curve_rate(curves, kind: str, size: float, lanes: int = 0) -> float | None:
     if kind not in PRODUCTS:
         return _along([(s, r) for _, s, r in points], size)
     by_lanes = sorted({c for c, _, _ in points})
-    (c0, c1), t = _bracket(by_lanes, max(lanes, 1))
+    (c0, c1), t = bracket(by_lanes, max(lanes, 1))
     low = _along([(s, r) for c, s, r in points if c == c0], size)
     high = _along([(s, r) for c, s, r in points if c == c1], size)
     return math.exp(math.log(low) + t * (math.log(high) - math.log(low)))
@@ -70,7 +70,7 @@ def _along(pairs, x: float) -> float:
     return float(np.exp(np.interp(math.log(max(x, 1.0)), xs, ys)))
 
 
-def _bracket(points: list[int], x: float) -> tuple[tuple[int, int], float]:
+def bracket(points: list[int], x: float) -> tuple[tuple[int, int], float]:
     """The neighbours of ``x`` among sorted ``points`` and its log-position between them,
     held at the ends."""
     x = min(max(x, points[0]), points[-1])
