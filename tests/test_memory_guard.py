@@ -140,3 +140,18 @@ def test_compare_refuses_a_chain_that_cannot_fit(capsys):
     assert main(["compare", "dense:100000 dense:1", "--n", "100000"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "GiB are available" in err
+
+
+def test_a_plan_over_billions_of_lanes_is_priced_without_listing_its_sweeps(capsys):
+    """Plans hold evenly split lane blocks as (total, chunk): predicting, and refusing, a
+    chain as wide as a spec allows takes no memory in proportion to n."""
+    from chainbench.cli import main
+    from chainbench.cost.sweeps import forward_plan
+
+    n = 2_000_000_000
+    plan = forward_plan(ChainShape.from_spec("dense:2 dense:2", n), chunk=3)
+    assert len(plan.lane_blocks) == -(-n // 3) and plan.lane_blocks[-1] == (n - 2, 2)
+    assert plan.prediction().sweeps_forward == -(-n // 3)
+    assert main(["compare", "dense:2 dense:2", "--n", str(n)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "GiB are available" in err

@@ -27,6 +27,7 @@ from .work import (
     fill_pass,
     grouped,
     lane_blocks,
+    widest_block,
     lane_pass,
     product_pass,
     value_pass,
@@ -47,7 +48,7 @@ def forward_plan(chain: Chain | ChainShape, chunk: int | None = None,
     shape = shape_of(chain)
     w = max(shape.widths)
     starts = _starts(shape.n, chunk or default_lanes(w, shape.n), starts)
-    c = max(lanes for _, lanes in starts)
+    c = widest_block(starts)
     out = [alloc_pass(F64 * (2 * w + 2 * w * c))]  # values, ping-pong lanes
     first = shape.layers[0].name
     for lanes, sweeps in grouped(starts):
@@ -67,7 +68,7 @@ def reverse_plan(chain: Chain | ChainShape, chunk: int | None = None,
     shape = shape_of(chain)
     w = max(shape.widths)
     starts = _starts(shape.m, chunk or default_lanes(w, shape.m), starts)
-    r = max(rows for _, rows in starts)
+    r = widest_block(starts)
     out = [alloc_pass(F64 * saved_floats(shape), "tape"),
            alloc_pass(F64 * (2 * w + 2 * w * r))]  # values, ping-pong rows
     out += [value_pass(shape, k, record=True) for k in range(shape.depth)]
@@ -92,7 +93,7 @@ def checkpointed_plan(chain: Chain | ChainShape, chunk: int | None = None,
     shape = shape_of(chain)
     w = max(shape.widths)
     starts = _starts(shape.m, chunk or default_lanes(w, shape.m), starts)
-    r = max(rows for _, rows in starts)
+    r = widest_block(starts)
     sched = schedule(kind, shape.depth, snapshots)
     tape = max((saved_floats(shape, a, b) for op, a, b, _, _ in sched.actions if op != ADVANCE),
                default=0)

@@ -13,6 +13,7 @@ pass). The plan builders live one module per engine family (``sweeps``, ``sparse
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -75,7 +76,7 @@ class Plan:
     shape: ChainShape | None = field(default=None, compare=False, repr=False)
     #: (first lane, lanes) of each sweep that moves a block of lanes, in the order the
     #: kernel runs them: the schedule a sweep engine's kernel loops over (``schedule``)
-    lane_blocks: tuple[tuple[int, int], ...] = ()
+    lane_blocks: EvenBlocks | tuple[tuple[int, int], ...] = ()
 
     def renamed(self, mode: str, chunk: int | None = None) -> Plan:
         """The same work under another mode's name (a peer, a strategy's pure choice)."""
@@ -84,6 +85,8 @@ class Plan:
     def schedule(self) -> np.ndarray:
         """``lane_blocks`` as the int64 (sweeps, 2) array a kernel loops over: the plan, as
         the kernel runs it (``engines.forward``, ``engines.reverse``)."""
+        if isinstance(self.lane_blocks, EvenBlocks):
+            return self.lane_blocks.array()
         return np.array(self.lane_blocks, dtype=np.int64).reshape((-1, 2))
 
     def held(self, what: str) -> int:
@@ -196,17 +199,66 @@ def blocks(total: int, chunk: int) -> list[tuple[int, int]]:
     return grouped(lane_blocks(total, chunk))
 
 
-def lane_blocks(total: int, chunk: int) -> tuple[tuple[int, int], ...]:
+@dataclass(frozen=True)
+class EvenBlocks(Sequence):
+    """(first lane, lanes) of each sweep covering ``total`` lanes ``chunk`` at a time, the
+    last one shorter: held as two numbers, so a plan over a billion lanes is priced (and
+    refused by the memory guard) without listing a block per sweep."""
+
+    total: int
+    chunk: int
+
+    def __len__(self) -> int:
+        return -(-self.total // self.chunk)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        start = i * self.chunk
+        return start, min(self.chunk, self.total - start)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, EvenBlocks):
+            return (self.total, self.chunk) == (other.total, other.chunk) or \
+                (len(self) == len(other) == 1 and self.total == other.total)
+        return isinstance(other, tuple) and len(other) == len(self) and tuple(self) == other
+
+    def __hash__(self) -> int:
+        return hash((self.total, len(self)))
+
+    def grouped(self) -> list[tuple[int, int]]:
+        full, rest = divmod(self.total, self.chunk)
+        return [(lanes, n) for lanes, n in ((self.chunk, full), (rest, 1)) if n and lanes]
+
+    def array(self) -> np.ndarray:
+        starts = np.arange(0, self.total, self.chunk, dtype=np.int64)
+        return np.column_stack([starts, np.minimum(self.chunk, self.total - starts)])
+
+
+def lane_blocks(total: int, chunk: int) -> EvenBlocks:
     """(first lane, lanes) of each sweep covering ``total`` lanes ``chunk`` at a time."""
-    return tuple((start, min(chunk, total - start)) for start in range(0, total, chunk))
+    return EvenBlocks(int(total), int(chunk))
 
 
-def grouped(starts: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
+def grouped(starts) -> list[tuple[int, int]]:
     """(lanes, how many sweeps) of the blocks ``starts``, in the order sizes first appear."""
+    if isinstance(starts, EvenBlocks):
+        return starts.grouped()
     counts: dict[int, int] = {}
     for _, lanes in starts:
         counts[lanes] = counts.get(lanes, 0) + 1
     return list(counts.items())
+
+
+def widest_block(starts) -> int:
+    """The most lanes one block of ``starts`` moves."""
+    if isinstance(starts, EvenBlocks):
+        return min(starts.chunk, starts.total)
+    return max(lanes for _, lanes in starts)
 
 
 def widest(schedule: np.ndarray) -> int:
