@@ -6,6 +6,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from ._format import out_path
+
 
 def register(sub):
     p = sub.add_parser("plot", help="draw the cost-scaling figures of a results directory",
@@ -15,7 +17,7 @@ def register(sub):
     p.add_argument("results", type=Path, metavar="RESULTS_DIR")
     p.add_argument("--format", default="png", choices=("png", "svg", "pdf"),
                    help="file format (default png)")
-    p.add_argument("--out", type=Path, help="where to save (default RESULTS_DIR/figures)")
+    p.add_argument("--out", type=out_path, help="where to save (default RESULTS_DIR/figures)")
     p.add_argument("--why", action="store_true",
                    help="say, for each figure not drawn, what the results lack")
     return p

@@ -4,12 +4,12 @@ and ends with the tally of ok, timeout, skipped and failed points and their reas
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import sys
 from pathlib import Path
 
 from . import fit, plot, report, summary
+from ._format import out_path
 from .progress import Progress
 
 
@@ -19,7 +19,7 @@ def register(sub):
                        "results/<experiment>/points.csv as each point finishes.")
     p.add_argument("experiment", nargs="?", metavar="EXPERIMENT.toml",
                    help="experiment file, or the name of a shipped one (default: quick)")
-    p.add_argument("--out", type=_folder, help="results directory (default: results/<name>)")
+    p.add_argument("--out", type=out_path, help="results directory (default: results/<name>)")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run in --out, skipping finished points")
     p.add_argument("--threads", type=int, default=1,
@@ -39,14 +39,6 @@ def register(sub):
                        help="start a local Dask cluster of N single-threaded workers "
                        "(needs the cluster extra)")
     return p
-
-
-def _folder(text: str) -> Path:
-    """--out's folder: an empty one would be the current folder, never what was meant."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError("empty; name the results folder, e.g. --out "
-                                          "results/my_run")
-    return Path(text)
 
 
 def run(args) -> int:
