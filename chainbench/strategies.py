@@ -11,6 +11,7 @@ from .cost.choice import Candidate, Choice, choose, fastest
 from .cost.hessian_plan import MODE as OPTIMAL
 from .cost.second_order import HESSIAN_MODES as SECOND_MODES
 from .cost.second_order import default_chunk as second_default
+from .cost.second_order import runnable as runnable_second
 from .cost.second_plans import optimal_plan, second_plan
 from .cost.time_model import price_plan
 from .engines.contract import Engine
@@ -172,6 +173,8 @@ def second_choice(shape, profile=None, chunk: int | None = None,
 
 def _second_candidates(shape, profile, chunk, lanes):
     for order, mode in enumerate(SECOND_MODES):
+        if mode not in runnable_second(shape):
+            continue
         if lanes is not None:
             plans = [(lanes, second_plan(shape, mode, lanes, lanes, seeded=False))]
         else:

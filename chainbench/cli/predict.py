@@ -110,7 +110,8 @@ def _second_order(shape) -> int:
     'auto''s pick marked; a Hessian that does not fit in memory is refused (exit 2)."""
     from ..machine.own_costs import ensure_overheads
     from ..provenance import available_memory, require_memory
-    from ..second_order import HESSIAN_MODES, predict_hessian, predict_hessian_time
+    from ..cost.second_order import runnable
+    from ..second_order import HESSIAN_MODES, OPTIMAL, predict_hessian, predict_hessian_time
     from ..strategies import second_choice
 
     require_memory(8 * shape.n**2, f"the {shape.n} × {shape.n} Hessian",
@@ -118,7 +119,7 @@ def _second_order(shape) -> int:
     profile = ensure_overheads(lambda message: print(message, file=sys.stderr))
     picked, picked_chunk = second_choice(shape, profile)
     rows = sorted(((predict_hessian_time(shape, mode, profile=profile),
-                    predict_hessian(shape, mode), mode) for mode in HESSIAN_MODES[:-1]),
+                    predict_hessian(shape, mode), mode) for mode in (*runnable(shape), OPTIMAL)),
                   key=lambda r: (r[0].seconds, HESSIAN_MODES.index(r[2])))
     room = available_memory()
     print(f"widths {'→'.join(map(str, shape.widths))}; Hessian of u·f (u all ones), ranked "

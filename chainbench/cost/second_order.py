@@ -14,6 +14,12 @@ forward-over-reverse  one recording sweep and one gradient row (Σ_{k≥1} A_k);
 reverse-over-forward  per chunk, the values and tangent lanes recorded, then one backward
                       sweep carrying the tangent program's two adjoints, each c rows:
                       ⌈N/c⌉·ΣV + N·(Σ_{k≤t} T_k + Σ_{k≥1} A_k + Σ_{k<t} A_k + Σ_{k≤t} C_k).
+reverse-over-reverse  on the operation-level tape (E entries, P partials, E_c curved ones
+                      applying C second partials to a lane): one recording sweep keeping
+                      the curved entries' second partials, one gradient sweep keeping each
+                      entry's output adjoint, then per chunk the gradient's sweep reversed
+                      (forward through the tape) and the recording sweep reversed:
+                      E + E_c + P + N·(2P + C).
 forward-over-forward  hyper-dual numbers: per chunk c left lanes, all n right lanes and
                       c·n second-order lanes: ⌈N/c⌉·(ΣV + n·Σ_{k≤t} T_k) + N·n·(Σ_{f<k} T_k
                       + Σ_{f≤k≤t} P_k + m).
@@ -28,9 +34,15 @@ from dataclasses import dataclass
 from math import ceil
 
 from ..model.counters import Counts
+from ..model.lowering import layout
+from ..model.ops import CURVED_BYTES, ENTRY_BYTES
+from .operations import op_default_lanes
 from .predictions import F64, default_lanes
 
-HESSIAN_MODES = ("forward-over-reverse", "reverse-over-forward", "forward-over-forward")
+HESSIAN_MODES = ("forward-over-reverse", "reverse-over-forward", "reverse-over-reverse",
+                 "forward-over-forward")
+#: The modes that run on the operation-level tape (every layer needs a lowering).
+OPERATION_LEVEL = ("reverse-over-reverse",)
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,15 @@ class SecondCounts(Counts):
     @property
     def madds(self) -> int:
         return super().madds + self.madds_curvature
+
+
+def runnable(shape) -> tuple[str, ...]:
+    """The modes of ``HESSIAN_MODES`` that can run ``shape``: the operation-level ones only
+    where every layer has a lowering."""
+    from ..model.lowering import lowered
+
+    whole = all(lowered(kind) for kind in shape.layers)
+    return tuple(m for m in HESSIAN_MODES if whole or m not in OPERATION_LEVEL)
 
 
 def curved(shape) -> tuple[int, int]:
@@ -83,6 +104,8 @@ def default_chunk(shape, mode: str) -> int:
     forward-over-forward, its two blocks of c·n second-order lanes within HYPER_BLOCK_BYTES
     (at least HYPER_MIN_CHUNK lanes, and within first order's cap)."""
     w, n = max(shape.widths), shape.n
+    if mode in OPERATION_LEVEL:
+        return op_default_lanes(w, n)
     if mode != "forward-over-forward":
         return default_lanes(w, n)
     in_cache = HYPER_BLOCK_BYTES // (2 * F64 * w * n)
@@ -127,7 +150,21 @@ def predict_second(shape, mode: str, chunk: int | None = None, lanes: int | None
             tape_entries=sweeps * K)
     if mode == "forward-over-forward":
         return _predict_hyper(shape, c, N, seeded, f, t, first, second)
+    if mode == "reverse-over-reverse":
+        return _predict_ror(shape, c, N)
     raise ValueError(f"unknown Hessian mode {mode!r}; known: {', '.join(HESSIAN_MODES)}")
+
+
+def _predict_ror(shape, c, N) -> SecondCounts:
+    """reverse-over-reverse: the tape's entries, partials and curved entries (``layout``)."""
+    lay = layout(shape)
+    E, P, Ec, C = lay.total, lay.total_partials, sum(lay.curved), sum(lay.curvature)
+    sweeps = ceil(N / c)
+    return SecondCounts(
+        "reverse-over-reverse", c, 1 + sweeps, 1 + sweeps, madds_value=E,
+        madds_tangent=N * P, madds_adjoint=P + N * P, madds_curvature=Ec + N * C,
+        bytes_tape=E * (ENTRY_BYTES + F64) + Ec * CURVED_BYTES + 2 * F64 * Ec * c,
+        bytes_work=F64 * lay.slots * (2 + 2 * c), layer_steps=shape.depth, tape_entries=E)
 
 
 def _predict_hyper(shape, c, N, seeded, f, t, first, second) -> SecondCounts:

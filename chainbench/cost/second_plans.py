@@ -15,7 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from math import ceil
 
+from ..model.lowering import layout
+from ..model.ops import CURVED_BYTES, ENTRY_BYTES
 from ..model.shape import ChainShape
+from .operations import VALUE_BYTES
 from .predictions import F64
 from .second_order import SecondCounts, curved, default_chunk, tape_floats
 from .work import (
@@ -158,6 +161,56 @@ def _hyper(shape: ChainShape, c: int, N: int, seeded: bool) -> SecondPlan:
                       layer_steps=sweeps * K)
 
 
+def _ror(shape: ChainShape, c: int, N: int, seeded: bool) -> SecondPlan:
+    """reverse-over-reverse on the operation-level tape (``engines.second_order
+    .reverse_over_reverse``): its passes are operation-level ones, as ``op-reverse``'s."""
+    lay = layout(shape)
+    K, n, Ec = shape.depth, shape.n, sum(lay.curved)
+    out = [alloc_pass(lay.total * (ENTRY_BYTES + F64) + Ec * CURVED_BYTES + 2 * F64 * Ec * c,
+                      "tape"),
+           alloc_pass(F64 * lay.slots * (2 + 2 * c)),
+           alloc_pass(F64 * N * n, "result")]
+
+    def op(k: int, rule: str, lanes: int, count: int, moved: int) -> Pass:
+        madds = lay.entries[k] if rule == "record" else lanes * lay.partials[k]
+        return Pass(madds=madds, bytes=moved, lanes=lanes, product=False, count=count,
+                    layer=shape.layers[k].name, rule=rule, per_madd=True, level="operation")
+
+    def kept(k: int, lanes: int, count: int) -> Pass:
+        # a curved entry's second partials applied to a lane: its two lane values read, the
+        # pair written (and read back by the reversed recording sweep)
+        return Pass(madds=lanes * lay.curvature[k], bytes=F64 * (CURVED_BYTES // F64 + 6 * lanes)
+                    * lay.curved[k], lanes=lanes, product=False, count=count,
+                    layer=shape.layers[k].name, rule="curvature")
+
+    for k in range(K):
+        out.append(op(k, "record", 1, 1, F64 * shape.layers[k].parameters(
+            shape.widths[k], shape.widths[k + 1]) + (VALUE_BYTES + ENTRY_BYTES) * lay.entries[k]))
+        if lay.curved[k]:
+            out.append(Pass(madds=lay.curved[k], bytes=CURVED_BYTES * lay.curved[k], lanes=1,
+                            product=False, layer=shape.layers[k].name, rule="curvature"))
+    for k in reversed(range(K)):  # the gradient's sweep, each entry's output adjoint kept
+        out.append(op(k, "adjoint", 1, 1, (ENTRY_BYTES + 3 * F64) * lay.entries[k]
+                      + 2 * F64 * lay.partials[k]))
+    for lanes, count in blocks(N, c):
+        out.append(fill_pass(lay.slots * lanes, count))
+        if not seeded:
+            out.append(copy_pass(n * lanes, count))
+        for k in range(K):
+            out.append(op(k, "tangent", lanes, count, ENTRY_BYTES * lay.entries[k]
+                          + F64 * lanes * (lay.entries[k] + lay.partials[k])))
+            if lay.curved[k]:
+                out.append(kept(k, lanes, count))
+        out.append(fill_pass(lay.slots * lanes, count))
+        for k in reversed(range(K)):
+            out.append(op(k, "adjoint", lanes, count, ENTRY_BYTES * lay.entries[k]
+                          + 2 * F64 * lanes * (lay.entries[k] + lay.partials[k])))
+        out.append(copy_pass(lanes * n, count))  # the rows into H
+    sweeps = ceil(N / c)
+    return SecondPlan("reverse-over-reverse", c, tuple(out), 1 + sweeps, 1 + sweeps,
+                      shape=shape, layer_steps=K, tape_entries=lay.total)
+
+
 def _affine(shape: ChainShape, mode: str, c: int, N: int) -> SecondPlan:
     """No curvature: H = 0 is allocated zeroed and nothing runs."""
     return SecondPlan(mode, c, (alloc_pass(F64 * N * shape.n, "result"),
@@ -175,6 +228,8 @@ def second_plan(shape: ChainShape, mode: str, chunk: int | None = None,
         return _affine(shape, mode, c, N)
     if mode == "forward-over-forward":
         return _hyper(shape, c, N, seeded)
+    if mode == "reverse-over-reverse":
+        return _ror(shape, c, N, seeded)
     return _taped(shape, mode, c, N, seeded)
 
 

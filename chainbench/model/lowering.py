@@ -24,7 +24,7 @@ from .._jit import generate
 from ..errors import Unsupported
 from .layers import LAYERS
 from .layers.base import OP, W_OUT
-from .primitives import CODES, partials
+from .primitives import CODES, curvature_terms, curved_entries, partials
 from .shape import ChainShape
 
 
@@ -56,6 +56,8 @@ class OpLayout:
     entries     operations per layer (a recorded tape holds their sum)
     partials    partial derivatives per layer (Σ arity: multiply-adds of one lane or row)
     primitives  operations per primitive name, whole chain
+    curved      curved operations per layer (``Primitive.curved``: second partials kept)
+    curvature   second partials per layer one lane applies (Σ arity² of its curved ones)
     region      width of each of the two value regions (the widest layer, input included)
     temps       temporary slots (the widest need of any layer's lowering)
     """
@@ -65,6 +67,8 @@ class OpLayout:
     primitives: dict
     region: int
     temps: int
+    curved: tuple[int, ...] = ()
+    curvature: tuple[int, ...] = ()
 
     @property
     def total(self) -> int:
@@ -98,7 +102,7 @@ class OpLayout:
 def layout(shape: ChainShape) -> OpLayout:
     """The operation-level layout of a chain of ``shape`` (layers without a lowering count
     nothing; engines refuse them first)."""
-    entries, parts, total = [], [], dict.fromkeys(CODES, 0)
+    entries, parts, curved, curvature, total = [], [], [], [], dict.fromkeys(CODES, 0)
     temps = 0
     for k, cls in enumerate(shape.layers):
         w_in, w_out = shape.widths[k], shape.widths[k + 1]
@@ -107,9 +111,11 @@ def layout(shape: ChainShape) -> OpLayout:
             total[name] += count  # a name outside the table fails here, with the key
         entries.append(sum(counts.values()))
         parts.append(partials(counts))
+        curved.append(curved_entries(counts))
+        curvature.append(curvature_terms(counts))
         temps = max(temps, cls.op_temps(w_in, w_out) if lowered(cls) else 0)
     return OpLayout(tuple(entries), tuple(parts), {k: v for k, v in total.items() if v},
-                    max(shape.widths), temps)
+                    max(shape.widths), temps, tuple(curved), tuple(curvature))
 
 
 def _source() -> tuple[str, dict]:

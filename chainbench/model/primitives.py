@@ -3,7 +3,10 @@ partial derivatives, written once, here, in one table.
 
 A primitive takes one or two operands (and, for some, a constant: a weight, a bias, a
 literal), and its rule returns the value and the partial derivatives with respect to each
-operand: ``rule(a, b, c) -> (y, ∂y/∂a, ∂y/∂b)`` (∂y/∂b is 0 for a unary one). Layers
+operand: ``rule(a, b, c) -> (y, ∂y/∂a, ∂y/∂b)`` (∂y/∂b is 0 for a unary one); its
+``second`` rule the second partials, ``second(a, b, c) -> (∂²y/∂a², ∂²y/∂a∂b, ∂²y/∂b²)``,
+which reverse-over-reverse keeps for the primitives that are ``curved`` (the others are
+affine in their operands almost everywhere, and their second partials are 0). Layers
 express their value in these primitives (their ``lowering``, see ``model.ops``); the
 engines read only this table, so no layer's derivative is written twice: a Wengert-list
 tape stores the partials the rule returns, forward mode pushes tangents through them.
@@ -27,13 +30,19 @@ from .._jit import kernel
 @dataclass(frozen=True)
 class Primitive:
     """One primitive: its name (also its emitting function in ``model.ops``), how many
-    operands it differentiates (1 or 2), whether it takes a constant, and its rule."""
+    operands it differentiates (1 or 2), whether it takes a constant, its rule and, for a
+    ``curved`` one (second partials not all 0), its second rule."""
 
     name: str
     arity: int
     takes_constant: bool
     rule: Callable
     formula: str
+    second: Callable | None = None
+
+    @property
+    def curved(self) -> bool:
+        return self.second is not None
 
 
 # --- the rules: value and local partials side by side ---------------------------------------
@@ -146,6 +155,48 @@ def _logistic(a, b, c):
     return y, y * (1.0 - y), 0.0
 
 
+# --- second partials of the curved primitives: (∂²y/∂a², ∂²y/∂a∂b, ∂²y/∂b²) ---------------
+
+
+@kernel
+def _mul2(a, b, c):
+    return 0.0, 1.0, 0.0
+
+
+@kernel
+def _div2(a, b, c):
+    r = 1.0 / b
+    return 0.0, -r * r, 2.0 * a * r * r * r
+
+
+@kernel
+def _exp2(a, b, c):
+    return math.exp(a), 0.0, 0.0
+
+
+@kernel
+def _log1p2(a, b, c):
+    r = 1.0 / (1.0 + a)
+    return -r * r, 0.0, 0.0
+
+
+@kernel
+def _tanh2(a, b, c):
+    y = math.tanh(a)
+    return -2.0 * y * (1.0 - y * y), 0.0, 0.0
+
+
+@kernel
+def _sin2(a, b, c):
+    return -math.sin(a), 0.0, 0.0
+
+
+@kernel
+def _logistic2(a, b, c):
+    y = _logistic(a, b, c)[0]
+    return y * (1.0 - y) * (1.0 - 2.0 * y), 0.0, 0.0
+
+
 #: The table, in op-code order (a primitive's code is its place here, and what a tape
 #: records); ``model.ops`` generates one emitting function from each row.
 PRIMITIVES: tuple[Primitive, ...] = (
@@ -153,18 +204,18 @@ PRIMITIVES: tuple[Primitive, ...] = (
     Primitive("add", 2, False, _add, "a + b"),
     Primitive("addc", 1, True, _addc, "a + c"),
     Primitive("sub", 2, False, _sub, "a − b"),
-    Primitive("mul", 2, False, _mul, "a·b"),
-    Primitive("div", 2, False, _div, "a / b"),
+    Primitive("mul", 2, False, _mul, "a·b", _mul2),
+    Primitive("div", 2, False, _div, "a / b", _div2),
     Primitive("max", 2, False, _max, "max(a, b)"),
     Primitive("maxc", 1, True, _maxc, "max(a, c)"),
     Primitive("minc", 1, True, _minc, "min(a, c)"),
     Primitive("abs", 1, False, _abs, "|a|"),
-    Primitive("exp", 1, False, _exp, "exp(a)"),
-    Primitive("expm1", 1, False, _expm1, "exp(a) − 1"),
-    Primitive("log1p", 1, False, _log1p, "log(1 + a)"),
-    Primitive("tanh", 1, False, _tanh, "tanh(a)"),
-    Primitive("sin", 1, False, _sin, "sin(a)"),
-    Primitive("logistic", 1, False, _logistic, "1 / (1 + exp(−a))"),
+    Primitive("exp", 1, False, _exp, "exp(a)", _exp2),
+    Primitive("expm1", 1, False, _expm1, "exp(a) − 1", _exp2),
+    Primitive("log1p", 1, False, _log1p, "log(1 + a)", _log1p2),
+    Primitive("tanh", 1, False, _tanh, "tanh(a)", _tanh2),
+    Primitive("sin", 1, False, _sin, "sin(a)", _sin2),
+    Primitive("logistic", 1, False, _logistic, "1 / (1 + exp(−a))", _logistic2),
 )
 
 #: name -> op code
@@ -185,3 +236,15 @@ def primitive(name: str) -> Primitive:
 def partials(counts: dict[str, int]) -> int:
     """Partial derivatives ``counts`` operations (primitive name -> how many) take: Σ arity."""
     return sum(primitive(name).arity * k for name, k in counts.items())
+
+
+def curved_entries(counts: dict[str, int]) -> int:
+    """How many of ``counts``' operations are curved (keep second partials)."""
+    return sum(k for name, k in counts.items() if primitive(name).curved)
+
+
+def curvature_terms(counts: dict[str, int]) -> int:
+    """Second partials ``counts``' curved operations apply to one lane: Σ arity² (a binary
+    one's 2 × 2 block, a unary one's single term)."""
+    return sum(primitive(name).arity ** 2 * k for name, k in counts.items()
+               if primitive(name).curved)

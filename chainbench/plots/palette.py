@@ -34,6 +34,7 @@ _AD = {
     # neighbours, hyper-dual numbers a grey-blue, the bracketing optimal's green
     "forward-over-reverse": ("#0072B2", "o"),
     "reverse-over-forward": ("#D55E00", "s"),
+    "reverse-over-reverse": ("#B84A00", "v"),
     "forward-over-forward": ("#56B4E9", "D"),
     "hessian-optimal": ("#009E73", "^"),
 }

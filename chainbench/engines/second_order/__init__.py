@@ -1,18 +1,26 @@
 """Second-order engines: Hessians and Hessian-vector products of u·f by forward-over-reverse,
-reverse-over-forward and forward-over-forward (hyper-dual numbers), each a jitted kernel
-over the compiled program; ``compute`` runs one and returns its rows and counters."""
+reverse-over-forward, reverse-over-reverse (on the operation-level tape) and
+forward-over-forward (hyper-dual numbers), each a jitted kernel over the compiled program;
+``compute`` runs one and returns its rows and counters."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ...cost.second_order import HESSIAN_MODES, curved, default_chunk
-from . import forward_over_forward, forward_over_reverse, optimal, reverse_over_forward
+from ...model.lowering import check_lowered, layout
+from . import (
+    forward_over_forward,
+    forward_over_reverse,
+    optimal,
+    reverse_over_forward,
+    reverse_over_reverse,
+)
 from ._sweeps import N_SECOND_COUNTERS
 
 _TAPED = {"forward-over-reverse": forward_over_reverse.run,
           "reverse-over-forward": reverse_over_forward.run}
-assert set(HESSIAN_MODES) == {*_TAPED, "forward-over-forward"}
+assert set(HESSIAN_MODES) == {*_TAPED, "forward-over-forward", "reverse-over-reverse"}
 
 
 def new_counters() -> np.ndarray:
@@ -34,7 +42,12 @@ def compute(program, mode: str, chunk: int | None, x: np.ndarray, u: np.ndarray,
         return out
     seeded = V is None
     lanes = np.empty((n, 0)) if V is None else V
-    if mode == "forward-over-forward":
+    if mode == "reverse-over-reverse":
+        check_lowered(shape, mode)
+        lay = layout(shape)
+        reverse_over_reverse.run(program.table, program.params, lay.array(), sum(lay.curved),
+                                 sum(lay.curvature), chunk, seeded, lanes, u, x, out, counts)
+    elif mode == "forward-over-forward":
         forward_over_forward.run(program.table, program.params, program.max_width, first, top,
                                  chunk, seeded, lanes, u, x, out, counts)
     else:
