@@ -150,7 +150,8 @@ def hessian(chain: Chain, x, mode: str = "auto", weights=None, chunk: int | None
     mode : str, one of ``HESSIAN_MODES``
         'forward-over-reverse' (tangent lanes through the recorded sweep's derivative: n
         Hessian-vector products, ``chunk`` per sweep), 'reverse-over-forward' (the
-        backward sweep of a tangent sweep), 'forward-over-forward' (hyper-dual numbers:
+        backward sweep of a tangent sweep), 'reverse-over-reverse' (the gradient's own
+        sweep reversed, on the operation-level tape), 'forward-over-forward' (hyper-dual numbers:
         chunk × n direction pairs per sweep, O(n⁴) on a square chain), 'hessian-optimal'
         (the second-order chain rule bracketed by a dynamic programme over sub-chains,
         ``cost.hessian_plan``), 'auto' (the fastest predicted on this machine,
@@ -195,8 +196,8 @@ def hvp(chain: Chain, x, v, mode: str | None = None, weights=None,
     v : array_like, shape (n,) or (n, k)
         The direction, or k directions pushed in one sweep.
     mode : str, optional
-        'forward-over-reverse', 'reverse-over-forward', 'forward-over-forward' (see
-        ``hessian``) or 'auto' (the default: the fastest predicted for k directions).
+        'forward-over-reverse', 'reverse-over-forward', 'reverse-over-reverse',
+        'forward-over-forward' (see ``hessian``) or 'auto' (the default: the fastest predicted for k directions).
     weights : array_like, shape (m,), optional
         u in u·f; default all ones.
     return_stats : bool

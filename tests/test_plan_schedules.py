@@ -54,3 +54,17 @@ def test_a_kernel_follows_its_plan_blocks(mode, build, run_plan, rule, slot):
         runs[name] = counts[slot]
     lanes = sum(p.lanes * p.count for p in plan.passes if p.rule == rule) // chain.depth
     assert runs["plan"] == 1 < lanes == runs["perturbed"]
+
+
+def test_even_lane_blocks_are_one_description_per_split_and_refuse_no_lanes():
+    from chainbench.cost.work import EvenBlocks, grouped, lane_blocks
+
+    blocks = lane_blocks(7, 3)
+    assert list(blocks) == [(0, 3), (3, 3), (6, 1)] and blocks[-1] == (6, 1)
+    assert grouped(blocks) == grouped(tuple(blocks)) == [(3, 2), (1, 1)]
+    assert lane_blocks(4, 9) == lane_blocks(4, 4) and hash(lane_blocks(4, 9)) == hash(
+        lane_blocks(4, 4))  # one block of all lanes, however large the chunk
+    assert lane_blocks(0, 3) == lane_blocks(0, 5) and len(lane_blocks(0, 3)) == 0
+    for total, chunk in ((5, 0), (-1, 2)):
+        with pytest.raises(ValueError, match="chunk ≥ 1"):
+            EvenBlocks(total, chunk)

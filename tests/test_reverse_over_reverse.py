@@ -83,3 +83,11 @@ def test_predict_order_2_ranks_reverse_over_reverse(capsys):
     assert main(["predict", "dense:8 tanh dense:1", "--n", "8", "--order", "2"]) == 0
     rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     assert ROR in rows
+
+
+def test_an_affine_chain_with_a_layer_without_a_lowering_is_refused_too(monkeypatch):
+    chain = cb.Chain.from_spec("dense:4 relu dense:1", n=3, seed=0)  # no curvature: H = 0
+    monkeypatch.setattr(cb.ReLU, "scalar_lowering", None)
+    with pytest.raises(NotLowered, match=r"ReLU has no lowering"):
+        cb.hessian(chain, np.ones(3), mode=ROR)
+    assert not cb.hessian(chain, np.ones(3), mode="forward-over-reverse").any()

@@ -104,8 +104,8 @@ def default_chunk(shape, mode: str) -> int:
     forward-over-forward, its two blocks of c·n second-order lanes within HYPER_BLOCK_BYTES
     (at least HYPER_MIN_CHUNK lanes, and within first order's cap)."""
     w, n = max(shape.widths), shape.n
-    if mode in OPERATION_LEVEL:
-        return op_default_lanes(w, n)
+    if mode in OPERATION_LEVEL:  # its ŷ and v̂ blocks (value slots × c) each within the cap
+        return op_default_lanes(layout(shape).slots, n)
     if mode != "forward-over-forward":
         return default_lanes(w, n)
     in_cache = HYPER_BLOCK_BYTES // (2 * F64 * w * n)

@@ -208,6 +208,13 @@ class EvenBlocks(Sequence):
     total: int
     chunk: int
 
+    def __post_init__(self):
+        if self.total < 0 or self.chunk < 1:
+            raise ValueError(f"lane blocks need total ≥ 0 and chunk ≥ 1, got total "
+                             f"{self.total} and chunk {self.chunk}")
+        # one description per split: a chunk beyond the lanes moves them all at once
+        object.__setattr__(self, "chunk", max(1, min(self.chunk, self.total)))
+
     def __len__(self) -> int:
         return -(-self.total // self.chunk)
 
@@ -220,15 +227,6 @@ class EvenBlocks(Sequence):
             raise IndexError(i)
         start = i * self.chunk
         return start, min(self.chunk, self.total - start)
-
-    def __eq__(self, other) -> bool:
-        if isinstance(other, EvenBlocks):
-            return (self.total, self.chunk) == (other.total, other.chunk) or \
-                (len(self) == len(other) == 1 and self.total == other.total)
-        return isinstance(other, tuple) and len(other) == len(self) and tuple(self) == other
-
-    def __hash__(self) -> int:
-        return hash((self.total, len(self)))
 
     def grouped(self) -> list[tuple[int, int]]:
         full, rest = divmod(self.total, self.chunk)
@@ -257,7 +255,7 @@ def grouped(starts) -> list[tuple[int, int]]:
 def widest_block(starts) -> int:
     """The most lanes one block of ``starts`` moves."""
     if isinstance(starts, EvenBlocks):
-        return min(starts.chunk, starts.total)
+        return starts.chunk
     return max(lanes for _, lanes in starts)
 
 

@@ -166,7 +166,7 @@ def _mul2(a, b, c):
 @kernel
 def _div2(a, b, c):
     r = 1.0 / b
-    return 0.0, -r * r, 2.0 * a * r * r * r
+    return 0.0, -r * r, 2.0 * (a * r) * r * r  # a·r first: no 0·inf for a tiny b
 
 
 @kernel

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...cost.second_order import HESSIAN_MODES, curved, default_chunk
+from ...cost.second_order import HESSIAN_MODES, OPERATION_LEVEL, curved, default_chunk
 from ...model.lowering import check_lowered, layout
 from . import (
     forward_over_forward,
@@ -36,6 +36,8 @@ def compute(program, mode: str, chunk: int | None, x: np.ndarray, u: np.ndarray,
     chunk = chunk or default_chunk(shape, mode)
     n = shape.n
     N = n if V is None else V.shape[1]
+    if mode in OPERATION_LEVEL:  # refused as it would be on a curved chain
+        check_lowered(shape, mode)
     first, top = curved(shape)
     out = np.zeros((N, n)) if top < 0 else np.empty((N, n))
     if top < 0:
@@ -43,7 +45,6 @@ def compute(program, mode: str, chunk: int | None, x: np.ndarray, u: np.ndarray,
     seeded = V is None
     lanes = np.empty((n, 0)) if V is None else V
     if mode == "reverse-over-reverse":
-        check_lowered(shape, mode)
         lay = layout(shape)
         reverse_over_reverse.run(program.table, program.params, lay.array(), sum(lay.curved),
                                  sum(lay.curvature), chunk, seeded, lanes, u, x, out, counts)

@@ -76,7 +76,7 @@ def _gradient_reversed(index, partial, t, second, where, yhat, kept, c):
     for e in range(index.shape[0]):
         o, a, b = index[e, OUT], index[e, A], index[e, B]
         pa, pb = partial[e, 0], partial[e, 1]
-        if q < where.shape[0] and where[q] == e:  # before ŷ_out may overwrite an operand
+        if q < kept.shape[0] and where[q] == e:  # before ŷ_out may overwrite an operand
             g, haa, hab, hbb = t[e], second[q, 0], second[q, 1], second[q, 2]
             for l in range(c):
                 ya, yb = yhat[a, l], yhat[b, l]
@@ -91,7 +91,7 @@ def _gradient_reversed(index, partial, t, second, where, yhat, kept, c):
 def _record_reversed(index, partial, where, kept, vhat, c):
     """The recording sweep reversed: c adjoint rows pulled back through the entries, each
     curved entry's kept pair added to its operands'."""
-    q = where.shape[0] - 1
+    q = kept.shape[0] - 1
     for e in range(index.shape[0] - 1, -1, -1):
         o, a, b = index[e, OUT], index[e, A], index[e, B]
         pa, pb = partial[e, 0], partial[e, 1]
@@ -114,7 +114,9 @@ def run(table, params, lay, n_curved, curvature, chunk, seeded, V, u, x, H, coun
     ``n_curved`` curved entries apply ``curvature`` second partials to one lane in all."""
     E, slots, n = lay[4], lay[SLOTS], x.shape[0]
     index, partial = np.empty((E, 4), dtype=np.int32), np.empty((E, 2))
-    second, where = np.empty((n_curved, 3)), np.empty(n_curved, dtype=np.int64)
+    # a row more than the curved entries: a stray one (op_counts short of it) lands there
+    # and is refused, never written outside
+    second, where = np.empty((n_curved + 1, 3)), np.empty(n_curved + 1, dtype=np.int64)
     first, parts = _record(table, params, lay, n_curved, x, index, partial, second, where)
     bar, t = np.empty(slots), np.empty(E)
     _gradient(index, partial, first, u, bar, t)

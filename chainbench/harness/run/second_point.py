@@ -2,8 +2,9 @@
 product by one of chainbench's modes (``bind(chain, mode, order=2)``) or a peer
 (``peers.second``), checked against chainbench's HVP by another mode before timing, then
 timed as first order's points are (``timing.measure``), F beside it and, for an HVP, the
-gradient of u·f too (chainbench's reverse-mode VJP, or the peer's own gradient), so that
-HVP ÷ gradient is a column; counters, prediction and memory into the same ``Row``."""
+gradient of u·f too (chainbench's reverse-mode VJP; an operation-level mode's, op-reverse's
+on the same tape where m = 1; or the peer's own gradient), so that HVP ÷ gradient is a
+column; counters, prediction and memory into the same ``Row``."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from ...bound import bind, bind_value
 from ...cost.second_order import HESSIAN_MODES as PRODUCT_MODES
+from ...cost.second_order import OPERATION_LEVEL
 from ...cost.second_order import predict_second
 from ...errors import Unsupported
 from ...machine.current import current_profile
@@ -68,8 +70,9 @@ def _calls(chain: Chain, point: Point, x, v, u):
         return call, to_numpy, lambda: grad_numpy(grad()), None
     bound = bind(chain, point.mode, order=2)
     call = partial(bound, x) if point.quantity == HESSIAN else partial(bound.hvp, x, v)
-    gradient = bind(chain, "reverse")
-    return call, np.asarray, partial(gradient.vjp, x, u), bound
+    if point.mode in OPERATION_LEVEL and chain.m == 1:  # the gradient at the same level
+        return call, np.asarray, partial(bind(chain, "op-reverse"), x), bound
+    return call, np.asarray, partial(bind(chain, "reverse").vjp, x, u), bound
 
 
 def _measure(chain: Chain, point: Point, predicted, policy: Measure, row: Row) -> Row:
