@@ -39,14 +39,15 @@ def op_default_lanes(max_width: int, limit: int) -> int:
 
 # --- passes: what each sweep moves, per layer, for the time model ---------------------------
 #
-# Priced by the bytes they move, as streaming passes, or by the measured cost of an
-# operation per tape entry or partial (``machine.own_costs.measure_op_costs``), whichever is
-# slower. An operation is a few dependent loads
-# and stores, not a vectorised loop, so it also counts the value slots it touches (in cache,
-# but touched one at a time): reading its operands and a constant, writing its value
-# (VALUE_BYTES); recording writes the entry; a replay reads it and reads and writes the
-# adjoint rows of its output and operands; a dual operation reads its operands' lane rows
-# and writes its own.
+# Priced by the bytes they move or by the measured cost of an operation per tape entry or
+# partial (``machine.own_costs.measure_op_costs``), whichever is slower. What streams, at
+# the rate of the call's working set, is the layer's parameters and the tape: recording
+# writes each entry, a replay reads it. An operation is a few dependent loads and stores,
+# not a vectorised loop, so it also touches value slots one at a time — its operands, a
+# constant and its value (VALUE_BYTES), a replay's adjoint rows of its output and
+# operands, a dual operation's lane rows — but inside the block of slots (× lanes), which
+# stays in its cache level however long the tape: those are ``touched`` bytes, priced at
+# that block's rate (``Pass.touched``).
 
 #: Bytes an operation touches besides its tape entry: two operands, a constant, its value.
 VALUE_BYTES = 4 * F64
@@ -57,6 +58,16 @@ def _layer_bytes(shape: ChainShape, k: int) -> int:
     return F64 * cls.parameters(shape.widths[k], shape.widths[k + 1])
 
 
+def op_pass(shape: ChainShape, k: int, rule: str, madds: int, streamed: int, touched: int,
+            block: int, lanes: int = 1, count: int = 1) -> Pass:
+    """Layer k's operations run by an operation-level sweep: ``madds`` (entries or
+    partials × lanes), ``streamed`` bytes (parameters, tape) and ``touched`` ones in a
+    ``block`` of slots × lanes."""
+    return Pass(madds=madds, bytes=streamed, lanes=lanes, product=False, count=count,
+                layer=shape.layers[k].name, rule=rule, per_madd=True, level="operation",
+                touched=touched, block=block)
+
+
 def op_reverse_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan:
     """One recording sweep (E operations, E tape entries), then ⌈m/r⌉ replays (m·P), each
     layer's operations last layer first."""
@@ -65,15 +76,16 @@ def op_reverse_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan
     lay = layout(shape)
     out = [alloc_pass(ENTRY_BYTES * lay.total, "tape"),
            alloc_pass(F64 * lay.slots * (1 + r))]  # values, adjoint rows
-    out += [Pass(madds=lay.entries[k], bytes=_layer_bytes(shape, k)
-                 + (VALUE_BYTES + ENTRY_BYTES) * lay.entries[k], lanes=1, product=False,
-                 layer=shape.layers[k].name, rule="record", per_madd=True, level="operation") for k in range(shape.depth)]
+    values = F64 * lay.slots
+    out += [op_pass(shape, k, "record", lay.entries[k],
+                    _layer_bytes(shape, k) + ENTRY_BYTES * lay.entries[k],
+                    VALUE_BYTES * lay.entries[k], values) for k in range(shape.depth)]
     for rows, sweeps in blocks(shape.m, r):
         for k in reversed(range(shape.depth)):
-            moved = ENTRY_BYTES * lay.entries[k] + 2 * F64 * rows * (lay.entries[k] + lay.partials[k])
-            out.append(Pass(madds=rows * lay.partials[k], bytes=moved, lanes=rows,
-                            product=False, count=sweeps, layer=shape.layers[k].name,
-                            rule="adjoint", per_madd=True, level="operation"))
+            out.append(op_pass(shape, k, "adjoint", rows * lay.partials[k],
+                               ENTRY_BYTES * lay.entries[k],
+                               2 * F64 * rows * (lay.entries[k] + lay.partials[k]),
+                               values * rows, rows, sweeps))
         out.append(copy_pass(rows * (shape.n + lay.slots), sweeps))  # seeds cleared, J's rows
     return Plan(mode="op-reverse", chunk=r, passes=tuple(out), sweeps_forward=1,
                 sweeps_backward=-(-shape.m // r), shape=shape,
@@ -88,15 +100,11 @@ def op_forward_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan
     out = [alloc_pass(F64 * lay.slots * (1 + c))]  # values, tangent lanes
     for lanes, sweeps in blocks(shape.n, c):
         for k in range(shape.depth):
-            name = shape.layers[k].name
-            out.append(Pass(madds=lay.entries[k],
-                            bytes=_layer_bytes(shape, k) + VALUE_BYTES * lay.entries[k],
-                            lanes=1, product=False, count=sweeps, layer=name, rule="value",
-                            per_madd=True, level="operation"))
-            moved = F64 * lanes * (lay.entries[k] + lay.partials[k])
-            out.append(Pass(madds=lanes * lay.partials[k], bytes=moved, lanes=lanes,
-                            product=False, count=sweeps, layer=name, rule="tangent",
-                            per_madd=True, level="operation"))
+            out.append(op_pass(shape, k, "value", lay.entries[k], _layer_bytes(shape, k),
+                               VALUE_BYTES * lay.entries[k], F64 * lay.slots, 1, sweeps))
+            out.append(op_pass(shape, k, "tangent", lanes * lay.partials[k], 0,
+                               F64 * lanes * (lay.entries[k] + lay.partials[k]),
+                               F64 * lay.slots * lanes, lanes, sweeps))
         out.append(copy_pass(lanes * (shape.m + lay.slots), sweeps))  # lanes cleared, J's columns
     return Plan(mode="op-forward", chunk=c, passes=tuple(out), sweeps_forward=-(-shape.n // c),
                 shape=shape, lane_blocks=lane_blocks(shape.n, c))

@@ -18,7 +18,7 @@ from math import ceil
 from ..model.lowering import layout
 from ..model.ops import CURVED_BYTES, ENTRY_BYTES
 from ..model.shape import ChainShape
-from .operations import VALUE_BYTES
+from .operations import VALUE_BYTES, op_pass
 from .predictions import F64
 from .second_order import SecondCounts, curved, default_chunk, tape_floats
 from .work import (
@@ -163,48 +163,51 @@ def _hyper(shape: ChainShape, c: int, N: int, seeded: bool) -> SecondPlan:
 
 def _ror(shape: ChainShape, c: int, N: int, seeded: bool) -> SecondPlan:
     """reverse-over-reverse on the operation-level tape (``engines.second_order
-    .reverse_over_reverse``): its passes are operation-level ones, as ``op-reverse``'s."""
+    .reverse_over_reverse``): its passes are operation-level ones (``operations.op_pass``),
+    the tape streamed, slots and lane rows touched in their block."""
     lay = layout(shape)
     K, n, Ec = shape.depth, shape.n, sum(lay.curved)
+    E, slots = lay.entries, F64 * lay.slots
     out = [alloc_pass(lay.total * (ENTRY_BYTES + F64) + Ec * CURVED_BYTES + 2 * F64 * Ec * c,
                       "tape"),
-           alloc_pass(F64 * lay.slots * (2 + 2 * c)),
+           alloc_pass(slots * (2 + 2 * c)),
            alloc_pass(F64 * N * n, "result")]
 
-    def op(k: int, rule: str, lanes: int, count: int, moved: int) -> Pass:
-        madds = lay.entries[k] if rule == "record" else lanes * lay.partials[k]
-        return Pass(madds=madds, bytes=moved, lanes=lanes, product=False, count=count,
-                    layer=shape.layers[k].name, rule=rule, per_madd=True, level="operation")
-
     def kept(k: int, lanes: int, count: int) -> Pass:
-        # a curved entry's second partials applied to a lane: its two lane values read, the
-        # pair written (and read back by the reversed recording sweep)
-        return Pass(madds=lanes * lay.curvature[k], bytes=F64 * (CURVED_BYTES // F64 + 6 * lanes)
+        # a curved entry's second partials applied to c lanes: its pair written per lane
+        # (and read back by the reversed recording sweep), its operands' lane rows touched
+        return Pass(madds=lanes * lay.curvature[k], bytes=(CURVED_BYTES + 4 * F64 * lanes)
                     * lay.curved[k], lanes=lanes, product=False, count=count,
-                    layer=shape.layers[k].name, rule="curvature")
+                    layer=shape.layers[k].name, rule="curvature",
+                    touched=2 * F64 * lanes * lay.curved[k], block=slots * lanes)
 
     for k in range(K):
-        out.append(op(k, "record", 1, 1, F64 * shape.layers[k].parameters(
-            shape.widths[k], shape.widths[k + 1]) + (VALUE_BYTES + ENTRY_BYTES) * lay.entries[k]))
+        out.append(op_pass(shape, k, "record", E[k], F64 * shape.layers[k].parameters(
+            shape.widths[k], shape.widths[k + 1]) + ENTRY_BYTES * E[k], VALUE_BYTES * E[k],
+            slots))
         if lay.curved[k]:
             out.append(Pass(madds=lay.curved[k], bytes=CURVED_BYTES * lay.curved[k], lanes=1,
                             product=False, layer=shape.layers[k].name, rule="curvature"))
     for k in reversed(range(K)):  # the gradient's sweep, each entry's output adjoint kept
-        out.append(op(k, "adjoint", 1, 1, (ENTRY_BYTES + 3 * F64) * lay.entries[k]
-                      + 2 * F64 * lay.partials[k]))
+        out.append(op_pass(shape, k, "adjoint", lay.partials[k], (ENTRY_BYTES + F64) * E[k],
+                           2 * F64 * (E[k] + lay.partials[k]), slots))
     for lanes, count in blocks(N, c):
         out.append(fill_pass(lay.slots * lanes, count))
         if not seeded:
             out.append(copy_pass(n * lanes, count))
         for k in range(K):
-            out.append(op(k, "tangent", lanes, count, ENTRY_BYTES * lay.entries[k]
-                          + F64 * lanes * (lay.entries[k] + lay.partials[k])))
+            out.append(op_pass(shape, k, "tangent", lanes * lay.partials[k],
+                               ENTRY_BYTES * E[k] + F64 * lay.curved[k],
+                               F64 * lanes * (E[k] + lay.partials[k]), slots * lanes,
+                               lanes, count))
             if lay.curved[k]:
                 out.append(kept(k, lanes, count))
         out.append(fill_pass(lay.slots * lanes, count))
         for k in reversed(range(K)):
-            out.append(op(k, "adjoint", lanes, count, ENTRY_BYTES * lay.entries[k]
-                          + 2 * F64 * lanes * (lay.entries[k] + lay.partials[k])))
+            out.append(op_pass(shape, k, "adjoint", lanes * lay.partials[k],
+                               ENTRY_BYTES * E[k],
+                               2 * F64 * lanes * (E[k] + lay.partials[k]), slots * lanes,
+                               lanes, count))
         out.append(copy_pass(lanes * n, count))  # the rows into H
     sweeps = ceil(N / c)
     return SecondPlan("reverse-over-reverse", c, tuple(out), 1 + sweeps, 1 + sweeps,

@@ -146,6 +146,8 @@ def _priced(p: Pass, profile, bandwidth: float,
     # size alone: small ones pay the BLAS call, whatever level they live in
     rate = min(bandwidth, profile.bandwidth_at(p.bytes)) if p.product else bandwidth
     moving = p.bytes / rate
+    if p.touched:  # slots and lanes inside a block that stays in its own cache level
+        moving += p.touched / profile.bandwidth_at(p.block)
     computing = 0.0
     if p.product and min(p.dims) > 1:
         computing = p.madds / product_rate(profile, p.dims)

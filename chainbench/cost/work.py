@@ -46,6 +46,10 @@ class Pass:
     level     'operation' for an operation-level engine's pass (one multiply-add per tape
               entry or partial), priced per multiply-add by the measured cost of operations
               (``Overheads.per_madd(OPERATIONS, rule)``); 'layer' otherwise
+    touched   bytes the pass reads and writes one at a time inside a block of ``block``
+              bytes that stays put while it runs (an operation's value slots and lane
+              rows): priced at the rate of that block's level, apart from ``bytes``, which
+              stream at the rate of the call's working set
     """
 
     madds: int
@@ -59,6 +63,8 @@ class Pass:
     per_madd: bool = False
     holds: str = ""
     level: str = "layer"
+    touched: int = 0
+    block: int = 0
 
 
 @dataclass(frozen=True)

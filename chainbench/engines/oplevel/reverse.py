@@ -84,13 +84,25 @@ def bind(program, chunk: int) -> Run:
     return run_plan(program, op_reverse_plan(program.shape, chunk))
 
 
-def run_plan(program, plan: Plan) -> Run:
+def run_plan(program, plan: Plan, reuse_tape: bool = False) -> Run:
     """The kernel running ``plan``'s replays: its adjoint blocks compiled, once, into the
-    rows each replay pulls (``Plan.schedule``)."""
+    rows each replay pulls (``Plan.schedule``). ``reuse_tape``: one tape, written once now,
+    for every call — what a caller sees whose allocator hands it the same memory back;
+    calibration times the record rule so, without the page faults of a fresh tape, which
+    the plan's 'alloc' pass prices."""
     lay = layout(program.shape)
     table, params, arr, entries = program.table, program.params, lay.array(), lay.total
     schedule = plan.schedule()
     chunk = widest(schedule)
+    if reuse_tape:
+        index, partial = new_tape(entries)
+        index.fill(0)
+        partial.fill(0.0)
+
+        def run(x, J, counts):
+            _jacobian(table, params, arr, chunk, schedule, index, partial, x, J, counts)
+
+        return run
 
     def run(x, J, counts):
         _jacobian(table, params, arr, chunk, schedule, *new_tape(entries), x, J, counts)
