@@ -154,6 +154,13 @@ def _priced(p: Pass, profile, bandwidth: float,
     elif p.per_madd and overheads is not None:
         name = OPERATIONS if p.level == "operation" else p.layer
         computing = p.madds * overheads.per_madd(name, p.rule)
+        if p.level == "operation" and p.rule == "adjoint" and p.lanes > 1:
+            # a replay reads each entry once for all its rows: the first row pays the
+            # measured cost of a replayed partial, each further row a lane's multiply-add
+            # (measured on tangents, where the entry's loads are likewise paid once)
+            first = p.madds / p.lanes
+            computing = first * overheads.per_madd(name, "adjoint") + \
+                (p.madds - first) * overheads.per_madd(name, "tangent")
     return (computing, "compute") if computing >= moving else (moving, "memory")
 
 
