@@ -13,10 +13,11 @@ from machine_helpers import synthetic_profile
 
 from chainbench.cost.time_model import pass_prices, working_set
 from chainbench.cost.work import copy_pass, lane_pass
+import chainbench as cb
 from chainbench.machine import calibrate as calibration
 from chainbench.machine import current as machine_current
 from chainbench.machine import profile as machine
-from chainbench.machine.curves import curve_rate, measure_curves
+from chainbench.machine.curves import BLOCKS, curve_rate, measure_curves
 from chainbench.model.shape import ChainShape
 
 CURVES = (("tangent", 1, 2.0**15, 4e9), ("tangent", 1, 2.0**23, 2e9),
@@ -80,7 +81,8 @@ def test_time_model_prices_products_and_copies_from_the_curves():
 
 def test_measured_curves_hold_every_kind_at_positive_rates():
     rows = measure_curves(quick=True)
-    assert {r[0] for r in rows} == {"tangent", "adjoint", "copy", "fill", "alloc"}
+    assert {r[0] for r in rows} == {"tangent", "adjoint", *BLOCKS}
+    assert "alloc-numpy" in BLOCKS
     assert all(math.isfinite(r[3]) and r[3] > 0 for r in rows)
     assert {r[1] for r in rows if r[0] == "tangent"} == {1, 16}
 
@@ -110,3 +112,15 @@ def test_a_schema_3_profile_is_measured_again_after_a_notice(profile_dir, monkey
     err = capsys.readouterr().err
     assert len(calls) == 1 and err.count("\n") == 1 and "older chainbench" in err
     assert fresh.curves == CURVES and machine.load_cached().curves == CURVES
+
+
+def test_an_operation_level_tape_is_priced_as_numpy_allocates_it():
+    """op-reverse's tape comes from numpy (huge pages for a large one), a kernel's buffers
+    from Numba: two curves, and the plan says which prices which."""
+    from chainbench.cost.operations import op_reverse_plan
+    from chainbench.cost.time_model import _curve_kind
+
+    plan = op_reverse_plan(cb.ChainShape.from_spec("dense:64 tanh dense:1", 64))
+    tape, work = (p for p in plan.passes if p.rule == "alloc")
+    assert (tape.holds, tape.allocator) == ("tape", "numpy")
+    assert _curve_kind(tape)[0] == "alloc-numpy" and _curve_kind(work)[0] == "alloc"

@@ -74,7 +74,7 @@ def op_reverse_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan
     shape = shape_of(chain)
     r = chunk or op_default_lanes(max(shape.widths), shape.m)
     lay = layout(shape)
-    out = [alloc_pass(ENTRY_BYTES * lay.total, "tape"),
+    out = [alloc_pass(ENTRY_BYTES * lay.total, "tape", allocator="numpy"),  # new_tape
            alloc_pass(F64 * lay.slots * (1 + r))]  # values, adjoint rows
     values = F64 * lay.slots
     out += [op_pass(shape, k, "record", lay.entries[k],

@@ -20,6 +20,7 @@ from .._jit import kernel
 from ..machine.pass_kernels import (
     median_seconds,
     time_alloc,
+    time_alloc_numpy,
     time_copy,
     time_fill,
     time_product,
@@ -109,7 +110,7 @@ class PassTimer:
         if p.rule == "fill":
             return time_fill(p.bytes // 8)
         if p.rule == "alloc":
-            return time_alloc(p.bytes)
+            return time_alloc_numpy(p.bytes) if p.allocator == "numpy" else time_alloc(p.bytes)
         raise ValueError(f"a pass of rule {p.rule!r}: not one a plan runs")
 
     def layer_of(self, p: Pass) -> int:

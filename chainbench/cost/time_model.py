@@ -111,6 +111,8 @@ def _curve_kind(p: Pass) -> tuple[str, float, int] | None:
         return None
     if p.rule == "copy":
         return "copy", p.bytes / 2, 0
+    if p.rule == "alloc" and p.allocator == "numpy":
+        return "alloc-numpy", p.bytes, 0
     if p.rule in ("fill", "alloc"):
         return p.rule, p.bytes, 0
     return None
@@ -132,7 +134,7 @@ def _from_curve(p: Pass, profile, bandwidth: float) -> tuple[float, str] | None:
         seconds = max(p.madds / rate, p.bytes / bandwidth)
         roof = p.madds / profile.peak_madds_per_s >= p.bytes / profile.bandwidth_at(size)
         return seconds, "compute" if roof else "memory"
-    seconds = p.bytes / rate if kind == "alloc" else max(p.bytes / rate, p.bytes / bandwidth)
+    seconds = p.bytes / rate if kind.startswith("alloc") else max(p.bytes / rate, p.bytes / bandwidth)
     return seconds, "memory"
 
 

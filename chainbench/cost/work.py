@@ -46,6 +46,8 @@ class Pass:
     level     'operation' for an operation-level engine's pass (one multiply-add per tape
               entry or partial), priced per multiply-add by the measured cost of operations
               (``Overheads.per_madd(OPERATIONS, rule)``); 'layer' otherwise
+    allocator for 'alloc': 'numpy' for a buffer numpy allocates from Python (priced by the
+              'alloc-numpy' curve), '' for one a kernel allocates
     touched   bytes the pass reads and writes one at a time inside a block of ``block``
               bytes that stays put while it runs (an operation's value slots and lane
               rows): priced at the rate of that block's level, apart from ``bytes``, which
@@ -65,6 +67,7 @@ class Pass:
     level: str = "layer"
     touched: int = 0
     block: int = 0
+    allocator: str = ""
 
 
 @dataclass(frozen=True)
@@ -194,10 +197,10 @@ def product_pass(hi: int, mid: int, lo: int) -> Pass:
                 rule="product")
 
 
-def alloc_pass(nbytes: int, holds: str = "work", count: int = 1) -> Pass:
+def alloc_pass(nbytes: int, holds: str = "work", count: int = 1, allocator: str = "") -> Pass:
     """A fresh buffer of ``nbytes`` the engine holds (as ``holds``) while it runs: its pages
-    are touched (faulted in) the first time it is written."""
-    return Pass(0, nbytes, 1, False, count, rule="alloc", holds=holds)
+    are touched (faulted in) the first time it is written (``allocator``: see ``Pass``)."""
+    return Pass(0, nbytes, 1, False, count, rule="alloc", holds=holds, allocator=allocator)
 
 
 def blocks(total: int, chunk: int) -> list[tuple[int, int]]:

@@ -10,6 +10,8 @@ Rows are (kind, lanes, size in bytes, rate):
     'copy'     a block copied, bytes moved (read and written) per second, size = the block's
     'fill'     a block set to a constant, bytes per second
     'alloc'    a fresh buffer, its pages written once (faulted in): bytes per second
+    'alloc-numpy'  the same from numpy, called from Python (an operation-level tape): for a
+               large one numpy asks for huge pages, which fault in faster
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ import math
 
 import numpy as np
 
-from .pass_kernels import time_alloc, time_copy, time_fill, time_product
+from .pass_kernels import time_alloc, time_alloc_numpy, time_copy, time_fill, time_product
 
 PRODUCTS = ("tangent", "adjoint")
-BLOCKS = ("copy", "fill", "alloc")
+BLOCKS = ("copy", "fill", "alloc", "alloc-numpy")
 #: Lanes and matrix sides of the product curves; block sizes (bytes) of the others.
 LANES = (1, 4, 16, 64, 256)
 SIDES = (64, 256, 1024)
@@ -44,6 +46,7 @@ def measure_curves(quick: bool = False) -> tuple[tuple[str, int, float, float], 
         rows.append(("copy", 0, float(size), 2 * size / time_copy(entries)))
         rows.append(("fill", 0, float(size), size / time_fill(entries)))
         rows.append(("alloc", 0, float(size), size / time_alloc(size)))
+        rows.append(("alloc-numpy", 0, float(size), size / time_alloc_numpy(size)))
     return tuple(rows)
 
 

@@ -74,6 +74,22 @@ def _alloc(entries, reps):
     return total
 
 
+@kernel
+def _touch(a):
+    """Each page of a fresh buffer written once (faulted in)."""
+    a[::512] = 1.0
+    return a[0]
+
+
+def _alloc_numpy(entries, reps):
+    """A fresh buffer from numpy, as an engine's caller allocates a tape (numpy asks Linux
+    for huge pages for a large one), each page written once, then freed."""
+    total = 0.0
+    for _ in range(reps):
+        total += _touch(np.empty(entries))
+    return total
+
+
 def median_seconds(run, sample_s: float = SAMPLE_S, samples: int = SAMPLES) -> float:
     """Seconds of one ``run(reps)`` repetition: reps grown until a sample takes
     ``sample_s``, then the median of ``samples`` samples (time.perf_counter)."""
@@ -135,3 +151,8 @@ def time_fill(entries: int) -> float:
 def time_alloc(nbytes: int) -> float:
     entries = max(int(nbytes) // 8, 1)
     return median_seconds(lambda reps: _alloc(entries, reps))
+
+
+def time_alloc_numpy(nbytes: int) -> float:
+    entries = max(int(nbytes) // 8, 1)
+    return median_seconds(lambda reps: _alloc_numpy(entries, reps))

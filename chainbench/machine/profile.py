@@ -27,11 +27,11 @@ EDGE = 1.5
 PLATEAU = 1.15
 #: Where profiles are cached unless CHAINBENCH_PROFILE_DIR says otherwise.
 PROFILE_DIR_ENV = "CHAINBENCH_PROFILE_DIR"
-SCHEMA = 4
+SCHEMA = 5
 #: Schemas still read (a run's meta.json keeps the profile it was measured with); schema 1
 #: had no ``lanes``, schemas 1 and 2 no ``overheads`` (they had a cache file of their own),
-#: schemas 1–3 no ``curves``.
-READABLE = (1, 2, 3, 4)
+#: schemas 1–3 no ``curves``, schemas 1–4 no 'alloc-numpy' curve.
+READABLE = (1, 2, 3, 4, 5)
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ class MachineProfile:
 
     def curve_rate(self, kind: str, size: float, lanes: int = 0) -> float | None:
         """The measured rate of a pass of ``kind`` ('tangent', 'adjoint', 'copy', 'fill',
-        'alloc') at ``size`` bytes and ``lanes``, interpolated log-log (``curves``); None
+        'alloc', 'alloc-numpy') at ``size`` bytes and ``lanes``, interpolated log-log (``curves``); None
         for a profile without that curve."""
         from .curves import curve_rate
 
