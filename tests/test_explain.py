@@ -116,3 +116,25 @@ def test_a_call_beyond_the_caches_reads_each_matrix_from_copies():
     assert warm.copies(record.bytes) == 1
     assert cold.copies(record.bytes) == math.ceil(2 * 2**20 / record.bytes)
     assert cold.seconds(record) > 0
+
+
+def test_the_whole_call_is_timed_without_keeping_each_result_alive():
+    """A caller's loop drops J before the next call; keeping every J (a list of results)
+    would fault fresh memory in on each call and time that instead."""
+    import weakref
+
+    from chainbench.explain import _calls
+
+    class Result:
+        pass
+
+    alive = []
+
+    def bound(x):
+        assert all(ref() is None for ref in alive), "an earlier call's J is still held"
+        result = Result()
+        alive.append(weakref.ref(result))
+        return result
+
+    _calls(bound, None, 4)
+    assert len(alive) == 4
