@@ -23,16 +23,21 @@ def run_lowerings(table, params, lay, st):
 
 @inlined
 def replay(index, partial, adj, r):
-    """One backward pass over the tape for r adjoint rows (adj: slots × chunk): entry e
-    hands its output's adjoint to its operands, ā += ∂y/∂a · ȳ, b̄ += ∂y/∂b · ȳ, and
-    zeroes it first, since the slot held an earlier value before the entry overwrote it.
-    Indexed entry by entry, not through row views: a view per entry costs its reference
-    count, several times the entry's work."""
+    """One backward pass over the tape for r adjoint rows (adj: slots × chunk)."""
     for e in range(index.shape[0] - 1, -1, -1):
-        o, a, b = index[e, OUT], index[e, A], index[e, B]
-        pa, pb = partial[e, 0], partial[e, 1]
-        for l in range(r):
-            g = adj[o, l]
-            adj[o, l] = 0.0
-            adj[a, l] += pa * g
-            adj[b, l] += pb * g
+        pull(index, partial, adj, e, r)
+
+
+@inlined
+def pull(index, partial, adj, e, r):
+    """Entry e hands its output's adjoint to its operands, ā += ∂y/∂a · ȳ,
+    b̄ += ∂y/∂b · ȳ, and zeroes it first, since the slot held an earlier value before the
+    entry overwrote it. Indexed entry by entry, not through row views: a view per entry
+    costs its reference count, several times the entry's work."""
+    o, a, b = index[e, OUT], index[e, A], index[e, B]
+    pa, pb = partial[e, 0], partial[e, 1]
+    for l in range(r):
+        g = adj[o, l]
+        adj[o, l] = 0.0
+        adj[a, l] += pa * g
+        adj[b, l] += pb * g

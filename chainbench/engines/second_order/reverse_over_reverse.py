@@ -35,7 +35,7 @@ from ...model.ops import (
     B,
     record2_state,
 )
-from ..oplevel._sweeps import SINK, SLOTS, run_lowerings
+from ..oplevel._sweeps import SINK, SLOTS, pull, run_lowerings
 from ._sweeps import MADDS_CURVATURE
 
 
@@ -93,14 +93,9 @@ def _record_reversed(index, partial, where, kept, vhat, c):
     curved entry's kept pair added to its operands'."""
     q = kept.shape[0] - 1
     for e in range(index.shape[0] - 1, -1, -1):
-        o, a, b = index[e, OUT], index[e, A], index[e, B]
-        pa, pb = partial[e, 0], partial[e, 1]
-        for l in range(c):
-            h = vhat[o, l]
-            vhat[o, l] = 0.0
-            vhat[a, l] += pa * h
-            vhat[b, l] += pb * h
+        pull(index, partial, vhat, e, c)
         if q >= 0 and where[q] == e:
+            a, b = index[e, A], index[e, B]
             for l in range(c):
                 vhat[a, l] += kept[q, 0, l]
                 vhat[b, l] += kept[q, 1, l]
