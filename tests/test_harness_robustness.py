@@ -82,7 +82,7 @@ def test_run_refuses_an_empty_out(tmp_path, monkeypatch, capsys, out):
     monkeypatch.setattr(sweep, "run", lambda *a, **k: pytest.fail("ran into the current folder"))
     with pytest.raises(SystemExit) as exit_:
         main(["run", "quick", "--out", out, "--quiet"])
-    assert exit_.value.code == 2 and "--out: empty" in capsys.readouterr().err
+    assert exit_.value.code == 2 and "--out: an empty path" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
