@@ -9,6 +9,7 @@ timed beside the sum of its passes and the plan's predicted total.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import partial
 
@@ -45,8 +46,15 @@ class Explanation:
 
     @property
     def passes_s(self) -> float:
-        """The sum of the passes measured alone, each times its count."""
-        return sum(r["measured_s"] * r["count"] for r in self.rows)
+        """The sum of the passes measured alone, each times its count (those not timed
+        alone, operation-level ones, aside)."""
+        return sum(r["measured_s"] * r["count"] for r in self.rows
+                   if math.isfinite(r["measured_s"]))
+
+    @property
+    def untimed(self) -> int:
+        """How many passes were not timed alone (an operation-level engine's)."""
+        return sum(not math.isfinite(r["measured_s"]) for r in self.rows)
 
     @property
     def frame(self):
@@ -55,9 +63,13 @@ class Explanation:
         return pd.DataFrame(list(self.rows), columns=list(COLUMNS))
 
     def summary(self) -> list[str]:
+        aside = (f" ({self.untimed} operation-level passes aside: an operation-level "
+                 "kernel sweeps the whole tape, no layer's share of it alone)"
+                 if self.untimed else "")
         return [f"whole call measured {seconds(self.call_s)}; passes measured alone sum to "
-                f"{seconds(self.passes_s)} ({self.passes_s / self.call_s:.2f}× the call); "
-                f"predicted {seconds(self.predicted_s)} ({self.predicted_s / self.call_s:.2f}×)",
+                f"{seconds(self.passes_s)} ({self.passes_s / self.call_s:.2f}× the call)"
+                f"{aside}; predicted {seconds(self.predicted_s)} "
+                f"({self.predicted_s / self.call_s:.2f}×)",
                 f"working set {self.working_set_bytes / 2**20:.3g} MiB, in {self.level}"]
 
     def _cells(self) -> list[tuple[str, ...]]:
@@ -65,7 +77,8 @@ class Explanation:
         for r in self.rows:
             out.append((r["rule"], r["layer"] or "-", str(r["lanes"]), str(r["count"]),
                         seconds(r["measured_s"]), seconds(r["predicted_s"]),
-                        f"{r['rate']:.3g} {r['rate_unit']}", r["bound"], r["level"]))
+                        f"{r['rate']:.3g} {r['rate_unit']}" if math.isfinite(r["rate"]) else "-",
+                        r["bound"], r["level"]))
         return out
 
     HEAD = ("pass", "layer", "lanes", "count", "measured", "predicted", "rate", "bound",
@@ -90,7 +103,9 @@ class Explanation:
 
 
 def seconds(s: float) -> str:
-    """'3.4 µs', '12.1 ms', '2.05 s'."""
+    """'3.4 µs', '12.1 ms', '2.05 s' ('-' for a time not measured)."""
+    if not math.isfinite(s):
+        return "-"
     for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
         if s >= scale:
             return f"{s / scale:.3g} {unit}"
