@@ -15,16 +15,13 @@ values of a CSR array over the pattern (``bound.Bound`` wraps them in scipy.spar
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 
 from .._jit import inlined, kernel
 from ..cost.coloring import chain_coloring
-from ..cost.work import widest
 from ..cost.predictions import default_lanes
 from ..cost.sparse import column_colors, row_colors, sparse_forward_plan, sparse_reverse_plan
-from ..cost.work import Plan
+from ..cost.work import Plan, widest
 from ..model.counters import BYTES_TAPE, BYTES_WORK, SWEEPS_BACKWARD, SWEEPS_FORWARD
 from ..model.sparsity import is_full, structured_pattern
 from ._sweeps import pull_range, record_range
@@ -120,24 +117,36 @@ class _Prepared:
         self.colors, self.p = coloring.colors.astype(np.int64), coloring.count
 
 
-def _empty_values() -> np.ndarray:
-    return np.empty(0)
+def _run_columns(program, schedule, prep, dense) -> Run:
+    """J (or its CSR values) from the compressed forward sweeps of ``schedule``: what a call
+    needs besides x, J and the counters is worked out here, once."""
+    table, params, max_width, m = program.table, program.params, program.max_width, program.shape.m
+    width, none_J, none_data = widest(schedule), np.empty((0, 0)), np.empty(0)
+
+    def run(x, J, counts):
+        B = np.empty((m, prep.p))
+        _seeded_columns(table, params, max_width, width, schedule, x, prep.colors, B, counts)
+        _unpack(prep.indptr, prep.indices, prep.colors, B, True, J if dense else none_J,
+                none_data if dense else J, dense)
+
+    return run
 
 
-def _run_columns(program, schedule, prep, dense, x, J, counts):
-    B = np.empty((program.shape.m, prep.p))
-    _seeded_columns(program.table, program.params, program.max_width, widest(schedule),
-                    schedule, x, prep.colors, B, counts)
-    dense_J, data = (J, _empty_values()) if dense else (np.empty((0, 0)), J)
-    _unpack(prep.indptr, prep.indices, prep.colors, B, True, dense_J, data, dense)
+def _run_rows(program, schedule, prep, dense) -> Run:
+    """J (or its CSR values) from one recording sweep and the compressed backward sweeps of
+    ``schedule``, as ``_run_columns``."""
+    table, params, max_width, n = program.table, program.params, program.max_width, program.shape.n
+    tape_size, width = program.tape_size, widest(schedule)
+    none_J, none_data = np.empty((0, 0)), np.empty(0)
 
+    def run(x, J, counts):
+        B = np.empty((prep.p, n))
+        _seeded_rows(table, params, max_width, tape_size, width, schedule, x, prep.colors, B,
+                     counts)
+        _unpack(prep.indptr, prep.indices, prep.colors, B, False, J if dense else none_J,
+                none_data if dense else J, dense)
 
-def _run_rows(program, schedule, prep, dense, x, J, counts):
-    B = np.empty((prep.p, program.shape.n))
-    _seeded_rows(program.table, program.params, program.max_width, program.tape_size,
-                 widest(schedule), schedule, x, prep.colors, B, counts)
-    dense_J, data = (J, _empty_values()) if dense else (np.empty((0, 0)), J)
-    _unpack(prep.indptr, prep.indices, prep.colors, B, False, dense_J, data, dense)
+    return run
 
 
 def bind_forward(program, chunk: int, dense: bool = True) -> Run:
@@ -155,14 +164,12 @@ def bind_reverse(program, chunk: int, dense: bool = True) -> Run:
 def run_forward(program, plan: Plan, dense: bool = True) -> Run:
     """The kernel running ``plan``'s sweeps: its tangent blocks compiled, once, into the
     colors each sweep seeds (``Plan.schedule``)."""
-    return partial(_run_columns, program, plan.schedule(),
-                   _Prepared(program.shape, "columns"), dense)
+    return _run_columns(program, plan.schedule(), _Prepared(program.shape, "columns"), dense)
 
 
 def run_reverse(program, plan: Plan, dense: bool = True) -> Run:
     """The kernel running ``plan``'s backward sweeps, compiled as ``run_forward``'s."""
-    return partial(_run_rows, program, plan.schedule(),
-                   _Prepared(program.shape, "rows"), dense)
+    return _run_rows(program, plan.schedule(), _Prepared(program.shape, "rows"), dense)
 
 
 FORWARD = Engine(
