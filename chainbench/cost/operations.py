@@ -53,7 +53,7 @@ def op_default_lanes(max_width: int, limit: int) -> int:
 VALUE_BYTES = 4 * F64
 
 
-def _layer_bytes(shape: ChainShape, k: int) -> int:
+def layer_bytes(shape: ChainShape, k: int) -> int:
     cls = shape.layers[k]
     return F64 * cls.parameters(shape.widths[k], shape.widths[k + 1])
 
@@ -68,6 +68,14 @@ def op_pass(shape: ChainShape, k: int, rule: str, madds: int, streamed: int, tou
                 touched=touched, block=block)
 
 
+def record_pass(shape: ChainShape, lay, k: int) -> Pass:
+    """Layer k's operations recorded: its parameters read, one tape entry written each,
+    their value slots touched."""
+    return op_pass(shape, k, "record", lay.entries[k],
+                   layer_bytes(shape, k) + ENTRY_BYTES * lay.entries[k],
+                   VALUE_BYTES * lay.entries[k], F64 * lay.slots)
+
+
 def op_reverse_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan:
     """One recording sweep (E operations, E tape entries), then ⌈m/r⌉ replays (m·P), each
     layer's operations last layer first."""
@@ -77,9 +85,7 @@ def op_reverse_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan
     out = [alloc_pass(ENTRY_BYTES * lay.total, "tape", allocator="numpy"),  # new_tape
            alloc_pass(F64 * lay.slots * (1 + r))]  # values, adjoint rows
     values = F64 * lay.slots
-    out += [op_pass(shape, k, "record", lay.entries[k],
-                    _layer_bytes(shape, k) + ENTRY_BYTES * lay.entries[k],
-                    VALUE_BYTES * lay.entries[k], values) for k in range(shape.depth)]
+    out += [record_pass(shape, lay, k) for k in range(shape.depth)]
     for rows, sweeps in blocks(shape.m, r):
         for k in reversed(range(shape.depth)):
             out.append(op_pass(shape, k, "adjoint", rows * lay.partials[k],
@@ -100,7 +106,7 @@ def op_forward_plan(chain: Chain | ChainShape, chunk: int | None = None) -> Plan
     out = [alloc_pass(F64 * lay.slots * (1 + c))]  # values, tangent lanes
     for lanes, sweeps in blocks(shape.n, c):
         for k in range(shape.depth):
-            out.append(op_pass(shape, k, "value", lay.entries[k], _layer_bytes(shape, k),
+            out.append(op_pass(shape, k, "value", lay.entries[k], layer_bytes(shape, k),
                                VALUE_BYTES * lay.entries[k], F64 * lay.slots, 1, sweeps))
             out.append(op_pass(shape, k, "tangent", lanes * lay.partials[k], 0,
                                F64 * lanes * (lay.entries[k] + lay.partials[k]),

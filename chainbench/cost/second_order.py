@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from math import ceil
 
 from ..model.counters import Counts
-from ..model.lowering import layout
+from ..model.lowering import layout, lowered
 from ..model.ops import CURVED_BYTES, ENTRY_BYTES
 from .operations import op_default_lanes
 from .predictions import F64, default_lanes
@@ -61,8 +61,6 @@ class SecondCounts(Counts):
 def runnable(shape) -> tuple[str, ...]:
     """The modes of ``HESSIAN_MODES`` that can run ``shape``: the operation-level ones only
     where every layer has a lowering."""
-    from ..model.lowering import lowered
-
     whole = all(lowered(kind) for kind in shape.layers)
     return tuple(m for m in HESSIAN_MODES if whole or m not in OPERATION_LEVEL)
 

@@ -18,7 +18,7 @@ from math import ceil
 from ..model.lowering import layout
 from ..model.ops import CURVED_BYTES, ENTRY_BYTES
 from ..model.shape import ChainShape
-from .operations import VALUE_BYTES, op_pass
+from .operations import op_pass, record_pass
 from .predictions import F64
 from .second_order import SecondCounts, curved, default_chunk, tape_floats
 from .work import (
@@ -182,9 +182,7 @@ def _ror(shape: ChainShape, c: int, N: int, seeded: bool) -> SecondPlan:
                     touched=2 * F64 * lanes * lay.curved[k], block=slots * lanes)
 
     for k in range(K):
-        out.append(op_pass(shape, k, "record", E[k], F64 * shape.layers[k].parameters(
-            shape.widths[k], shape.widths[k + 1]) + ENTRY_BYTES * E[k], VALUE_BYTES * E[k],
-            slots))
+        out.append(record_pass(shape, lay, k))
         if lay.curved[k]:
             out.append(Pass(madds=lay.curved[k], bytes=CURVED_BYTES * lay.curved[k], lanes=1,
                             product=False, layer=shape.layers[k].name, rule="curvature"))

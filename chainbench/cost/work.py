@@ -263,9 +263,7 @@ def grouped(starts) -> list[tuple[int, int]]:
 
 def widest_block(starts) -> int:
     """The most lanes one block of ``starts`` moves."""
-    if isinstance(starts, EvenBlocks):
-        return starts.chunk
-    return max(lanes for _, lanes in starts)
+    return max(lanes for lanes, _ in grouped(starts))
 
 
 def widest(schedule: np.ndarray) -> int:

@@ -14,7 +14,6 @@ profile it fills sits below everything.
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -26,6 +25,7 @@ from ..model.chain import Chain
 from ..model.layers import LAYERS
 from .current import current_profile, store_overheads
 from .overheads import OPERATIONS, RULES, Overheads
+from .pass_kernels import best_of
 from .prediction_errors import measure_errors
 from .profile import MachineProfile
 
@@ -37,14 +37,7 @@ LANES = 32
 
 def _best_call_s(chain: Chain, calls: int = 400, samples: int = 7) -> float:
     x = np.zeros(chain.n)
-    jacobian(chain, x, "reverse")  # compiled (or loaded) before timing
-    best = float("inf")
-    for _ in range(samples):
-        start = time.perf_counter()
-        for _ in range(calls):
-            jacobian(chain, x, "reverse")
-        best = min(best, (time.perf_counter() - start) / calls)
-    return best
+    return _best_s(lambda: jacobian(chain, x, "reverse"), calls, samples)
 
 
 def measure_overheads() -> Overheads:
@@ -61,13 +54,7 @@ def measure_overheads() -> Overheads:
 
 def _best_s(run, calls: int = 20, samples: int = 5) -> float:
     run()  # compiled (or loaded) before timing
-    best = float("inf")
-    for _ in range(samples):
-        start = time.perf_counter()
-        for _ in range(calls):
-            run()
-        best = min(best, (time.perf_counter() - start) / calls)
-    return best
+    return best_of(run, calls, samples)
 
 
 def _probe_token(cls, width: int) -> str | None:

@@ -119,6 +119,11 @@ def best_seconds(call, budget_s: float, samples: int = 3) -> float:
     start = time.perf_counter()
     call()
     reps = max(1, int(budget_s / samples / max(time.perf_counter() - start, 1e-7)))
+    return best_of(call, reps, samples)
+
+
+def best_of(call, reps: int, samples: int) -> float:
+    """Seconds of one ``call()``: the best of ``samples`` samples of ``reps`` calls."""
     best = float("inf")
     for _ in range(samples):
         start = time.perf_counter()

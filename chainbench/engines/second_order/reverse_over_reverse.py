@@ -35,6 +35,7 @@ from ...model.ops import (
     B,
     record2_state,
 )
+from ..oplevel._sweeps import ENTRIES as TAPE_LENGTH
 from ..oplevel._sweeps import SINK, SLOTS, pull, run_lowerings
 from ._sweeps import MADDS_CURVATURE
 
@@ -107,7 +108,7 @@ def run(table, params, lay, n_curved, curvature, chunk, seeded, V, u, x, H, coun
     """H[j0:j0+c] = rows of the Hessian of u·f at x for the lanes, ``chunk`` per sweep: the
     basis directions 0..n−1 (``seeded``), or the columns of V (n, N) given. H is (N, n).
     ``n_curved`` curved entries apply ``curvature`` second partials to one lane in all."""
-    E, slots, n = lay[4], lay[SLOTS], x.shape[0]
+    E, slots, n = lay[TAPE_LENGTH], lay[SLOTS], x.shape[0]
     index, partial = np.empty((E, 4), dtype=np.int32), np.empty((E, 2))
     # a row more than the curved entries: a stray one (op_counts short of it) lands there
     # and is refused, never written outside
